@@ -1,0 +1,43 @@
+"""Figures written by the experiments (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def mixture_panels(path, real, real_labels, samples, reconstructions, latents, title=""):
+    """Real data, samples, reconstructions and latent codes side by side (Fig. 9).
+
+    Reconstructions and latent codes are coloured by the mode of the real point
+    they came from, so a mode that collapses onto another shows as mixed colour.
+    """
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4.3))
+    lim = np.abs(real).max() + 1.0
+    panels = [
+        ("real data", real, real_labels),
+        ("generated G(z)", samples, None),
+        ("reconstruction G(E(x))", reconstructions, real_labels),
+        ("latent code E(x)", latents, real_labels),
+    ]
+    for ax, (name, points, colours) in zip(axes, panels):
+        points = np.asarray(points)
+        ax.scatter(
+            points[:, 0], points[:, 1], s=2, alpha=0.5,
+            c=colours if colours is not None else "tab:blue",
+            cmap="tab20" if colours is not None else None,
+        )
+        ax.set_title(name)
+        ax.set_aspect("equal")
+        if name != "latent code E(x)":
+            ax.set_xlim(-lim, lim)
+            ax.set_ylim(-lim, lim)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path

@@ -1,0 +1,36 @@
+"""Pure loss functions of discriminator logits, named <method>_<player>_loss.
+
+``logits_e`` are D(x, E(x)) on pairs from the encoder joint p_e (label 1),
+``logits_g`` are D(G(z), z) on pairs from the generator joint p_g (label 0).
+Each function returns the mean over the batch; the model divides by the number
+of replicas under a distribution strategy.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+def logistic_discriminator_loss(logits_e, logits_g):
+    """Logistic regression of p_e (label 1) against p_g (label 0), Algorithm 1.
+
+    E_pe[log(1 + exp(-D))] + E_pg[log(1 + exp(D))]; its minimiser is
+    D = log(p_e / p_g) (Section 3.1).
+    """
+    return tf.reduce_mean(tf.math.softplus(-logits_e)) + tf.reduce_mean(
+        tf.math.softplus(logits_g)
+    )
+
+
+def age_encoder_loss(logits_e, encoder_scale):
+    """E_pe[s_phi * D(x, E(x))] with s_phi held constant (Theorem 1, Alg. 1 l.9).
+
+    Its gradient with respect to the encoder is E[s_phi dD/dz dE/dphi], the
+    gradient of D_f(p_e, p_g); ``encoder_scale`` must not carry gradients.
+    """
+    return tf.reduce_mean(tf.stop_gradient(encoder_scale) * logits_e)
+
+
+def age_generator_loss(logits_g, generator_scale):
+    """-E_pg[s_theta * D(G(z), z)] with s_theta held constant (Alg. 1 l.8)."""
+    return -tf.reduce_mean(tf.stop_gradient(generator_scale) * logits_g)

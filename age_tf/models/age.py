@@ -1,0 +1,288 @@
+"""The bidirectional generative model trained by adversarial gradient estimation."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import keras
+import tensorflow as tf
+
+from age_tf import divergences, losses
+
+
+def _unpack_x(data):
+    """model.fit may hand over x, (x,), (x, y) or (x, y, w): keep x."""
+    if isinstance(data, (tuple, list)):
+        return data[0]
+    return data
+
+
+@keras.saving.register_keras_serializable(package="age_tf")
+class AGE(keras.Model):
+    """Encoder, generator and joint discriminator trained by AGE (Algorithm 1).
+
+    Each ``train_step`` receives one batch of real data and splits it into
+    ``d_steps + 1`` equal minibatches: the discriminator takes one logistic
+    regression step on each of the first ``d_steps`` (pairs from
+    p_e(x, z) = p_r(x) p_e(z|x) labelled 1, pairs from p_g(x, z) =
+    p_z(z) p_g(x|z) labelled 0), then the encoder and the generator take one
+    step on the last with Theorem 1's gradients, the divergence's scaling
+    factors s_phi and s_theta entering as constants. Use
+    ``age_tf.data.iteration_batches`` to batch a dataset accordingly, or pass
+    ``batch_size=(d_steps + 1) * n`` to ``fit``; a remainder that does not
+    divide evenly is dropped.
+
+    Args:
+        encoder: Keras model x -> z (a sample of p_e(z|x)).
+        generator: Keras model z -> x (a sample of p_g(x|z)).
+        discriminator: Keras model [x, z] -> logits of shape [batch].
+        divergence: a name from ``age_tf.divergences.names()``.
+        scale_clip: r0 in (0, 1] for scaling clipping (Section 3.2), or None.
+        d_steps: discriminator updates per encoder/generator update.
+        latent_dim: size of z; read from the generator's input if omitted.
+        seed: integer seed of the prior samples.
+
+    Example:
+        >>> from age_tf.networks import mlp
+        >>> model = AGE(mlp.build_encoder(), mlp.build_generator(),
+        ...             mlp.build_discriminator(), divergence="kl", d_steps=5)
+        >>> model.compile(d_optimizer=keras.optimizers.Adam(1e-4),
+        ...               e_optimizer=keras.optimizers.Adam(5e-5),
+        ...               g_optimizer=keras.optimizers.Adam(5e-5))
+        >>> model.fit(age_tf.data.iteration_batches(x, 500, d_steps=5), ...)
+
+    Reference: Shen, Zhang and Chen, "Bidirectional Generative Modeling Using
+    Adversarial Gradient Estimation", Theorem 1 and Algorithm 1.
+    """
+
+    def __init__(
+        self,
+        encoder: keras.Model,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        divergence: str = "kl",
+        scale_clip: Optional[float] = None,
+        d_steps: int = 1,
+        latent_dim: Optional[int] = None,
+        seed: Optional[int] = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if int(d_steps) != d_steps or d_steps < 1:
+            raise ValueError(f"d_steps must be a positive integer, got {d_steps!r}.")
+        self.encoder = encoder
+        self.generator = generator
+        self.discriminator = discriminator
+        self.divergence_name = divergence
+        self.scale_clip = scale_clip
+        self.divergence = divergences.get(divergence, scale_clip=scale_clip)
+        self.d_steps = int(d_steps)
+        self.latent_dim = int(latent_dim or self._infer_latent_dim(generator))
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+        mean = keras.metrics.Mean
+        self.d_loss_tracker = mean(name="d_loss")
+        self.d_acc_e_tracker = mean(name="d_acc_e")
+        self.d_acc_g_tracker = mean(name="d_acc_g")
+        self.e_loss_tracker = mean(name="e_loss")
+        self.g_loss_tracker = mean(name="g_loss")
+        self.log_r_e_tracker = mean(name="log_r_e")
+        self.log_r_g_tracker = mean(name="log_r_g")
+        self.clipped_tracker = mean(name="clipped_fraction")
+        if all(net.built for net in (encoder, generator, discriminator)):
+            self.built = True
+
+    @staticmethod
+    def _infer_latent_dim(generator):
+        body = getattr(generator, "body", generator)
+        try:
+            shape = body.inputs[0].shape
+        except (AttributeError, IndexError, TypeError, ValueError):
+            raise ValueError(
+                "Cannot read the latent size from the generator; pass latent_dim=..."
+            ) from None
+        noise = getattr(generator, "noise_dim", 0)
+        return int(shape[-1]) - noise
+
+    # -- Keras plumbing -------------------------------------------------------
+
+    def compile(self, d_optimizer=None, e_optimizer=None, g_optimizer=None, **kwargs):
+        """Sets one optimizer per player (defaults: Adam 1e-4 for D, 5e-5 for E, G)."""
+        super().compile(**kwargs)
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(1e-4)
+        self.e_optimizer = e_optimizer or keras.optimizers.Adam(5e-5)
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(5e-5)
+        # Build the optimizer slots now (under the strategy scope, if any):
+        # creating variables inside a compiled train_step fails under XLA.
+        for optimizer, network in (
+            (self.d_optimizer, self.discriminator),
+            (self.e_optimizer, self.encoder),
+            (self.g_optimizer, self.generator),
+        ):
+            if network.built and not optimizer.built:
+                optimizer.build(network.trainable_variables)
+
+    @property
+    def metrics(self):
+        return [
+            self.d_loss_tracker,
+            self.d_acc_e_tracker,
+            self.d_acc_g_tracker,
+            self.e_loss_tracker,
+            self.g_loss_tracker,
+            self.log_r_e_tracker,
+            self.log_r_g_tracker,
+            self.clipped_tracker,
+        ]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            encoder=keras.saving.serialize_keras_object(self.encoder),
+            generator=keras.saving.serialize_keras_object(self.generator),
+            discriminator=keras.saving.serialize_keras_object(self.discriminator),
+            divergence=self.divergence_name,
+            scale_clip=self.scale_clip,
+            d_steps=self.d_steps,
+            latent_dim=self.latent_dim,
+            seed=self.seed,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoder", "generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+    # -- Sampling -------------------------------------------------------------
+
+    def sample_prior(self, n, dtype="float32"):
+        """z ~ p_z = N(0, I)."""
+        return keras.random.normal((n, self.latent_dim), dtype=dtype, seed=self.seed_generator)
+
+    def encode(self, x, mean=False):
+        """z ~ p_e(z|x) in inference mode; the mean of a Gaussian encoder if asked."""
+        x = tf.convert_to_tensor(x, dtype=self.compute_dtype)
+        if mean and hasattr(self.encoder, "mean"):
+            return self.encoder.mean(x, training=False)
+        return self.encoder(x, training=False)
+
+    def generate(self, n=None, z=None):
+        """x ~ p_g(x|z) for n prior draws z (or for the given z)."""
+        if z is None:
+            if n is None:
+                raise ValueError("generate() needs n or z.")
+            z = self.sample_prior(n, dtype=self.compute_dtype)
+        return self.generator(tf.convert_to_tensor(z, dtype=self.compute_dtype), training=False)
+
+    def reconstruct(self, x):
+        """G(E(x)): encode then generate, in inference mode."""
+        return self.generate(z=self.encode(x))
+
+    def call(self, x, training=False):
+        """Reconstruction G(E(x)), so that the model is callable like any Keras model."""
+        return self.generator(self.encoder(x, training=training), training=training)
+
+    # -- Training (Algorithm 1) -----------------------------------------------
+
+    def _minibatches(self, x):
+        """Splits one batch into d_steps + 1 equal minibatches."""
+        parts = self.d_steps + 1
+        static = x.shape[0]
+        if static is not None:
+            size = static // parts
+            if size == 0:
+                raise ValueError(
+                    f"A batch of {static} examples cannot feed {self.d_steps} discriminator "
+                    f"steps plus one encoder/generator step; give at least {parts} examples "
+                    "(e.g. age_tf.data.iteration_batches(x, batch_size, d_steps))."
+                )
+        else:
+            size = tf.shape(x)[0] // parts
+        return [x[i * size : (i + 1) * size] for i in range(parts)]
+
+    def _replica_scale(self):
+        # Per-replica means are summed across replicas by the optimizer.
+        return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
+
+    def _discriminator_logits(self, x, z_e, x_g, z_g, training):
+        """D on the p_e pairs and the p_g pairs, in one batched call."""
+        n = tf.shape(x)[0]
+        logits = self.discriminator(
+            [tf.concat([x, x_g], axis=0), tf.concat([z_e, z_g], axis=0)], training=training
+        )
+        return logits[:n], logits[n:]
+
+    def discriminator_step(self, x):
+        """One logistic-regression step of D (Algorithm 1, lines 3-6)."""
+        n = tf.shape(x)[0]
+        z_g = self.sample_prior(n, dtype=x.dtype)
+        # E and G only sample here: no tape, so no gradient work is spent on them.
+        z_e = self.encoder(x, training=True)
+        x_g = self.generator(z_g, training=True)
+        variables = self.discriminator.trainable_variables
+        with tf.GradientTape() as tape:
+            # D learns log(p_e / p_g) by logistic regression.
+            logits_e, logits_g = self._discriminator_logits(x, z_e, x_g, z_g, training=True)
+            loss = losses.logistic_discriminator_loss(logits_e, logits_g)
+            scaled = loss * self._replica_scale()
+        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        self.d_loss_tracker.update_state(loss)
+        self.d_acc_e_tracker.update_state(tf.cast(logits_e > 0, tf.float32))
+        self.d_acc_g_tracker.update_state(tf.cast(logits_g < 0, tf.float32))
+
+    def encoder_generator_step(self, x):
+        """One step of E and G along Theorem 1's gradients (Algorithm 1, lines 7-10)."""
+        n = tf.shape(x)[0]
+        z_g = self.sample_prior(n, dtype=x.dtype)
+        e_vars = self.encoder.trainable_variables
+        g_vars = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            # E and G move along s * grad D; D's weights stay fixed in this step.
+            z_e = self.encoder(x, training=True)
+            x_g = self.generator(z_g, training=True)
+            logits_e, logits_g = self._discriminator_logits(x, z_e, x_g, z_g, training=True)
+            logits_e = tf.cast(logits_e, tf.float32)
+            logits_g = tf.cast(logits_g, tf.float32)
+            e_loss = losses.age_encoder_loss(logits_e, self.divergence.encoder_scale(logits_e))
+            g_loss = losses.age_generator_loss(logits_g, self.divergence.generator_scale(logits_g))
+            # e_loss does not depend on G nor g_loss on E: one backward pass serves both.
+            total = (e_loss + g_loss) * self._replica_scale()
+        grads = tape.gradient(total, e_vars + g_vars)
+        self.e_optimizer.apply_gradients(zip(grads[: len(e_vars)], e_vars))
+        self.g_optimizer.apply_gradients(zip(grads[len(e_vars) :], g_vars))
+
+        self.e_loss_tracker.update_state(e_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.log_r_e_tracker.update_state(logits_e)
+        self.log_r_g_tracker.update_state(logits_g)
+        clipped = tf.concat(
+            [self.divergence.clipped_mask(logits_e), self.divergence.clipped_mask(logits_g)], 0
+        )
+        self.clipped_tracker.update_state(tf.cast(clipped, tf.float32))
+
+    def train_step(self, data):
+        x = _unpack_x(data)
+        minibatches = self._minibatches(x)
+        for x_d in minibatches[:-1]:
+            self.discriminator_step(x_d)
+        self.encoder_generator_step(minibatches[-1])
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        """Discriminator statistics on held-out data, without updates."""
+        x = _unpack_x(data)
+        n = tf.shape(x)[0]
+        z_g = self.sample_prior(n, dtype=x.dtype)
+        z_e = self.encoder(x, training=False)
+        x_g = self.generator(z_g, training=False)
+        logits_e, logits_g = self._discriminator_logits(x, z_e, x_g, z_g, training=False)
+        self.d_loss_tracker.update_state(losses.logistic_discriminator_loss(logits_e, logits_g))
+        self.d_acc_e_tracker.update_state(tf.cast(logits_e > 0, tf.float32))
+        self.d_acc_g_tracker.update_state(tf.cast(logits_g < 0, tf.float32))
+        self.log_r_e_tracker.update_state(logits_e)
+        self.log_r_g_tracker.update_state(logits_g)
+        return {m.name: m.result() for m in self.metrics}
