@@ -43,7 +43,7 @@ def _saturating_exp(log_value: tf.Tensor) -> tf.Tensor:
     """
     log_value = tf.convert_to_tensor(log_value)
     max_log = math.log(log_value.dtype.max) - 1e-3
-    return tf.exp(tf.minimum(log_value, tf.cast(max_log, log_value.dtype)))
+    return tf.exp(tf.minimum(log_value, tf.constant(max_log, dtype=log_value.dtype)))
 
 
 def validate_scale_clip(scale_clip: Optional[float]) -> Optional[float]:
@@ -115,7 +115,7 @@ class Divergence:
         log_r = tf.convert_to_tensor(log_r)
         if self.scale_clip is None:
             return log_r
-        bound = tf.cast(-math.log(self.scale_clip), log_r.dtype)
+        bound = tf.constant(-math.log(self.scale_clip), dtype=log_r.dtype)
         return tf.clip_by_value(log_r, -bound, bound)
 
     def clipped_mask(self, log_r) -> tf.Tensor:

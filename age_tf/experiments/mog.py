@@ -34,6 +34,7 @@ flags.DEFINE_float("scale_clip", None, "Scaling clipping r0 in (0, 1]; unset for
 flags.DEFINE_integer("d_steps", 5, "Discriminator updates per encoder/generator update.")
 flags.DEFINE_integer("batch_size", 500, "Minibatch size of every update.")
 flags.DEFINE_integer("epochs", 8, "Epochs of len(data) // batch_size E/G updates each.")
+flags.DEFINE_integer("steps_per_epoch", 0, "E/G updates per epoch (0: len(data) // batch_size).")
 flags.DEFINE_float("d_learning_rate", 1e-4, "Adam learning rate of the discriminator.")
 flags.DEFINE_float("eg_learning_rate", 5e-5, "Adam learning rate of encoder and generator.")
 flags.DEFINE_string("encoder_kind", "deterministic", f"One of {', '.join(KINDS)}.")
@@ -42,6 +43,8 @@ flags.DEFINE_integer("latent_dim", 2, "Size of z.")
 flags.DEFINE_integer("seed", 0, "Seed of the weights and of all training noise.")
 flags.DEFINE_integer("data_seed", 0, "Seed of the training data draw.")
 flags.DEFINE_integer("num_eval_samples", 10_000, "Generated points for the mode metrics.")
+flags.DEFINE_integer("eval_every", 0, "Log the mode metrics every this many epochs (0: only at the end).")
+flags.DEFINE_integer("num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default).")
 flags.DEFINE_boolean("jit_compile", False, "Compile train_step with XLA (slower on CPU).")
 flags.DEFINE_string("output_dir", "runs/mog", "Run directory for flags, metrics, figure, checkpoint.")
 flags.DEFINE_boolean("dry_run", False, "Print the resolved flags and exit.")
@@ -61,6 +64,9 @@ def validate_flags():
         common.usage_error(f"--{error}")
     if int(round(FLAGS.num_modes ** 0.5)) ** 2 != FLAGS.num_modes or FLAGS.num_modes < 1:
         common.usage_error(f"--num_modes must be a square number (9, 25), got {FLAGS.num_modes}.")
+    for name in ("eval_every", "num_threads", "steps_per_epoch"):
+        if getattr(FLAGS, name) < 0:
+            common.usage_error(f"--{name} must be >= 0, got {getattr(FLAGS, name)}.")
     for name in ("d_steps", "batch_size", "epochs", "latent_dim", "num_eval_samples"):
         if getattr(FLAGS, name) <= 0:
             common.usage_error(f"--{name} must be a positive integer, got {getattr(FLAGS, name)}.")
@@ -115,21 +121,31 @@ def run(output_dir: str) -> dict:
     """Trains, evaluates and writes the run directory; returns the metrics."""
     import keras
 
-    from age_tf import figures, metrics
+    import tensorflow as tf
 
+    from age_tf import callbacks, figures, metrics
+
+    if FLAGS.num_threads:
+        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.num_threads)
+        tf.config.threading.set_inter_op_parallelism_threads(FLAGS.num_threads)
     start = time.time()
     data = age_tf.data.grid_mixture(FLAGS.num_modes, FLAGS.imbalanced, seed=FLAGS.data_seed)
     model = build_model(FLAGS.seed)
     batches = age_tf.data.iteration_batches(
         data.points, FLAGS.batch_size, FLAGS.d_steps, seed=FLAGS.seed
     )
-    steps_per_epoch = len(data.points) // FLAGS.batch_size
+    steps_per_epoch = FLAGS.steps_per_epoch or len(data.points) // FLAGS.batch_size
     model.fit(
         batches,
         epochs=FLAGS.epochs,
         steps_per_epoch=steps_per_epoch,
         verbose=1 if sys.stdout.isatty() else 2,
-        callbacks=[common.JsonLinesLogger(os.path.join(output_dir, "history.jsonl"))],
+        callbacks=[
+            callbacks.PeriodicEvaluation(
+                ["mode_coverage"], data, FLAGS.eval_every, num_samples=FLAGS.num_eval_samples
+            ),
+            common.JsonLinesLogger(os.path.join(output_dir, "history.jsonl")),
+        ],
     )
     train_seconds = time.time() - start
     checkpoint = common.save_checkpoint(model, os.path.join(output_dir, "checkpoint"))

@@ -10,6 +10,13 @@ import tensorflow as tf
 from age_tf import divergences, losses
 
 
+def _loss_dtype(t):
+    """Losses and scales are computed in float32 (or wider) under mixed precision."""
+    if t.dtype in (tf.float16, tf.bfloat16):
+        return tf.cast(t, tf.float32)
+    return t
+
+
 def _unpack_x(data):
     """model.fit may hand over x, (x,), (x, y) or (x, y, w): keep x."""
     if isinstance(data, (tuple, list)):
@@ -227,15 +234,20 @@ class AGE(keras.Model):
         with tf.GradientTape() as tape:
             # D learns log(p_e / p_g) by logistic regression.
             logits_e, logits_g = self._discriminator_logits(x, z_e, x_g, z_g, training=True)
-            loss = losses.logistic_discriminator_loss(logits_e, logits_g)
-            scaled = loss * self._replica_scale()
+            loss = losses.logistic_discriminator_loss(_loss_dtype(logits_e), _loss_dtype(logits_g))
+            scaled = loss * tf.cast(self._replica_scale(), loss.dtype)
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         self.d_loss_tracker.update_state(loss)
         self.d_acc_e_tracker.update_state(tf.cast(logits_e > 0, tf.float32))
         self.d_acc_g_tracker.update_state(tf.cast(logits_g < 0, tf.float32))
 
-    def encoder_generator_step(self, x):
-        """One step of E and G along Theorem 1's gradients (Algorithm 1, lines 7-10)."""
+    def encoder_generator_gradients(self, x):
+        """Theorem 1's gradients for E and G on one minibatch, without applying them.
+
+        Returns a dict with ``encoder`` and ``generator`` (lists of gradients
+        aligned with each network's ``trainable_variables``), the two losses and
+        the logits on both sides.
+        """
         n = tf.shape(x)[0]
         z_g = self.sample_prior(n, dtype=x.dtype)
         e_vars = self.encoder.trainable_variables
@@ -245,18 +257,30 @@ class AGE(keras.Model):
             z_e = self.encoder(x, training=True)
             x_g = self.generator(z_g, training=True)
             logits_e, logits_g = self._discriminator_logits(x, z_e, x_g, z_g, training=True)
-            logits_e = tf.cast(logits_e, tf.float32)
-            logits_g = tf.cast(logits_g, tf.float32)
+            logits_e, logits_g = _loss_dtype(logits_e), _loss_dtype(logits_g)
             e_loss = losses.age_encoder_loss(logits_e, self.divergence.encoder_scale(logits_e))
             g_loss = losses.age_generator_loss(logits_g, self.divergence.generator_scale(logits_g))
             # e_loss does not depend on G nor g_loss on E: one backward pass serves both.
-            total = (e_loss + g_loss) * self._replica_scale()
+            total = (e_loss + g_loss) * tf.cast(self._replica_scale(), e_loss.dtype)
         grads = tape.gradient(total, e_vars + g_vars)
-        self.e_optimizer.apply_gradients(zip(grads[: len(e_vars)], e_vars))
-        self.g_optimizer.apply_gradients(zip(grads[len(e_vars) :], g_vars))
+        return {
+            "encoder": grads[: len(e_vars)],
+            "generator": grads[len(e_vars) :],
+            "e_loss": e_loss,
+            "g_loss": g_loss,
+            "logits_e": logits_e,
+            "logits_g": logits_g,
+        }
 
-        self.e_loss_tracker.update_state(e_loss)
-        self.g_loss_tracker.update_state(g_loss)
+    def encoder_generator_step(self, x):
+        """One step of E and G along Theorem 1's gradients (Algorithm 1, lines 7-10)."""
+        out = self.encoder_generator_gradients(x)
+        self.e_optimizer.apply_gradients(zip(out["encoder"], self.encoder.trainable_variables))
+        self.g_optimizer.apply_gradients(zip(out["generator"], self.generator.trainable_variables))
+
+        logits_e, logits_g = out["logits_e"], out["logits_g"]
+        self.e_loss_tracker.update_state(out["e_loss"])
+        self.g_loss_tracker.update_state(out["g_loss"])
         self.log_r_e_tracker.update_state(logits_e)
         self.log_r_g_tracker.update_state(logits_g)
         clipped = tf.concat(

@@ -1,0 +1,67 @@
+"""The mixture-of-Gaussians entry point, run as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run_cli(*args, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "age_tf.experiments.mog", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def test_short_run_writes_metrics_figure_flags_and_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    result = run_cli(
+        "--num_modes=9", "--batch_size=50", "--d_steps=2", "--epochs=2", "--steps_per_epoch=3",
+        "--num_eval_samples=500", "--eval_every=1", f"--output_dir={out}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0 <= metrics["modes_covered"] <= 9 and metrics["mode_kl"] >= 0
+    assert metrics["encoder_generator_steps"] == 6
+    assert (out / "mog.png").stat().st_size > 10_000
+    assert "--num_modes=9" in (out / "flags.txt").read_text()
+    history = [json.loads(l) for l in (out / "history.jsonl").read_text().splitlines()]
+    assert [h["epoch"] for h in history] == [1, 2] and "eval_modes_covered" in history[-1]
+    assert any(name.startswith("ckpt-1") for name in os.listdir(out / "checkpoint"))
+    assert f"Metrics: {out / 'metrics.json'}" in result.stdout
+
+
+def test_dry_run_prints_resolved_flags_and_writes_nothing(tmp_path):
+    result = run_cli("--dry_run", f"--output_dir={tmp_path / 'never'}")
+    assert result.returncode == 0
+    assert "--divergence=kl" in result.stdout and "--epochs=" in result.stdout
+    assert not (tmp_path / "never").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--divergence=kll"], "Unknown divergence 'kll'. Available: kl, revkl, js, hellinger, pearson, all."),
+        (["--scale_clip=1.5"], "scale_clip must lie in (0, 1]"),
+        (["--batch_size=0"], "--batch_size must be a positive integer"),
+        (["--method=vae"], "Unknown method 'vae'. Available: age."),
+        (["--num_modes=10"], "--num_modes must be a square number"),
+    ],
+)
+def test_bad_flags_exit_2_with_one_clear_sentence(tmp_path, args, message):
+    result = run_cli(*args, f"--output_dir={tmp_path / 'out'}")
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_dir_that_is_a_file_is_refused(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    result = run_cli(f"--output_dir={target}", "--epochs=1")
+    assert result.returncode == 2 and "is a file, not a directory" in result.stderr

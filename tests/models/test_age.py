@@ -1,0 +1,121 @@
+"""One real train_step of the AGE model for every encoder/generator kind."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import age_tf
+from age_tf.networks import KINDS, mlp
+
+
+def make_model(kind="deterministic", divergence="kl", d_steps=2, seed=0, hidden=16, jit_compile=False, **kwargs):
+    keras.utils.set_random_seed(seed)
+    model = age_tf.AGE(
+        mlp.build_encoder(hidden_units=hidden, kind=kind, seed=seed + 1),
+        mlp.build_generator(hidden_units=hidden, kind=kind, seed=seed + 2),
+        mlp.build_discriminator(hidden_units=hidden),
+        divergence=divergence,
+        d_steps=d_steps,
+        seed=seed,
+        **kwargs,
+    )
+    model.compile(
+        d_optimizer=keras.optimizers.Adam(1e-3),
+        e_optimizer=keras.optimizers.Adam(1e-3),
+        g_optimizer=keras.optimizers.Adam(1e-3),
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def snapshot(network):
+    return [v.numpy().copy() for v in network.trainable_variables]
+
+
+def moved(before, network):
+    return any(not np.allclose(b, v.numpy()) for b, v in zip(before, network.trainable_variables))
+
+
+X = age_tf.data.grid_mixture(9, seed=0).points[:96]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_train_step_updates_all_players_and_reports_metrics(kind, jit_compile):
+    model = make_model(kind, jit_compile=jit_compile)
+    before = {n: snapshot(getattr(model, n)) for n in ("encoder", "generator", "discriminator")}
+    history = model.fit(X, batch_size=96, epochs=1, verbose=0, shuffle=False)
+    for name in before:
+        assert moved(before[name], getattr(model, name)), name
+    assert model.d_optimizer.iterations.numpy() == 2  # d_steps per train_step
+    assert model.e_optimizer.iterations.numpy() == 1
+    assert set(history.history) == {
+        "d_loss", "d_acc_e", "d_acc_g", "e_loss", "g_loss", "log_r_e", "log_r_g", "clipped_fraction"
+    }
+    assert all(np.isfinite(v[0]) for v in history.history.values())
+
+
+def test_discriminator_step_moves_only_d_and_eg_step_moves_only_e_and_g():
+    model = make_model()
+    x = tf.constant(X[:32])
+    e, g, d = snapshot(model.encoder), snapshot(model.generator), snapshot(model.discriminator)
+    model.discriminator_step(x)
+    assert moved(d, model.discriminator)
+    assert not moved(e, model.encoder) and not moved(g, model.generator)
+    d = snapshot(model.discriminator)
+    model.encoder_generator_step(x)
+    assert not moved(d, model.discriminator)
+    assert moved(e, model.encoder) and moved(g, model.generator)
+
+
+def test_untrained_discriminator_loss_is_near_2_log_2():
+    model = make_model()
+    model.discriminator_step(tf.constant(X[:64]))
+    assert model.d_loss_tracker.result().numpy() == pytest.approx(2 * np.log(2), abs=0.3)
+
+
+def test_clipped_fraction_counts_clipped_ratios():
+    model = make_model(divergence="kl", scale_clip=1.0)
+    model.encoder_generator_step(tf.constant(X[:32]))
+    # With r0 = 1 every ratio but exactly 1 is clipped.
+    assert model.clipped_tracker.result().numpy() == pytest.approx(1.0)
+
+
+def test_batch_too_small_for_d_steps_is_a_clear_error():
+    model = make_model(d_steps=5)
+    with pytest.raises(ValueError, match="cannot feed 5 discriminator steps"):
+        model.train_step(tf.constant(X[:4]))
+
+
+def test_bad_d_steps_rejected():
+    with pytest.raises(ValueError, match="d_steps must be a positive integer"):
+        make_model(d_steps=0)
+
+
+def test_same_seed_same_training():
+    a, b = make_model(seed=3), make_model(seed=3)
+    a.fit(X, batch_size=48, epochs=1, verbose=0, shuffle=False)
+    b.fit(X, batch_size=48, epochs=1, verbose=0, shuffle=False)
+    for va, vb in zip(a.weights, b.weights):
+        np.testing.assert_array_equal(va.numpy(), vb.numpy())
+
+
+def test_convenience_methods_shapes():
+    model = make_model("gaussian")
+    assert model.encode(X[:5]).shape == (5, 2)
+    assert model.encode(X[:5], mean=True).shape == (5, 2)
+    assert model.generate(7).shape == (7, 2)
+    assert model.reconstruct(X[:3]).shape == (3, 2)
+    assert model(X[:3]).shape == (3, 2)
+    np.testing.assert_array_equal(model.encode(X[:5], mean=True), model.encode(X[:5], mean=True))
+
+
+def test_config_round_trip():
+    model = make_model("gaussian", divergence="hellinger", scale_clip=0.5, d_steps=3)
+    clone = age_tf.AGE.from_config(model.get_config())
+    assert (clone.divergence.name, clone.scale_clip, clone.d_steps, clone.latent_dim) == (
+        "hellinger", 0.5, 3, 2,
+    )
+    assert clone.encoder.kind == "gaussian"
+    assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
