@@ -37,6 +37,8 @@ flags.DEFINE_integer("epochs", 8, "Epochs of len(data) // batch_size E/G updates
 flags.DEFINE_integer("steps_per_epoch", 0, "E/G updates per epoch (0: len(data) // batch_size).")
 flags.DEFINE_float("d_learning_rate", 1e-4, "Adam learning rate of the discriminator.")
 flags.DEFINE_float("eg_learning_rate", 5e-5, "Adam learning rate of encoder and generator.")
+flags.DEFINE_float("adam_beta1", 0.0, "Adam beta_1 of all three optimizers (the paper's code uses 0).")
+flags.DEFINE_float("adam_beta2", 0.999, "Adam beta_2 of all three optimizers.")
 flags.DEFINE_string("encoder_kind", "deterministic", f"One of {', '.join(KINDS)}.")
 flags.DEFINE_string("generator_kind", "deterministic", f"One of {', '.join(KINDS)}.")
 flags.DEFINE_integer("latent_dim", 2, "Size of z.")
@@ -73,6 +75,9 @@ def validate_flags():
     for name in ("d_learning_rate", "eg_learning_rate"):
         if not getattr(FLAGS, name) > 0:
             common.usage_error(f"--{name} must be positive, got {getattr(FLAGS, name)}.")
+    for name in ("adam_beta1", "adam_beta2"):
+        if not 0 <= getattr(FLAGS, name) < 1:
+            common.usage_error(f"--{name} must lie in [0, 1), got {getattr(FLAGS, name)}.")
     for name in ("encoder_kind", "generator_kind"):
         if getattr(FLAGS, name) not in KINDS:
             common.usage_error(
@@ -101,10 +106,11 @@ def build_model(seed: int):
         d_steps=FLAGS.d_steps,
         seed=seed * 3,
     )
+    betas = dict(beta_1=FLAGS.adam_beta1, beta_2=FLAGS.adam_beta2)
     model.compile(
-        d_optimizer=keras.optimizers.Adam(FLAGS.d_learning_rate),
-        e_optimizer=keras.optimizers.Adam(FLAGS.eg_learning_rate),
-        g_optimizer=keras.optimizers.Adam(FLAGS.eg_learning_rate),
+        d_optimizer=keras.optimizers.Adam(FLAGS.d_learning_rate, **betas),
+        e_optimizer=keras.optimizers.Adam(FLAGS.eg_learning_rate, **betas),
+        g_optimizer=keras.optimizers.Adam(FLAGS.eg_learning_rate, **betas),
         jit_compile=FLAGS.jit_compile,
     )
     return model

@@ -1,0 +1,109 @@
+"""Collects the metrics.json of several runs into a Markdown results table.
+
+    python -m age_tf.experiments.summarize --runs=runs/mog25_age_kl_s0,runs/mog25_age_kl_s1 \
+        --title="AGE-KL, imbalanced 25 Gaussians" --command="..." \
+        --output=results/mog25_age_kl.md
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+
+from absl import app, flags
+
+from age_tf.experiments import common
+
+FLAGS = flags.FLAGS
+flags.DEFINE_list("runs", [], "Run directories, each holding metrics.json.")
+flags.DEFINE_string("output", None, "Markdown file to write.")
+flags.DEFINE_string("title", "Results", "Heading of the table.")
+flags.DEFINE_string("command", "", "The command that produced the runs, recorded verbatim.")
+flags.DEFINE_list(
+    "columns",
+    ["modes_covered", "mode_kl", "off_mode_fraction", "reconstruction_mse", "train_seconds"],
+    "metrics.json keys to tabulate.",
+)
+
+
+def machine_description() -> str:
+    cpus = os.cpu_count()
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{cpus} CPU cores ({model or platform.processor()}), {platform.system()}, no GPU"
+
+
+def mean_and_stderr(values):
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, float("nan")
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return mean, math.sqrt(var / n)
+
+
+def render(rows, columns, title, command) -> str:
+    lines = [f"# {title}", ""]
+    if command:
+        lines += ["Command:", "", "```", command, "```", ""]
+    lines += [f"Machine: {machine_description()}.", ""]
+    lines.append("| seed | " + " | ".join(columns) + " |")
+    lines.append("|---" * (len(columns) + 1) + "|")
+    for row in rows:
+        cells = [_fmt(row.get(c)) for c in columns]
+        lines.append(f"| {row.get('seed', '?')} | " + " | ".join(cells) + " |")
+    stats = []
+    for c in columns:
+        values = [row[c] for row in rows if isinstance(row.get(c), (int, float))]
+        if values:
+            mean, stderr = mean_and_stderr(values)
+            stats.append(f"{_fmt(mean)} ({_fmt(stderr)})")
+        else:
+            stats.append("")
+    lines.append("| mean (s.e.) | " + " | ".join(stats) + " |")
+    total = sum(row.get("train_seconds", 0) for row in rows)
+    lines += ["", f"Runs: {len(rows)}; total training wall time {total / 60:.1f} minutes."]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value):
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and math.isnan(value):
+        return "-"
+    return f"{value:.4g}"
+
+
+def main(argv):
+    del argv
+    if not FLAGS.runs:
+        common.usage_error("--runs is empty; give the run directories to summarise.")
+    rows = []
+    for run in FLAGS.runs:
+        path = os.path.join(run, "metrics.json")
+        if not os.path.isfile(path):
+            common.usage_error(f"{path} does not exist; did the run in {run} finish?")
+        with open(path) as f:
+            rows.append(json.load(f))
+    text = render(rows, FLAGS.columns, FLAGS.title, FLAGS.command)
+    if FLAGS.output:
+        os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
+        with open(FLAGS.output, "w") as f:
+            f.write(text)
+    sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    app.run(main)
