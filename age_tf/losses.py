@@ -34,3 +34,60 @@ def age_encoder_loss(logits_e, encoder_scale):
 def age_generator_loss(logits_g, generator_scale):
     """-E_pg[s_theta * D(G(z), z)] with s_theta held constant (Alg. 1 l.8)."""
     return -tf.reduce_mean(tf.stop_gradient(generator_scale) * logits_g)
+
+
+# Baselines (Sections 3.3, 4.2 and 5.2). Their encoder and generator losses use
+# D's dependence on x and z only, like AGE's: the model differentiates them with
+# D's weights fixed.
+
+
+def fgan_kl_discriminator_loss(logits_e, logits_g):
+    """Bidirectional f-GAN for KL, Table 2: -E_pe[D] + E_pg[exp(D - 1)]."""
+    return -tf.reduce_mean(logits_e) + tf.reduce_mean(tf.exp(logits_g - 1.0))
+
+
+def fgan_kl_encoder_loss(logits_e):
+    """f-GAN-KL encoder, Table 2: E_pe[D]."""
+    return tf.reduce_mean(logits_e)
+
+
+def fgan_kl_generator_loss(logits_g):
+    """f-GAN-KL generator, Table 2: -E_pg[exp(D - 1)]."""
+    return -tf.reduce_mean(tf.exp(logits_g - 1.0))
+
+
+def gan_encoder_loss(logits_e):
+    """BiGAN minimax (JS, Section 4.2): the encoder maximises D's loss on p_e,
+    i.e. minimises -E_pe[log(1 + exp(-D))]."""
+    return -tf.reduce_mean(tf.math.softplus(-logits_e))
+
+
+def gan_generator_loss(logits_g):
+    """BiGAN minimax generator: -E_pg[log(1 + exp(D))]."""
+    return -tf.reduce_mean(tf.math.softplus(logits_g))
+
+
+def logd_encoder_loss(logits_e):
+    """Non-saturating BiGAN ("log D" trick): E wants its pairs labelled 0,
+    E_pe[log(1 + exp(D))] = -E_pe[log(1 - sigmoid(D))]."""
+    return tf.reduce_mean(tf.math.softplus(logits_e))
+
+
+def logd_generator_loss(logits_g):
+    """Non-saturating BiGAN generator: E_pg[log(1 + exp(-D))] = -E_pg[log sigmoid(D)]."""
+    return tf.reduce_mean(tf.math.softplus(-logits_g))
+
+
+def hinge_discriminator_loss(logits_e, logits_g):
+    """BigBiGAN hinge loss on the joint score: E_pe[relu(1 - D)] + E_pg[relu(1 + D)]."""
+    return tf.reduce_mean(tf.nn.relu(1.0 - logits_e)) + tf.reduce_mean(tf.nn.relu(1.0 + logits_g))
+
+
+def hinge_encoder_loss(logits_e):
+    """BigBiGAN encoder: E_pe[D]."""
+    return tf.reduce_mean(logits_e)
+
+
+def hinge_generator_loss(logits_g):
+    """BigBiGAN generator: -E_pg[D]."""
+    return -tf.reduce_mean(logits_g)

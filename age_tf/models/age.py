@@ -7,7 +7,7 @@ from typing import Optional
 import keras
 import tensorflow as tf
 
-from age_tf import divergences, losses
+from age_tf import divergences, methods
 
 
 def _loss_dtype(t):
@@ -44,6 +44,8 @@ class AGE(keras.Model):
         generator: Keras model z -> x (a sample of p_g(x|z)).
         discriminator: Keras model [x, z] -> logits of shape [batch].
         divergence: a name from ``age_tf.divergences.names()``.
+        method: ``age`` (default) or a baseline from ``age_tf.methods.names()``
+            (``fgan``, ``gan``, ``logd``, ``hinge``); only the losses differ.
         scale_clip: r0 in (0, 1] for scaling clipping (Section 3.2), or None.
         d_steps: discriminator updates per encoder/generator update.
         latent_dim: size of z; read from the generator's input if omitted.
@@ -72,6 +74,7 @@ class AGE(keras.Model):
         d_steps: int = 1,
         latent_dim: Optional[int] = None,
         seed: Optional[int] = None,
+        method: str = "age",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -83,6 +86,8 @@ class AGE(keras.Model):
         self.divergence_name = divergence
         self.scale_clip = scale_clip
         self.divergence = divergences.get(divergence, scale_clip=scale_clip)
+        self.method_name = method
+        self.method = methods.get(method)
         self.d_steps = int(d_steps)
         self.latent_dim = int(latent_dim or self._infer_latent_dim(generator))
         self.seed = seed
@@ -154,6 +159,7 @@ class AGE(keras.Model):
             d_steps=self.d_steps,
             latent_dim=self.latent_dim,
             seed=self.seed,
+            method=self.method_name,
         )
         return config
 
@@ -232,9 +238,9 @@ class AGE(keras.Model):
         x_g = self.generator(z_g, training=True)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            # D learns log(p_e / p_g) by logistic regression.
+            # D learns log(p_e / p_g) by logistic regression (AGE), or its method's loss.
             logits_e, logits_g = self._discriminator_logits(x, z_e, x_g, z_g, training=True)
-            loss = losses.logistic_discriminator_loss(_loss_dtype(logits_e), _loss_dtype(logits_g))
+            loss = self.method.discriminator_loss(_loss_dtype(logits_e), _loss_dtype(logits_g))
             scaled = loss * tf.cast(self._replica_scale(), loss.dtype)
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         self.d_loss_tracker.update_state(loss)
@@ -258,8 +264,8 @@ class AGE(keras.Model):
             x_g = self.generator(z_g, training=True)
             logits_e, logits_g = self._discriminator_logits(x, z_e, x_g, z_g, training=True)
             logits_e, logits_g = _loss_dtype(logits_e), _loss_dtype(logits_g)
-            e_loss = losses.age_encoder_loss(logits_e, self.divergence.encoder_scale(logits_e))
-            g_loss = losses.age_generator_loss(logits_g, self.divergence.generator_scale(logits_g))
+            e_loss = self.method.encoder_loss(logits_e, self.divergence)
+            g_loss = self.method.generator_loss(logits_g, self.divergence)
             # e_loss does not depend on G nor g_loss on E: one backward pass serves both.
             total = (e_loss + g_loss) * tf.cast(self._replica_scale(), e_loss.dtype)
         grads = tape.gradient(total, e_vars + g_vars)
@@ -304,7 +310,7 @@ class AGE(keras.Model):
         z_e = self.encoder(x, training=False)
         x_g = self.generator(z_g, training=False)
         logits_e, logits_g = self._discriminator_logits(x, z_e, x_g, z_g, training=False)
-        self.d_loss_tracker.update_state(losses.logistic_discriminator_loss(logits_e, logits_g))
+        self.d_loss_tracker.update_state(self.method.discriminator_loss(logits_e, logits_g))
         self.d_acc_e_tracker.update_state(tf.cast(logits_e > 0, tf.float32))
         self.d_acc_g_tracker.update_state(tf.cast(logits_g < 0, tf.float32))
         self.log_r_e_tracker.update_state(logits_e)

@@ -48,7 +48,7 @@ def test_dry_run_prints_resolved_flags_and_writes_nothing(tmp_path):
         (["--divergence=kll"], "Unknown divergence 'kll'. Available: kl, revkl, js, hellinger, pearson, all."),
         (["--scale_clip=1.5"], "scale_clip must lie in (0, 1]"),
         (["--batch_size=0"], "--batch_size must be a positive integer"),
-        (["--method=vae"], "Unknown method 'vae'. Available: age."),
+        (["--method=vae"], "Unknown method 'vae'. Available: age, fgan, gan, logd, hinge."),
         (["--num_modes=10"], "--num_modes must be a square number"),
     ],
 )
