@@ -41,3 +41,23 @@ def mixture_panels(path, real, real_labels, samples, reconstructions, latents, t
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def sample_grid(path, panels, columns=4, limit=6.0):
+    """One scatter panel of generated points per (title, points) pair (Figure 9)."""
+    rows = (len(panels) + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 4 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, (title, points) in zip(axes.ravel(), panels):
+        points = np.asarray(points)
+        ax.axis("on")
+        ax.scatter(points[:, 0], points[:, 1], s=1, alpha=0.4)
+        ax.set_xlim(-limit, limit)
+        ax.set_ylim(-limit, limit)
+        ax.set_aspect("equal")
+        ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path

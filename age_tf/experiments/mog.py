@@ -186,6 +186,7 @@ def run(output_dir: str) -> dict:
     common.write_json(os.path.join(output_dir, "metrics.json"), results)
 
     samples = np.asarray(model.generate(5000))
+    np.save(os.path.join(output_dir, "samples.npy"), samples)
     figure = figures.mixture_panels(
         os.path.join(output_dir, "mog.png"),
         heldout[:5000],
