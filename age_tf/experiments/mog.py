@@ -35,7 +35,7 @@ flags.DEFINE_string("divergence", "kl", f"f-divergence; one of {', '.join(diverg
 flags.DEFINE_float("scale_clip", None, "Scaling clipping r0 in (0, 1]; unset for none.")
 flags.DEFINE_integer("d_steps", 5, "Discriminator updates per encoder/generator update.")
 flags.DEFINE_integer("batch_size", 500, "Minibatch size of every update.")
-flags.DEFINE_integer("epochs", 8, "Epochs of len(data) // batch_size E/G updates each.")
+flags.DEFINE_integer("epochs", 7, "Epochs of len(data) // batch_size E/G updates each.")
 flags.DEFINE_integer("steps_per_epoch", 0, "E/G updates per epoch (0: len(data) // batch_size).")
 flags.DEFINE_float("d_learning_rate", 1e-4, "Adam learning rate of the discriminator.")
 flags.DEFINE_float("eg_learning_rate", 5e-5, "Adam learning rate of encoder and generator.")

@@ -224,6 +224,8 @@ class AGE(keras.Model):
     def _discriminator_logits(self, x, z_e, x_g, z_g, training):
         """D on the p_e pairs and the p_g pairs, in one batched call."""
         n = tf.shape(x)[0]
+        # Under mixed precision E and G return their compute dtype; D casts its inputs.
+        x_g, z_e = tf.cast(x_g, x.dtype), tf.cast(z_e, z_g.dtype)
         logits = self.discriminator(
             [tf.concat([x, x_g], axis=0), tf.concat([z_e, z_g], axis=0)], training=training
         )
