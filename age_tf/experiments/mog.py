@@ -51,6 +51,7 @@ flags.DEFINE_integer("eval_every", 0, "Log the mode metrics every this many epoc
 flags.DEFINE_integer("num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default).")
 flags.DEFINE_boolean("jit_compile", False, "Compile train_step with XLA (slower on CPU).")
 flags.DEFINE_string("output_dir", "runs/mog", "Run directory for flags, metrics, figure, checkpoint.")
+flags.DEFINE_string("export_dir", None, "If set, write a versioned SavedModel for serving here.")
 flags.DEFINE_boolean("dry_run", False, "Print the resolved flags and exit.")
 
 
@@ -199,6 +200,10 @@ def run(output_dir: str) -> dict:
             f"{results['modes_covered']} modes, mode KL {results['mode_kl']:.3f}"
         ),
     )
+    if FLAGS.export_dir:
+        from age_tf import export
+
+        results["export"] = export.export_saved_model(model, FLAGS.export_dir)
     keras.backend.clear_session()
     results["figure"] = figure
     results["checkpoint"] = checkpoint
@@ -225,6 +230,8 @@ def main(argv):
     print(f"Metrics: {os.path.join(output_dir, 'metrics.json')}")
     print(f"Figure: {results['figure']}")
     print(f"Checkpoint: {results['checkpoint']}")
+    if "export" in results:
+        print(f"SavedModel: {results['export']}")
     return 0
 
 

@@ -22,6 +22,7 @@ def test_short_run_writes_metrics_figure_flags_and_checkpoint(tmp_path):
     result = run_cli(
         "--num_modes=9", "--batch_size=50", "--d_steps=2", "--epochs=2", "--steps_per_epoch=3",
         "--num_eval_samples=500", "--eval_every=1", f"--output_dir={out}",
+        f"--export_dir={tmp_path / 'export'}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
@@ -33,6 +34,7 @@ def test_short_run_writes_metrics_figure_flags_and_checkpoint(tmp_path):
     assert [h["epoch"] for h in history] == [1, 2] and "eval_modes_covered" in history[-1]
     assert any(name.startswith("ckpt-1") for name in os.listdir(out / "checkpoint"))
     assert f"Metrics: {out / 'metrics.json'}" in result.stdout
+    assert (tmp_path / "export" / "1" / "saved_model.pb").exists()
 
 
 def test_dry_run_prints_resolved_flags_and_writes_nothing(tmp_path):
