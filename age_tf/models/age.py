@@ -135,6 +135,25 @@ class AGE(keras.Model):
             if network.built and not optimizer.built:
                 optimizer.build(network.trainable_variables)
 
+    def get_compile_config(self):
+        """The three optimizers, so that keras.models.load_model restores them."""
+        serialize = keras.saving.serialize_keras_object
+        return {
+            "d_optimizer": serialize(self.d_optimizer),
+            "e_optimizer": serialize(self.e_optimizer),
+            "g_optimizer": serialize(self.g_optimizer),
+            "jit_compile": self.jit_compile,
+        }
+
+    def compile_from_config(self, config):
+        deserialize = keras.saving.deserialize_keras_object
+        self.compile(
+            d_optimizer=deserialize(config["d_optimizer"]),
+            e_optimizer=deserialize(config["e_optimizer"]),
+            g_optimizer=deserialize(config["g_optimizer"]),
+            jit_compile=config.get("jit_compile", False),
+        )
+
     @property
     def metrics(self):
         return [

@@ -119,3 +119,19 @@ def test_config_round_trip():
     )
     assert clone.encoder.kind == "gaussian"
     assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
+
+
+@pytest.mark.parametrize("method", ["age", "hinge"])
+def test_keras_file_round_trip_keeps_outputs_and_optimizer_state(tmp_path, method):
+    model = make_model("gaussian", method=method)
+    model.fit(X, batch_size=48, epochs=1, verbose=0)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, age_tf.AGE) and loaded.method.name == method
+    x = X[:5]
+    np.testing.assert_array_equal(loaded.encode(x, mean=True), model.encode(x, mean=True))
+    np.testing.assert_array_equal(loaded.generator.mean(x), model.generator.mean(x))
+    for opt in ("d_optimizer", "e_optimizer", "g_optimizer"):
+        for a, b in zip(getattr(model, opt).variables, getattr(loaded, opt).variables):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
