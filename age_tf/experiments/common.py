@@ -70,20 +70,6 @@ def resolved_flags(module_name: str) -> dict:
     return {f.name: f.value for f in _module_flags(module_name)}
 
 
-def save_checkpoint(model, directory: str) -> str:
-    """Saves the three networks and the three optimizers' state (tf.train format)."""
-    import tensorflow as tf
-
-    checkpoint = tf.train.Checkpoint(
-        model=model,
-        d_optimizer=model.d_optimizer,
-        e_optimizer=model.e_optimizer,
-        g_optimizer=model.g_optimizer,
-    )
-    manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=2)
-    return manager.save()
-
-
 class JsonLinesLogger(keras.callbacks.Callback):
     """Appends one JSON line of logs per epoch (with wall time) to a file."""
 

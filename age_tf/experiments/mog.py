@@ -51,6 +51,10 @@ flags.DEFINE_integer("eval_every", 0, "Log the mode metrics every this many epoc
 flags.DEFINE_integer("num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default).")
 flags.DEFINE_boolean("jit_compile", False, "Compile train_step with XLA (slower on CPU).")
 flags.DEFINE_string("output_dir", "runs/mog", "Run directory for flags, metrics, figure, checkpoint.")
+flags.DEFINE_integer("checkpoint_every", 1, "Write a resumable checkpoint every this many epochs.")
+flags.DEFINE_boolean(
+    "resume", True, "Continue from the newest checkpoint in --output_dir if there is one."
+)
 flags.DEFINE_string("export_dir", None, "If set, write a versioned SavedModel for serving here.")
 flags.DEFINE_boolean("dry_run", False, "Print the resolved flags and exit.")
 
@@ -72,7 +76,7 @@ def validate_flags():
     for name in ("eval_every", "num_threads", "steps_per_epoch"):
         if getattr(FLAGS, name) < 0:
             common.usage_error(f"--{name} must be >= 0, got {getattr(FLAGS, name)}.")
-    for name in ("d_steps", "batch_size", "epochs", "latent_dim", "num_eval_samples"):
+    for name in ("d_steps", "batch_size", "epochs", "latent_dim", "num_eval_samples", "checkpoint_every"):
         if getattr(FLAGS, name) <= 0:
             common.usage_error(f"--{name} must be a positive integer, got {getattr(FLAGS, name)}.")
     for name in ("d_learning_rate", "eg_learning_rate"):
@@ -143,7 +147,7 @@ def run(output_dir: str) -> dict:
 
     import tensorflow as tf
 
-    from age_tf import callbacks, figures, metrics
+    from age_tf import callbacks, checkpointing, figures, metrics
 
     if FLAGS.num_threads:
         tf.config.threading.set_intra_op_parallelism_threads(FLAGS.num_threads)
@@ -151,24 +155,36 @@ def run(output_dir: str) -> dict:
     start = time.time()
     data = age_tf.data.grid_mixture(FLAGS.num_modes, FLAGS.imbalanced, seed=FLAGS.data_seed)
     model = build_model(FLAGS.seed)
-    batches = age_tf.data.iteration_batches(
-        data.points, FLAGS.batch_size, FLAGS.d_steps, seed=FLAGS.seed
-    )
     steps_per_epoch = FLAGS.steps_per_epoch or len(data.points) // FLAGS.batch_size
-    model.fit(
-        batches,
-        epochs=FLAGS.epochs,
-        steps_per_epoch=steps_per_epoch,
-        verbose=1 if sys.stdout.isatty() else 2,
-        callbacks=[
-            callbacks.PeriodicEvaluation(
-                ["mode_coverage"], data, FLAGS.eval_every, num_samples=FLAGS.num_eval_samples
-            ),
-            common.JsonLinesLogger(os.path.join(output_dir, "history.jsonl")),
-        ],
+    training_checkpoint = checkpointing.TrainingCheckpoint(
+        model, os.path.join(output_dir, "checkpoint")
     )
+    initial_epoch = training_checkpoint.restore_latest() if FLAGS.resume else 0
+    if initial_epoch:
+        print(f"Resuming after epoch {initial_epoch} from {training_checkpoint.latest}")
+    # A resumed run reshuffles with another seed rather than replaying epoch 1's order.
+    batches = age_tf.data.iteration_batches(
+        data.points, FLAGS.batch_size, FLAGS.d_steps, seed=FLAGS.seed + 1000 * initial_epoch
+    )
+    if initial_epoch < FLAGS.epochs:
+        model.fit(
+            batches,
+            initial_epoch=initial_epoch,
+            epochs=FLAGS.epochs,
+            steps_per_epoch=steps_per_epoch,
+            verbose=1 if sys.stdout.isatty() else 2,
+            callbacks=[
+                callbacks.PeriodicEvaluation(
+                    ["mode_coverage"], data, FLAGS.eval_every, num_samples=FLAGS.num_eval_samples
+                ),
+                common.JsonLinesLogger(os.path.join(output_dir, "history.jsonl")),
+                checkpointing.CheckpointEveryEpochs(
+                    training_checkpoint, FLAGS.checkpoint_every, FLAGS.epochs
+                ),
+            ],
+        )
     train_seconds = time.time() - start
-    checkpoint = common.save_checkpoint(model, os.path.join(output_dir, "checkpoint"))
+    checkpoint = training_checkpoint.latest
 
     heldout, heldout_labels = heldout_points(FLAGS.data_seed)
     results = metrics.compute(
@@ -180,7 +196,8 @@ def run(output_dir: str) -> dict:
     )
     results.update(
         train_seconds=round(train_seconds, 1),
-        encoder_generator_steps=FLAGS.epochs * steps_per_epoch,
+        encoder_generator_steps=int(model.e_optimizer.iterations.numpy()),
+        resumed_after_epoch=initial_epoch,
         seed=FLAGS.seed,
         data_seed=FLAGS.data_seed,
     )

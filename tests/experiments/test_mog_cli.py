@@ -67,3 +67,17 @@ def test_output_dir_that_is_a_file_is_refused(tmp_path):
     target.write_text("x")
     result = run_cli(f"--output_dir={target}", "--epochs=1")
     assert result.returncode == 2 and "is a file, not a directory" in result.stderr
+
+
+def test_rerun_into_the_same_directory_resumes_to_the_same_step_count(tmp_path):
+    common = ["--num_modes=9", "--batch_size=20", "--d_steps=1", "--steps_per_epoch=3",
+              "--num_eval_samples=300", f"--output_dir={tmp_path / 'run'}"]
+    first = run_cli(*common, "--epochs=2")
+    assert first.returncode == 0, first.stderr[-2000:]
+    second = run_cli(*common, "--epochs=3")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "Resuming after epoch 2" in second.stdout
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["encoder_generator_steps"] == 9 and metrics["resumed_after_epoch"] == 2
+    history = [json.loads(l)["epoch"] for l in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    assert history == [1, 2, 3]

@@ -1,0 +1,85 @@
+"""Checkpoints that let a run continue exactly where it stopped.
+
+A checkpoint holds the three networks, the three optimizers' state, the state
+of every random-number generator of the model (prior samples and the
+encoder's and generator's noise) and the number of finished epochs. It is
+written by ``tf.train.CheckpointManager``, which writes the data files first and
+then replaces the small ``checkpoint`` index atomically, so a run killed during
+a write leaves the previous checkpoint readable.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import keras
+import tensorflow as tf
+
+
+def _seed_states(model) -> dict:
+    """Every SeedGenerator state reachable from the model, by a stable name."""
+    states = {}
+    if getattr(model, "seed_generator", None) is not None:
+        states["model"] = model.seed_generator.state
+    for part in ("encoder", "generator", "discriminator"):
+        network = getattr(model, part, None)
+        generator = getattr(network, "seed_generator", None)
+        if generator is not None:
+            states[part] = generator.state
+    return states
+
+
+class TrainingCheckpoint:
+    """Saves and restores everything needed to continue a run.
+
+    Args:
+        model: a compiled ``age_tf.AGE``.
+        directory: where the checkpoints go.
+        max_to_keep: how many recent checkpoints to keep.
+    """
+
+    def __init__(self, model, directory: str, max_to_keep: int = 2):
+        self.model = model
+        self.directory = directory
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="finished_epochs")
+        self.checkpoint = tf.train.Checkpoint(
+            model=model,
+            d_optimizer=model.d_optimizer,
+            e_optimizer=model.e_optimizer,
+            g_optimizer=model.g_optimizer,
+            epoch=self.epoch,
+            **{f"seed_{k}": v for k, v in _seed_states(model).items()},
+        )
+        self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep=max_to_keep)
+
+    @property
+    def latest(self) -> Optional[str]:
+        return self.manager.latest_checkpoint
+
+    def save(self, finished_epochs: int) -> str:
+        self.epoch.assign(finished_epochs)
+        return self.manager.save(checkpoint_number=finished_epochs)
+
+    def restore_latest(self) -> int:
+        """Restores the newest checkpoint; returns its finished epochs (0 if none)."""
+        path = self.latest
+        if path is None:
+            return 0
+        self.checkpoint.restore(path).assert_existing_objects_matched()
+        return int(self.epoch.numpy())
+
+
+class CheckpointEveryEpochs(keras.callbacks.Callback):
+    """Writes a TrainingCheckpoint every ``every`` epochs and after the last one."""
+
+    def __init__(self, training_checkpoint: TrainingCheckpoint, every: int, last_epoch: int):
+        super().__init__()
+        self.training_checkpoint = training_checkpoint
+        self.every = max(int(every), 1)
+        self.last_epoch = last_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        finished = epoch + 1
+        if finished % self.every == 0 or finished == self.last_epoch:
+            self.training_checkpoint.save(finished)
