@@ -71,15 +71,19 @@ class TrainingCheckpoint:
 
 
 class CheckpointEveryEpochs(keras.callbacks.Callback):
-    """Writes a TrainingCheckpoint every ``every`` epochs and after the last one."""
+    """Writes a TrainingCheckpoint every ``every`` epochs and after the last one,
+    unless ``guard.diverged`` says the weights are no longer finite."""
 
-    def __init__(self, training_checkpoint: TrainingCheckpoint, every: int, last_epoch: int):
+    def __init__(self, training_checkpoint: TrainingCheckpoint, every: int, last_epoch: int, guard=None):
         super().__init__()
         self.training_checkpoint = training_checkpoint
         self.every = max(int(every), 1)
         self.last_epoch = last_epoch
+        self.guard = guard  # e.g. callbacks.StopOnNonFinite: never save diverged weights
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.guard is not None and self.guard.diverged:
+            return
         finished = epoch + 1
         if finished % self.every == 0 or finished == self.last_epoch:
             self.training_checkpoint.save(finished)

@@ -124,6 +124,10 @@ def build_model(seed: int):
     return model
 
 
+class TrainingDiverged(RuntimeError):
+    """A player's loss stopped being finite."""
+
+
 def run_label() -> str:
     """AGE-KL, AGE-KL-SC0.5, f-GAN, ... as in the paper's tables."""
     if FLAGS.method != "age":
@@ -166,6 +170,7 @@ def run(output_dir: str) -> dict:
     batches = age_tf.data.iteration_batches(
         data.points, FLAGS.batch_size, FLAGS.d_steps, seed=FLAGS.seed + 1000 * initial_epoch
     )
+    guard = callbacks.StopOnNonFinite()
     if initial_epoch < FLAGS.epochs:
         model.fit(
             batches,
@@ -174,17 +179,23 @@ def run(output_dir: str) -> dict:
             steps_per_epoch=steps_per_epoch,
             verbose=1 if sys.stdout.isatty() else 2,
             callbacks=[
+                guard,
                 callbacks.PeriodicEvaluation(
                     ["mode_coverage"], data, FLAGS.eval_every, num_samples=FLAGS.num_eval_samples
                 ),
                 common.JsonLinesLogger(os.path.join(output_dir, "history.jsonl")),
                 checkpointing.CheckpointEveryEpochs(
-                    training_checkpoint, FLAGS.checkpoint_every, FLAGS.epochs
+                    training_checkpoint, FLAGS.checkpoint_every, FLAGS.epochs, guard=guard
                 ),
             ],
         )
     train_seconds = time.time() - start
     checkpoint = training_checkpoint.latest
+    if guard.diverged:
+        where = f"the last good checkpoint is {checkpoint}" if checkpoint else "no checkpoint was written"
+        raise TrainingDiverged(
+            f"{guard.diverged}; {where}. Lower the learning rates or set --scale_clip."
+        )
 
     heldout, heldout_labels = heldout_points(FLAGS.data_seed)
     results = metrics.compute(
@@ -237,7 +248,11 @@ def main(argv):
         return 0
     output_dir = common.prepare_output_dir(FLAGS.output_dir)
     common.save_resolved_flags(output_dir, _MODULE)
-    results = run(output_dir)
+    try:
+        results = run(output_dir)
+    except TrainingDiverged as error:
+        print(f"Training stopped: {error}", file=sys.stderr)
+        return 3
     print(
         f"modes_covered={results['modes_covered']} mode_kl={results['mode_kl']:.4f} "
         f"off_mode_fraction={results['off_mode_fraction']:.4f} "

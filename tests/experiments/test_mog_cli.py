@@ -81,3 +81,4 @@ def test_rerun_into_the_same_directory_resumes_to_the_same_step_count(tmp_path):
     assert metrics["encoder_generator_steps"] == 9 and metrics["resumed_after_epoch"] == 2
     history = [json.loads(l)["epoch"] for l in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
     assert history == [1, 2, 3]
+
