@@ -21,6 +21,7 @@ setup(
         "keras>=3.3,<4",
         "tensorflow-probability>=0.24,<0.26",
         "tf-keras>=2.16,<2.22",
+        "tensorboard>=2.16,<2.22",
         "tensorflow-datasets>=4.9,<5",
         "importlib_resources>=6",
         "absl-py>=2.0",

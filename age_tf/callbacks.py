@@ -63,3 +63,36 @@ class StopOnNonFinite(keras.callbacks.Callback):
                 f"{self._epoch + 1}, batch {batch + 1}"
             )
             self.model.stop_training = True
+
+
+class ImageSummary(keras.callbacks.Callback):
+    """Writes a PNG rendered by ``render(model, path)`` to TensorBoard every few epochs.
+
+    ``render`` draws whatever the experiment shows (sample and reconstruction
+    grids, the mixture panels) into ``path``; the PNG also stays on disk.
+    """
+
+    def __init__(self, render, log_dir: str, every: int, name: str = "samples"):
+        super().__init__()
+        self.render = render
+        self.log_dir = log_dir
+        self.every = int(every)
+        self.name = name
+        self._writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.every <= 0 or (epoch + 1) % self.every:
+            return
+        import os
+
+        import tensorflow as tf
+
+        path = os.path.join(self.log_dir, f"{self.name}_epoch{epoch + 1:04d}.png")
+        os.makedirs(self.log_dir, exist_ok=True)
+        self.render(self.model, path)
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "images"))
+        image = tf.image.decode_png(tf.io.read_file(path), channels=3)[None]
+        with self._writer.as_default():
+            tf.summary.image(self.name, image, step=epoch + 1)
+        self._writer.flush()

@@ -55,6 +55,9 @@ flags.DEFINE_integer("checkpoint_every", 1, "Write a resumable checkpoint every 
 flags.DEFINE_boolean(
     "resume", True, "Continue from the newest checkpoint in --output_dir if there is one."
 )
+flags.DEFINE_boolean(
+    "tensorboard", True, "Write TensorBoard scalars and (with --eval_every) figures to <output_dir>/tensorboard."
+)
 flags.DEFINE_string("export_dir", None, "If set, write a versioned SavedModel for serving here.")
 flags.DEFINE_boolean("dry_run", False, "Print the resolved flags and exit.")
 
@@ -171,6 +174,28 @@ def run(output_dir: str) -> dict:
         data.points, FLAGS.batch_size, FLAGS.d_steps, seed=FLAGS.seed + 1000 * initial_epoch
     )
     guard = callbacks.StopOnNonFinite()
+    heldout, heldout_labels = heldout_points(FLAGS.data_seed)
+
+    def render(trained, path, title=run_label(), samples=None):
+        """Real data, samples, reconstructions and latent codes (Figure 9 panels)."""
+        samples = np.asarray(trained.generate(5000)) if samples is None else samples
+        return figures.mixture_panels(
+            path,
+            heldout[:5000],
+            heldout_labels[:5000],
+            samples,
+            np.asarray(trained.reconstruct(heldout[:5000])),
+            np.asarray(trained.encode(heldout[:5000])),
+            title=title,
+        )
+
+    logging_callbacks = []
+    if FLAGS.tensorboard:
+        log_dir = os.path.join(output_dir, "tensorboard")
+        logging_callbacks = [
+            keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=False),
+            callbacks.ImageSummary(render, log_dir, FLAGS.eval_every, name="mixture"),
+        ]
     if initial_epoch < FLAGS.epochs:
         model.fit(
             batches,
@@ -184,6 +209,7 @@ def run(output_dir: str) -> dict:
                     ["mode_coverage"], data, FLAGS.eval_every, num_samples=FLAGS.num_eval_samples
                 ),
                 common.JsonLinesLogger(os.path.join(output_dir, "history.jsonl")),
+                *logging_callbacks,
                 checkpointing.CheckpointEveryEpochs(
                     training_checkpoint, FLAGS.checkpoint_every, FLAGS.epochs, guard=guard
                 ),
@@ -197,7 +223,6 @@ def run(output_dir: str) -> dict:
             f"{guard.diverged}; {where}. Lower the learning rates or set --scale_clip."
         )
 
-    heldout, heldout_labels = heldout_points(FLAGS.data_seed)
     results = metrics.compute(
         ["mode_coverage", "reconstruction_mse"],
         model,
@@ -216,17 +241,14 @@ def run(output_dir: str) -> dict:
 
     samples = np.asarray(model.generate(5000))
     np.save(os.path.join(output_dir, "samples.npy"), samples)
-    figure = figures.mixture_panels(
+    figure = render(
+        model,
         os.path.join(output_dir, "mog.png"),
-        heldout[:5000],
-        heldout_labels[:5000],
-        samples,
-        np.asarray(model.reconstruct(heldout[:5000])),
-        np.asarray(model.encode(heldout[:5000])),
         title=(
             f"{run_label()}  seed {FLAGS.seed}: "
             f"{results['modes_covered']} modes, mode KL {results['mode_kl']:.3f}"
         ),
+        samples=samples,
     )
     if FLAGS.export_dir:
         from age_tf import export

@@ -35,6 +35,9 @@ def test_short_run_writes_metrics_figure_flags_and_checkpoint(tmp_path):
     assert any(name.startswith("ckpt-1") for name in os.listdir(out / "checkpoint"))
     assert f"Metrics: {out / 'metrics.json'}" in result.stdout
     assert (tmp_path / "export" / "1" / "saved_model.pb").exists()
+    tensorboard = out / "tensorboard"
+    assert (tensorboard / "mixture_epoch0002.png").exists()
+    assert any(tensorboard.joinpath("train").iterdir()) and any(tensorboard.joinpath("images").iterdir())
 
 
 def test_dry_run_prints_resolved_flags_and_writes_nothing(tmp_path):
