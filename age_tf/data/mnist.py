@@ -1,0 +1,126 @@
+"""MNIST from the four standard IDX files, and Stacked MNIST (Section 5.2.2).
+
+The loader reads ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (each optionally
+gzipped) from a directory, checking every header. A missing directory or a
+missing, corrupt or truncated file raises ``MnistError`` naming the directory,
+the file and what was expected. Users with internet access can pass
+``fallback_to_tfds=True`` to read tensorflow-datasets' copy instead.
+
+Stacked MNIST puts three randomly drawn digits into the three channels of a
+28x28x3 image; its label is the 3-digit number (1000 modes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import os
+from typing import Tuple
+
+import numpy as np
+
+FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 60_000),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 10_000),
+}
+_IMAGE_MAGIC, _LABEL_MAGIC = 2051, 2049
+
+
+class MnistError(ValueError):
+    """The MNIST directory or one of its files is missing or not valid IDX."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    images: np.ndarray  # [n, 28, 28] uint8
+    labels: np.ndarray  # [n] uint8
+
+
+def _find(directory: str, name: str) -> str:
+    for candidate in (name, name + ".gz"):
+        path = os.path.join(directory, candidate)
+        if os.path.isfile(path):
+            return path
+    raise MnistError(
+        f"MNIST directory {directory} has no {name} (or {name}.gz). Put the four standard "
+        "IDX files there (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+        "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, gzipped or not)."
+    )
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        if path.endswith(".gz"):
+            with gzip.open(path, "rb") as f:
+                return f.read()
+        with open(path, "rb") as f:
+            return f.read()
+    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        raise MnistError(f"{path} cannot be read as a (gzipped) IDX file: {error}.") from None
+
+
+def read_idx(path: str, magic: int, count: int, item_shape: Tuple[int, ...]) -> np.ndarray:
+    """Reads one IDX file and checks its magic number, count, shape and length."""
+    raw = _read_bytes(path)
+    header_len = 4 * (2 + len(item_shape))
+    if len(raw) < header_len:
+        raise MnistError(f"{path} is truncated: {len(raw)} bytes, shorter than its IDX header.")
+    header = np.frombuffer(raw[:header_len], dtype=">u4")
+    if header[0] != magic:
+        raise MnistError(f"{path} is not an IDX file of the expected kind: magic {header[0]}, expected {magic}.")
+    found_shape = tuple(int(d) for d in header[2:])
+    if header[1] != count or found_shape != item_shape:
+        raise MnistError(
+            f"{path} holds {int(header[1])} items of shape {found_shape}; expected {count} of {item_shape}."
+        )
+    expected = header_len + count * int(np.prod(item_shape, dtype=np.int64))
+    if len(raw) != expected:
+        raise MnistError(f"{path} is truncated or padded: {len(raw)} bytes, expected {expected}.")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_len).reshape((count, *item_shape))
+
+
+def load_mnist(directory: str, split: str = "train", fallback_to_tfds: bool = False) -> Split:
+    """Images [n, 28, 28] uint8 and labels [n] of one split ('train' or 'test')."""
+    if split not in FILES:
+        raise ValueError(f"Unknown MNIST split {split!r}. Available: train, test.")
+    directory = os.path.expanduser(directory)
+    if not os.path.isdir(directory):
+        if fallback_to_tfds:
+            return _load_from_tfds(split)
+        raise MnistError(
+            f"MNIST directory {directory} does not exist; pass the directory holding the four "
+            "IDX files (in this project: ../shared/data/mnist)."
+        )
+    images_name, labels_name, count = FILES[split]
+    images = read_idx(_find(directory, images_name), _IMAGE_MAGIC, count, (28, 28))
+    labels = read_idx(_find(directory, labels_name), _LABEL_MAGIC, count, ())
+    if labels.max() > 9:
+        raise MnistError(f"{os.path.join(directory, labels_name)} has labels above 9.")
+    return Split(images=images, labels=labels)
+
+
+def _load_from_tfds(split: str) -> Split:  # pragma: no cover - needs the network
+    import tensorflow_datasets as tfds
+
+    data = tfds.as_numpy(tfds.load("mnist", split=split, batch_size=-1, download=True))
+    return Split(images=data["image"][..., 0], labels=data["label"].astype(np.uint8))
+
+
+def stack_digits(split: Split, num_examples: int, seed: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Stacked MNIST: [n, 28, 28, 3] uint8 images and labels in 0..999.
+
+    Channel c holds digit d_c, drawn uniformly with replacement from ``split``;
+    the label is 100 d_0 + 10 d_1 + d_2.
+    """
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, len(split.labels), size=(num_examples, 3))
+    images = np.stack([split.images[index[:, c]] for c in range(3)], axis=-1)
+    digits = split.labels[index].astype(np.int64)
+    labels = 100 * digits[:, 0] + 10 * digits[:, 1] + digits[:, 2]
+    return images, labels
+
+
+def to_unit_range(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels to float32 in [-1, 1]."""
+    return images.astype(np.float32) / 127.5 - 1.0

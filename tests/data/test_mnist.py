@@ -1,0 +1,97 @@
+"""The IDX reader on the real files and on corrupt ones, and the stacking."""
+
+import gzip
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from age_tf.data import mnist
+
+MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "mnist")
+
+
+def write_idx(path, magic, items, shape, payload=None, gz=False):
+    header = np.array([magic, items, *shape], dtype=">u4").tobytes()
+    body = payload if payload is not None else bytes(items * int(np.prod(shape, dtype=np.int64)))
+    opener = gzip.open if gz else open
+    with opener(path, "wb") as f:
+        f.write(header + body)
+
+
+def fake_dir(tmp_path, n_train=60_000, labels_payload=None):
+    write_idx(tmp_path / "train-images-idx3-ubyte", 2051, n_train, (28, 28))
+    write_idx(tmp_path / "train-labels-idx1-ubyte.gz", 2049, n_train, (), labels_payload, gz=True)
+    return tmp_path
+
+
+def test_real_files_load_with_expected_counts():
+    train = mnist.load_mnist(MNIST_DIR, "train")
+    test = mnist.load_mnist(MNIST_DIR, "test")
+    assert train.images.shape == (60_000, 28, 28) and test.images.shape == (10_000, 28, 28)
+    assert np.bincount(test.labels).tolist()[:3] == [980, 1135, 1032]  # the known test counts
+    assert 30 < train.images.mean() < 36  # the README's mean pixel 33.33
+
+
+def test_plain_and_gzipped_files_both_read(tmp_path):
+    split = mnist.load_mnist(str(fake_dir(tmp_path)), "train")
+    assert split.images.shape == (60_000, 28, 28) and split.labels.shape == (60_000,)
+
+
+def test_missing_directory_names_it():
+    with pytest.raises(mnist.MnistError, match="MNIST directory /nonexistent does not exist"):
+        mnist.load_mnist("/nonexistent")
+
+
+def test_missing_file_names_directory_and_file(tmp_path):
+    with pytest.raises(mnist.MnistError, match=f"{tmp_path} has no t10k-images-idx3-ubyte"):
+        mnist.load_mnist(str(tmp_path), "test")
+
+
+def test_truncated_file_is_reported(tmp_path):
+    fake_dir(tmp_path)
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(mnist.MnistError, match="truncated or padded: 1000 bytes, expected 47040016"):
+        mnist.load_mnist(str(tmp_path), "train")
+
+
+def test_wrong_magic_and_wrong_count_are_reported(tmp_path):
+    write_idx(tmp_path / "train-images-idx3-ubyte", 2049, 60_000, (28, 28))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", 2049, 60_000, ())
+    with pytest.raises(mnist.MnistError, match="magic 2049, expected 2051"):
+        mnist.load_mnist(str(tmp_path), "train")
+    write_idx(tmp_path / "train-images-idx3-ubyte", 2051, 5, (28, 28))
+    with pytest.raises(mnist.MnistError, match="holds 5 items of shape \\(28, 28\\); expected 60000"):
+        mnist.load_mnist(str(tmp_path), "train")
+
+
+def test_corrupt_gzip_is_reported(tmp_path):
+    fake_dir(tmp_path)
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(mnist.MnistError, match="cannot be read as a \\(gzipped\\) IDX file"):
+        mnist.load_mnist(str(tmp_path), "train")
+
+
+def test_stacking_by_hand():
+    split = mnist.Split(
+        images=np.arange(3 * 28 * 28, dtype=np.uint8).reshape(3, 28, 28),
+        labels=np.array([7, 2, 5], np.uint8),
+    )
+    images, labels = mnist.stack_digits(split, 200, seed=0)
+    assert images.shape == (200, 28, 28, 3) and images.dtype == np.uint8
+    # Each channel is one of the source digits, and the label spells the three digits.
+    for image, label in zip(images[:20], labels[:20]):
+        digits = [int(d) for d in f"{label:03d}"]
+        for c, d in enumerate(digits):
+            source = int(np.where(split.labels == d)[0][0])
+            np.testing.assert_array_equal(image[..., c], split.images[source])
+    again, _ = mnist.stack_digits(split, 200, seed=0)
+    np.testing.assert_array_equal(images, again)
+
+
+def test_stacked_labels_cover_1000_modes_uniformly():
+    _, labels = mnist.stack_digits(mnist.load_mnist(MNIST_DIR, "test"), 26_000, seed=1)
+    counts = np.bincount(labels, minlength=1000)
+    assert (counts > 0).sum() == 1000 and counts.mean() == 26
