@@ -35,29 +35,29 @@ def _prior(latent_dim, dtype):
     )
 
 
-def _reconstruction_log_prob(encoder, generator, x, num_samples):
-    """Monte Carlo E_{z~p_e(z|x)} log p_g(x|z), per example, and the posterior."""
+def reconstruction_log_prob_samples(encoder, generator, x, num_samples, seed=0):
+    """log p_g(x|z) for ``num_samples`` seeded draws z ~ p_e(z|x): [S, B], and the posterior."""
     posterior = encoder.distribution(x, training=False)
-    z = posterior.sample(num_samples)  # [S, B, k]
+    z = posterior.sample(num_samples, seed=tf.constant([seed, 0]))  # [S, B, k]
     flat = tf.reshape(z, [-1, z.shape[-1]])
     x_tiled = tf.tile(x, [num_samples] + [1] * (len(x.shape) - 1))
     log_px_z = generator.distribution(flat, training=False).log_prob(x_tiled)
-    return tf.reduce_mean(tf.reshape(log_px_z, [num_samples, -1]), axis=0), posterior
+    return tf.reshape(log_px_z, [num_samples, -1]), posterior
 
 
-def negative_elbo(encoder, generator, x, num_samples: int = 10) -> float:
+def negative_elbo(encoder, generator, x, num_samples: int = 10, seed: int = 0) -> float:
     """L_VAE of equation 8, averaged over the examples x."""
     x = tf.convert_to_tensor(x, tf.float32)
-    recon, posterior = _reconstruction_log_prob(encoder, generator, x, num_samples)
+    log_px_z, posterior = reconstruction_log_prob_samples(encoder, generator, x, num_samples, seed)
     kl = posterior.kl_divergence(_prior(posterior.event_shape[-1], x.dtype))
-    return float(tf.reduce_mean(kl - recon))
+    return float(tf.reduce_mean(kl) - tf.reduce_mean(log_px_z))
 
 
-def cycle_consistency(encoder, generator, x, num_samples: int = 10) -> float:
+def cycle_consistency(encoder, generator, x, num_samples: int = 10, seed: int = 0) -> float:
     """-E_x E_{z~p_e(z|x)} log p_g(x|z) (equation 5, negated)."""
     x = tf.convert_to_tensor(x, tf.float32)
-    recon, _ = _reconstruction_log_prob(encoder, generator, x, num_samples)
-    return float(-tf.reduce_mean(recon))
+    log_px_z, _ = reconstruction_log_prob_samples(encoder, generator, x, num_samples, seed)
+    return float(-tf.reduce_mean(log_px_z))
 
 
 def ais_log_likelihood(
