@@ -8,8 +8,31 @@ import numpy as np
 import tensorflow as tf
 
 
+def interleave_for_replicas(batch, d_steps: int, num_replicas: int):
+    """Reorders one iteration batch so that contiguous replica shards line up.
+
+    ``batch`` holds d_steps + 1 minibatches one after another. A distribution
+    strategy gives replica r the r-th contiguous shard; after this reordering
+    that shard holds the r-th part of every minibatch, so the replicas together
+    take exactly the single-device step on the same global minibatches.
+    """
+    if num_replicas == 1:
+        return batch
+    parts = d_steps + 1
+    shape = tf.shape(batch)
+    per_replica = shape[0] // (parts * num_replicas)
+    grid = tf.reshape(batch, tf.concat([[parts, num_replicas, per_replica], shape[1:]], 0))
+    perm = [1, 0, 2] + list(range(3, len(batch.shape) + 2))
+    return tf.reshape(tf.transpose(grid, perm), shape)
+
+
 def iteration_batches(
-    examples, batch_size: int, d_steps: int, seed: Optional[int] = None, shuffle_buffer=None
+    examples,
+    batch_size: int,
+    d_steps: int,
+    seed: Optional[int] = None,
+    shuffle_buffer=None,
+    num_replicas: int = 1,
 ) -> tf.data.Dataset:
     """An endless, shuffled dataset whose elements feed one AGE iteration.
 
@@ -18,9 +41,15 @@ def iteration_batches(
     encoder/generator update the last one (Algorithm 1, lines 3 and 7). Use
     ``steps_per_epoch=len(examples) // batch_size`` so that an epoch has as
     many encoder/generator updates as minibatches in the data, as in the paper.
+    With ``num_replicas > 1`` (a distribution strategy), ``batch_size`` is the
+    global minibatch size and must be divisible by it.
     """
     if batch_size <= 0:
         raise ValueError(f"batch_size must be positive, got {batch_size}.")
+    if num_replicas < 1 or batch_size % num_replicas:
+        raise ValueError(
+            f"batch_size {batch_size} must be divisible by the number of replicas {num_replicas}."
+        )
     if d_steps <= 0:
         raise ValueError(f"d_steps must be positive, got {d_steps}.")
     if isinstance(examples, tf.data.Dataset):
@@ -31,7 +60,10 @@ def iteration_batches(
         dataset = tf.data.Dataset.from_tensor_slices(examples)
         buffer = shuffle_buffer or len(examples)
     dataset = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True).repeat()
-    dataset = dataset.batch((d_steps + 1) * batch_size, drop_remainder=True).prefetch(2)
+    dataset = dataset.batch((d_steps + 1) * batch_size, drop_remainder=True)
+    if num_replicas > 1:
+        dataset = dataset.map(lambda b: interleave_for_replicas(b, d_steps, num_replicas))
+    dataset = dataset.prefetch(2)
     return dataset.with_options(fixed_resources_options())
 
 

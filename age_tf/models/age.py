@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from age_tf import divergences, methods
+from age_tf import random as age_random
 
 
 def _loss_dtype(t):
@@ -193,7 +194,7 @@ class AGE(keras.Model):
 
     def sample_prior(self, n, dtype="float32"):
         """z ~ p_z = N(0, I)."""
-        return keras.random.normal((n, self.latent_dim), dtype=dtype, seed=self.seed_generator)
+        return age_random.normal((n, self.latent_dim), self.seed_generator, dtype=dtype)
 
     def encode(self, x, mean=False):
         """z ~ p_e(z|x) in inference mode; the mean of a Gaussian encoder if asked."""

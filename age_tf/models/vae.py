@@ -13,6 +13,8 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from age_tf import random as age_random
+
 tfd = tfp.distributions
 
 
@@ -58,7 +60,7 @@ class VAE(keras.Model):
         posterior = self.encoder.distribution(x, training=training)
         loc = posterior.distribution.loc
         scale = posterior.distribution.scale
-        eps = keras.random.normal(tf.shape(loc), dtype=loc.dtype, seed=self.seed_generator)
+        eps = age_random.normal(tf.shape(loc), self.seed_generator, dtype=loc.dtype)
         z = loc + scale * eps
         # Analytic KL to the standard normal prior (equation 8's second term).
         kl = 0.5 * tf.reduce_sum(tf.square(loc) + tf.square(scale) - 1.0 - 2.0 * tf.math.log(scale), axis=-1)

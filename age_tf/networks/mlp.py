@@ -17,7 +17,8 @@ import tensorflow as tf
 from age_tf.networks.stochastic import StochasticNetwork, validate_kind
 
 # PyTorch's BatchNorm1d defaults (momentum 0.1 there is 0.9 here), as the paper's code.
-_BN = dict(momentum=0.9, epsilon=1e-5)
+# Synchronized: batch statistics over the global batch under tf.distribute.
+_BN = dict(momentum=0.9, epsilon=1e-5, synchronized=True)
 
 
 def mlp_body(

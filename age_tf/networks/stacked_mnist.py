@@ -20,10 +20,12 @@ from typing import Optional
 import keras
 import tensorflow as tf
 
+from age_tf import random as age_random
 from age_tf.networks.stochastic import StochasticNetwork, validate_kind
 
 IMAGE_SHAPE = (28, 28, 3)
-_BN = dict(momentum=0.9, epsilon=1e-5)
+# Synchronized: batch statistics over the global batch under tf.distribute.
+_BN = dict(momentum=0.9, epsilon=1e-5, synchronized=True)
 
 
 @keras.saving.register_keras_serializable(package="age_tf")
@@ -42,7 +44,7 @@ class NoiseInjection(keras.layers.Layer):
 
     def call(self, inputs):
         shape = tf.concat([tf.shape(inputs)[:-1], [1]], axis=0)
-        noise = keras.random.normal(shape, dtype=inputs.dtype, seed=self.seed_generator)
+        noise = age_random.normal(shape, self.seed_generator, dtype=inputs.dtype)
         return inputs + tf.cast(self.scale, inputs.dtype) * noise
 
     def get_config(self):

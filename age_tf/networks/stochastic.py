@@ -19,6 +19,8 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from age_tf import random as age_random
+
 tfd = tfp.distributions
 
 KINDS = ("deterministic", "gaussian", "implicit")
@@ -81,9 +83,7 @@ class StochasticNetwork(keras.Model):
     def _body_input(self, inputs):
         if self.noise_dim:
             batch = tf.shape(inputs)[0]
-            noise = keras.random.normal(
-                (batch, self.noise_dim), dtype=inputs.dtype, seed=self.seed_generator
-            )
+            noise = age_random.normal((batch, self.noise_dim), self.seed_generator, inputs.dtype)
             inputs = tf.concat([inputs, noise], axis=-1)
         return inputs
 
@@ -120,7 +120,7 @@ class StochasticNetwork(keras.Model):
         loc, log_var = self._gaussian_params(inputs, training)
         # Reparameterised draw from tfd.Normal(loc, exp(log_var / 2)); the noise
         # comes from keras.random so that one SeedGenerator drives every draw.
-        eps = keras.random.normal(tf.shape(loc), dtype=loc.dtype, seed=self.seed_generator)
+        eps = age_random.normal(tf.shape(loc), self.seed_generator, dtype=loc.dtype)
         return loc + tf.exp(0.5 * log_var) * eps
 
     def get_config(self):
