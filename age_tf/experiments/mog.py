@@ -49,6 +49,10 @@ flags.DEFINE_integer("data_seed", 0, "Seed of the training data draw.")
 flags.DEFINE_integer("num_eval_samples", 10_000, "Generated points for the mode metrics.")
 flags.DEFINE_integer("eval_every", 0, "Log the mode metrics every this many epochs (0: only at the end).")
 flags.DEFINE_integer("num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default).")
+flags.DEFINE_enum(
+    "strategy", "default", ["default", "mirrored"],
+    "tf.distribute strategy: default (one device) or mirrored (all local GPUs, or CPUs).",
+)
 flags.DEFINE_boolean("jit_compile", False, "Compile train_step with XLA (slower on CPU).")
 flags.DEFINE_string("output_dir", "runs/mog", "Run directory for flags, metrics, figure, checkpoint.")
 flags.DEFINE_integer("checkpoint_every", 1, "Write a resumable checkpoint every this many epochs.")
@@ -88,6 +92,8 @@ def validate_flags():
     for name in ("adam_beta1", "adam_beta2"):
         if not 0 <= getattr(FLAGS, name) < 1:
             common.usage_error(f"--{name} must lie in [0, 1), got {getattr(FLAGS, name)}.")
+    if FLAGS.strategy == "mirrored" and FLAGS.jit_compile:
+        common.usage_error("--jit_compile cannot be combined with --strategy=mirrored on CPU; drop one.")
     for name in ("encoder_kind", "generator_kind"):
         if getattr(FLAGS, name) not in KINDS:
             common.usage_error(
@@ -131,6 +137,14 @@ class TrainingDiverged(RuntimeError):
     """A player's loss stopped being finite."""
 
 
+def make_strategy():
+    import tensorflow as tf
+
+    if FLAGS.strategy == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
 def run_label() -> str:
     """AGE-KL, AGE-KL-SC0.5, f-GAN, ... as in the paper's tables."""
     if FLAGS.method != "age":
@@ -161,7 +175,15 @@ def run(output_dir: str) -> dict:
         tf.config.threading.set_inter_op_parallelism_threads(FLAGS.num_threads)
     start = time.time()
     data = age_tf.data.grid_mixture(FLAGS.num_modes, FLAGS.imbalanced, seed=FLAGS.data_seed)
-    model = build_model(FLAGS.seed)
+    strategy = make_strategy()
+    replicas = strategy.num_replicas_in_sync
+    if FLAGS.batch_size % replicas:
+        common.usage_error(
+            f"--batch_size={FLAGS.batch_size} is not divisible by the {replicas} replicas of "
+            f"--strategy={FLAGS.strategy}; use a multiple of {replicas}."
+        )
+    with strategy.scope():  # networks and optimizers are built under the strategy
+        model = build_model(FLAGS.seed)
     steps_per_epoch = FLAGS.steps_per_epoch or len(data.points) // FLAGS.batch_size
     training_checkpoint = checkpointing.TrainingCheckpoint(
         model, os.path.join(output_dir, "checkpoint")
@@ -171,7 +193,11 @@ def run(output_dir: str) -> dict:
         print(f"Resuming after epoch {initial_epoch} from {training_checkpoint.latest}")
     # A resumed run reshuffles with another seed rather than replaying epoch 1's order.
     batches = age_tf.data.iteration_batches(
-        data.points, FLAGS.batch_size, FLAGS.d_steps, seed=FLAGS.seed + 1000 * initial_epoch
+        data.points,
+        FLAGS.batch_size,
+        FLAGS.d_steps,
+        seed=FLAGS.seed + 1000 * initial_epoch,
+        num_replicas=replicas,
     )
     guard = callbacks.StopOnNonFinite()
     heldout, heldout_labels = heldout_points(FLAGS.data_seed)
