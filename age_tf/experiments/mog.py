@@ -50,8 +50,9 @@ flags.DEFINE_integer("num_eval_samples", 10_000, "Generated points for the mode 
 flags.DEFINE_integer("eval_every", 0, "Log the mode metrics every this many epochs (0: only at the end).")
 flags.DEFINE_integer("num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default).")
 flags.DEFINE_enum(
-    "strategy", "default", ["default", "mirrored"],
-    "tf.distribute strategy: default (one device) or mirrored (all local GPUs, or CPUs).",
+    "strategy", "default", ["default", "mirrored", "multi_worker"],
+    "tf.distribute strategy: default (one device), mirrored (all local GPUs) or multi_worker "
+    "(MultiWorkerMirroredStrategy configured by the TF_CONFIG environment variable).",
 )
 flags.DEFINE_boolean("jit_compile", False, "Compile train_step with XLA (slower on CPU).")
 flags.DEFINE_string("output_dir", "runs/mog", "Run directory for flags, metrics, figure, checkpoint.")
@@ -92,8 +93,13 @@ def validate_flags():
     for name in ("adam_beta1", "adam_beta2"):
         if not 0 <= getattr(FLAGS, name) < 1:
             common.usage_error(f"--{name} must lie in [0, 1), got {getattr(FLAGS, name)}.")
-    if FLAGS.strategy == "mirrored" and FLAGS.jit_compile:
-        common.usage_error("--jit_compile cannot be combined with --strategy=mirrored on CPU; drop one.")
+    if FLAGS.strategy != "default" and FLAGS.jit_compile:
+        common.usage_error(f"--jit_compile cannot be combined with --strategy={FLAGS.strategy}; drop one.")
+    if FLAGS.strategy == "multi_worker" and not os.environ.get("TF_CONFIG"):
+        common.usage_error(
+            "--strategy=multi_worker needs the TF_CONFIG environment variable (cluster and task); "
+            "see the README section on several machines."
+        )
     for name in ("encoder_kind", "generator_kind"):
         if getattr(FLAGS, name) not in KINDS:
             common.usage_error(
@@ -142,6 +148,8 @@ def make_strategy():
 
     if FLAGS.strategy == "mirrored":
         return tf.distribute.MirroredStrategy()
+    if FLAGS.strategy == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
     return tf.distribute.get_strategy()
 
 

@@ -316,13 +316,22 @@ class AGE(keras.Model):
         )
         self.clipped_tracker.update_state(tf.cast(clipped, tf.float32))
 
+    def _logs(self):
+        logs = {m.name: m.result() for m in self.metrics}
+        strategy = tf.distribute.get_strategy()
+        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras reduces multi-worker logs with strategy.reduce(MEAN, axis=0),
+            # which rejects scalars (Keras 3.15): hand it one-element vectors.
+            logs = {k: tf.reshape(v, [1]) for k, v in logs.items()}
+        return logs
+
     def train_step(self, data):
         x = _unpack_x(data)
         minibatches = self._minibatches(x)
         for x_d in minibatches[:-1]:
             self.discriminator_step(x_d)
         self.encoder_generator_step(minibatches[-1])
-        return {m.name: m.result() for m in self.metrics}
+        return self._logs()
 
     def test_step(self, data):
         """Discriminator statistics on held-out data, without updates."""
@@ -337,4 +346,4 @@ class AGE(keras.Model):
         self.d_acc_g_tracker.update_state(tf.cast(logits_g < 0, tf.float32))
         self.log_r_e_tracker.update_state(logits_e)
         self.log_r_g_tracker.update_state(logits_g)
-        return {m.name: m.result() for m in self.metrics}
+        return self._logs()

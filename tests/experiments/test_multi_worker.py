@@ -1,0 +1,46 @@
+"""Two worker processes on 127.0.0.1 train the mixture experiment together."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_workers_end_with_the_same_weights(tmp_path):
+    workers = [f"127.0.0.1:{p}" for p in free_ports(2)]
+    processes = []
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps(
+            {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}))
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "age_tf.experiments.mog", "--strategy=multi_worker",
+             "--num_modes=9", "--batch_size=20", "--d_steps=1", "--epochs=1", "--steps_per_epoch=3",
+             "--num_eval_samples=300", "--notensorboard", f"--output_dir={tmp_path / f'worker{index}'}"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        ))
+    outputs = [p.communicate(timeout=300)[0] for p in processes]
+    for p, out in zip(processes, outputs):
+        assert p.returncode == 0, out[-3000:]
+    readers = [tf.train.load_checkpoint(str(tmp_path / f"worker{i}" / "checkpoint")) for i in range(2)]
+    names = [n for n in readers[0].get_variable_to_shape_map() if n.startswith("model/") and "OPTIMIZER" not in n]
+    assert len(names) > 10
+    for name in names:
+        np.testing.assert_array_equal(readers[0].get_tensor(name), readers[1].get_tensor(name), err_msg=name)
+    steps = [json.loads((tmp_path / f"worker{i}" / "metrics.json").read_text())["encoder_generator_steps"] for i in range(2)]
+    assert steps == [3, 3]
