@@ -39,3 +39,16 @@ def test_training_lowers_the_negative_elbo():
 def test_vae_refuses_non_gaussian_networks():
     with pytest.raises(ValueError, match="VAE needs a Gaussian encoder"):
         VAE(mlp.build_encoder(hidden_units=4), mlp.build_generator(hidden_units=4, kind="gaussian"))
+
+
+def test_keras_file_round_trip(tmp_path):
+    keras.utils.set_random_seed(0)
+    vae = VAE(mlp.build_encoder(hidden_units=8, kind="gaussian", seed=1),
+              mlp.build_generator(hidden_units=8, kind="gaussian", seed=2), seed=0)
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    x = age_tf.data.grid_mixture(9, seed=0).points[:64]
+    vae.fit(x, batch_size=32, epochs=1, verbose=0)
+    vae.save(tmp_path / "vae.keras")
+    loaded = keras.models.load_model(tmp_path / "vae.keras")
+    np.testing.assert_array_equal(loaded.encode(x[:4], mean=True), vae.encode(x[:4], mean=True))
+    np.testing.assert_array_equal(loaded.generator.mean(x[:4]), vae.generator.mean(x[:4]))
