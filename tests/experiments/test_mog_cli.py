@@ -85,3 +85,37 @@ def test_rerun_into_the_same_directory_resumes_to_the_same_step_count(tmp_path):
     history = [json.loads(l)["epoch"] for l in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
     assert history == [1, 2, 3]
 
+
+
+POISONED_RUN = r"""
+import sys
+import numpy as np
+import age_tf
+from absl import app
+from age_tf.experiments import mog
+
+real = age_tf.data.grid_mixture
+
+def poisoned(*args, **kwargs):
+    data = real(*args, **kwargs)
+    data.points[::2] = np.nan  # every other point: the first minibatch diverges
+    return data
+
+age_tf.data.grid_mixture = poisoned
+sys.argv = ["mog"] + sys.argv[1:]
+app.run(mog.main)
+"""
+
+
+def test_diverging_run_names_the_player_and_the_last_good_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    common = ["--num_modes=9", "--batch_size=20", "--d_steps=1", "--steps_per_epoch=3",
+              "--num_eval_samples=300", "--notensorboard", f"--output_dir={out}"]
+    assert run_cli(*common, "--epochs=1").returncode == 0
+    result = subprocess.run([sys.executable, "-c", POISONED_RUN, *common, "--epochs=3"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 3, result.stderr[-2000:]
+    assert "Training stopped: The discriminator, encoder, generator losses became NaN or infinite in epoch 2, batch 1" in result.stderr
+    assert "the last good checkpoint is" in result.stderr and "ckpt-1" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p for p in os.listdir(out / "checkpoint") if p.endswith(".index")) == ["ckpt-1.index"]
