@@ -9,7 +9,7 @@ _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from age_tf import data, divergences, losses, methods, metrics, networks  # noqa: E402
-from age_tf.models import AGE  # noqa: E402
+from age_tf.models import AGE, VAE  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["AGE", "data", "divergences", "losses", "methods", "metrics", "networks"]
+__all__ = ["AGE", "VAE", "data", "divergences", "losses", "methods", "metrics", "networks"]

@@ -39,7 +39,12 @@ class StopOnNonFinite(keras.callbacks.Callback):
     disk is the last good one.
     """
 
-    PLAYERS = (("d_loss", "discriminator"), ("e_loss", "encoder"), ("g_loss", "generator"))
+    PLAYERS = (
+        ("d_loss", "discriminator"),
+        ("e_loss", "encoder"),
+        ("g_loss", "generator"),
+        ("negative_elbo", "VAE"),
+    )
 
     def __init__(self):
         super().__init__()

@@ -34,7 +34,8 @@ class TrainingCheckpoint:
     """Saves and restores everything needed to continue a run.
 
     Args:
-        model: a compiled ``age_tf.AGE``.
+        model: a compiled ``age_tf.AGE`` (its three optimizers) or ``age_tf.VAE``
+            (its one optimizer).
         directory: where the checkpoints go.
         max_to_keep: how many recent checkpoints to keep.
     """
@@ -43,11 +44,14 @@ class TrainingCheckpoint:
         self.model = model
         self.directory = directory
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="finished_epochs")
+        optimizers = {
+            name: getattr(model, name)
+            for name in ("d_optimizer", "e_optimizer", "g_optimizer", "optimizer")
+            if getattr(model, name, None) is not None
+        }
         self.checkpoint = tf.train.Checkpoint(
             model=model,
-            d_optimizer=model.d_optimizer,
-            e_optimizer=model.e_optimizer,
-            g_optimizer=model.g_optimizer,
+            **optimizers,
             epoch=self.epoch,
             **{f"seed_{k}": v for k, v in _seed_states(model).items()},
         )

@@ -24,7 +24,8 @@ from age_tf.networks import KINDS, mlp
 
 FLAGS = flags.FLAGS
 _MODULE = "age_tf.experiments.mog"
-METHODS = tuple(methods.names())
+METHODS = tuple(methods.names()) + ("vae",)
+_FIGURE_METRICS = ("modes_covered", "mode_kl", "objective", "nll")
 
 flags.DEFINE_integer("num_modes", 25, "Mixture components on the grid: 9 or 25.")
 flags.DEFINE_boolean("imbalanced", True, "Odd-indexed modes get 500 points, others 10,000.")
@@ -47,6 +48,11 @@ flags.DEFINE_integer("latent_dim", 2, "Size of z.")
 flags.DEFINE_integer("seed", 0, "Seed of the weights and of all training noise.")
 flags.DEFINE_integer("data_seed", 0, "Seed of the training data draw.")
 flags.DEFINE_integer("num_eval_samples", 10_000, "Generated points for the mode metrics.")
+flags.DEFINE_list(
+    "metrics", ["mode_coverage", "reconstruction_mse"],
+    "Registered metrics computed at the end (objective, cycle_consistency and nll need "
+    "Gaussian encoder and generator).",
+)
 flags.DEFINE_integer("eval_every", 0, "Log the mode metrics every this many epochs (0: only at the end).")
 flags.DEFINE_integer("num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default).")
 flags.DEFINE_enum(
@@ -100,6 +106,20 @@ def validate_flags():
             "--strategy=multi_worker needs the TF_CONFIG environment variable (cluster and task); "
             "see the README section on several machines."
         )
+    from age_tf import metrics as metric_registry
+
+    unknown = [m for m in FLAGS.metrics if m not in metric_registry.names()]
+    if unknown:
+        common.usage_error(
+            f"Unknown metrics {', '.join(unknown)}. Available: {', '.join(metric_registry.names())}."
+        )
+    gaussian_only = {"objective", "cycle_consistency", "nll"} & set(FLAGS.metrics)
+    needs_gaussian = FLAGS.method == "vae" or gaussian_only
+    if needs_gaussian and (FLAGS.encoder_kind, FLAGS.generator_kind) != ("gaussian", "gaussian"):
+        what = "--method=vae" if FLAGS.method == "vae" else f"--metrics={','.join(sorted(gaussian_only))}"
+        common.usage_error(
+            f"{what} needs --encoder_kind=gaussian and --generator_kind=gaussian."
+        )
     for name in ("encoder_kind", "generator_kind"):
         if getattr(FLAGS, name) not in KINDS:
             common.usage_error(
@@ -118,6 +138,14 @@ def build_model(seed: int):
     generator = mlp.build_generator(
         latent_dim=FLAGS.latent_dim, kind=FLAGS.generator_kind, seed=seed * 3 + 2
     )
+    betas = dict(beta_1=FLAGS.adam_beta1, beta_2=FLAGS.adam_beta2)
+    if FLAGS.method == "vae":
+        model = age_tf.VAE(encoder, generator, seed=seed * 3)
+        model.compile(
+            optimizer=keras.optimizers.Adam(FLAGS.eg_learning_rate, **betas),
+            jit_compile=FLAGS.jit_compile,
+        )
+        return model
     discriminator = mlp.build_discriminator(latent_dim=FLAGS.latent_dim)
     model = age_tf.AGE(
         encoder,
@@ -129,7 +157,6 @@ def build_model(seed: int):
         seed=seed * 3,
         method=FLAGS.method,
     )
-    betas = dict(beta_1=FLAGS.adam_beta1, beta_2=FLAGS.adam_beta2)
     model.compile(
         d_optimizer=keras.optimizers.Adam(FLAGS.d_learning_rate, **betas),
         e_optimizer=keras.optimizers.Adam(FLAGS.eg_learning_rate, **betas),
@@ -156,7 +183,7 @@ def make_strategy():
 def run_label() -> str:
     """AGE-KL, AGE-KL-SC0.5, f-GAN, ... as in the paper's tables."""
     if FLAGS.method != "age":
-        return {"fgan": "f-GAN-KL", "gan": "GAN (JS)", "logd": "logD-GAN", "hinge": "Hinge"}[
+        return {"fgan": "f-GAN-KL", "gan": "GAN (JS)", "logd": "logD-GAN", "hinge": "Hinge", "vae": "VAE"}[
             FLAGS.method
         ]
     label = f"AGE-{FLAGS.divergence.upper()}"
@@ -258,7 +285,7 @@ def run(output_dir: str) -> dict:
         )
 
     results = metrics.compute(
-        ["mode_coverage", "reconstruction_mse"],
+        FLAGS.metrics,
         model,
         data,
         num_samples=FLAGS.num_eval_samples,
@@ -266,7 +293,9 @@ def run(output_dir: str) -> dict:
     )
     results.update(
         train_seconds=round(train_seconds, 1),
-        encoder_generator_steps=int(model.e_optimizer.iterations.numpy()),
+        encoder_generator_steps=int(
+            getattr(model, "e_optimizer", getattr(model, "optimizer", None)).iterations.numpy()
+        ),
         resumed_after_epoch=initial_epoch,
         seed=FLAGS.seed,
         data_seed=FLAGS.data_seed,
@@ -278,10 +307,8 @@ def run(output_dir: str) -> dict:
     figure = render(
         model,
         os.path.join(output_dir, "mog.png"),
-        title=(
-            f"{run_label()}  seed {FLAGS.seed}: "
-            f"{results['modes_covered']} modes, mode KL {results['mode_kl']:.3f}"
-        ),
+        title=f"{run_label()}  seed {FLAGS.seed}: "
+        + ", ".join(f"{k} {results[k]:.3g}" for k in results if k in _FIGURE_METRICS),
         samples=samples,
     )
     if FLAGS.export_dir:
@@ -309,12 +336,8 @@ def main(argv):
     except TrainingDiverged as error:
         print(f"Training stopped: {error}", file=sys.stderr)
         return 3
-    print(
-        f"modes_covered={results['modes_covered']} mode_kl={results['mode_kl']:.4f} "
-        f"off_mode_fraction={results['off_mode_fraction']:.4f} "
-        f"reconstruction_mse={results['reconstruction_mse']:.4f} "
-        f"train_seconds={results['train_seconds']}"
-    )
+    shown = [k for k in results if k not in ("figure", "checkpoint", "export", "seed", "data_seed")]
+    print(" ".join(f"{k}={results[k]:.4g}" for k in shown))
     print(f"Metrics: {os.path.join(output_dir, 'metrics.json')}")
     print(f"Figure: {results['figure']}")
     print(f"Checkpoint: {results['checkpoint']}")

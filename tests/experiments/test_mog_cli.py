@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -53,7 +54,7 @@ def test_dry_run_prints_resolved_flags_and_writes_nothing(tmp_path):
         (["--divergence=kll"], "Unknown divergence 'kll'. Available: kl, revkl, js, hellinger, pearson, all."),
         (["--scale_clip=1.5"], "scale_clip must lie in (0, 1]"),
         (["--batch_size=0"], "--batch_size must be a positive integer"),
-        (["--method=vae"], "Unknown method 'vae'. Available: age, fgan, gan, logd, hinge."),
+        (["--method=bigan"], "Unknown method 'bigan'. Available: age, fgan, gan, logd, hinge, vae."),
         (["--num_modes=10"], "--num_modes must be a square number"),
     ],
 )
@@ -119,3 +120,23 @@ def test_diverging_run_names_the_player_and_the_last_good_checkpoint(tmp_path):
     assert "the last good checkpoint is" in result.stderr and "ckpt-1" in result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(p for p in os.listdir(out / "checkpoint") if p.endswith(".index")) == ["ckpt-1.index"]
+
+
+def test_vae_method_with_likelihood_metrics(tmp_path):
+    out = tmp_path / "vae"
+    result = run_cli(
+        "--method=vae", "--encoder_kind=gaussian", "--generator_kind=gaussian", "--num_modes=9",
+        "--batch_size=50", "--epochs=1", "--steps_per_epoch=3", "--num_eval_samples=300",
+        "--metrics=mode_coverage,objective,cycle_consistency", "--notensorboard", f"--output_dir={out}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"objective", "cycle_consistency", "modes_covered"} <= set(metrics)
+    assert metrics["encoder_generator_steps"] == 3
+    assert np.isfinite(metrics["objective"]) and metrics["objective"] > metrics["cycle_consistency"] - 10
+
+
+def test_likelihood_metrics_need_gaussian_networks(tmp_path):
+    result = run_cli("--metrics=objective", f"--output_dir={tmp_path / 'out'}")
+    assert result.returncode == 2
+    assert "--metrics=objective needs --encoder_kind=gaussian and --generator_kind=gaussian." in result.stderr
