@@ -44,11 +44,9 @@ class TrainingCheckpoint:
         self.model = model
         self.directory = directory
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="finished_epochs")
-        optimizers = {
-            name: getattr(model, name)
-            for name in ("d_optimizer", "e_optimizer", "g_optimizer", "optimizer")
-            if getattr(model, name, None) is not None
-        }
+        players = ("d_optimizer", "e_optimizer", "g_optimizer")
+        names = players if hasattr(model, "d_optimizer") else ("optimizer",)
+        optimizers = {name: getattr(model, name) for name in names}
         self.checkpoint = tf.train.Checkpoint(
             model=model,
             **optimizers,

@@ -24,8 +24,15 @@ def test_killed_runs_resume_from_a_readable_checkpoint_and_end_at_the_same_step(
     out = tmp_path / "run"
     rng = random.Random(0)
     for attempt in range(3):
+        before = tf.train.latest_checkpoint(str(out / "checkpoint"))
         process = subprocess.Popen(command(out), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(6.0, 14.0))  # TensorFlow start-up takes ~5 s; then it trains and checkpoints
+        # Wait (however slow the machine) until this run has written a checkpoint of its own,
+        # then kill it at a random moment of the next epochs: mid-step or mid-write.
+        deadline = time.time() + 240
+        while tf.train.latest_checkpoint(str(out / "checkpoint")) in (None, before):
+            assert process.poll() is None and time.time() < deadline, "the run ended or stalled"
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 1.5))
         process.send_signal(signal.SIGKILL)
         process.wait()
         latest = tf.train.latest_checkpoint(str(out / "checkpoint"))
