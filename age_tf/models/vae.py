@@ -14,12 +14,9 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from age_tf import random as age_random
+from age_tf.models.age import _unpack_x
 
 tfd = tfp.distributions
-
-
-def _unpack_x(data):
-    return data[0] if isinstance(data, (tuple, list)) else data
 
 
 @keras.saving.register_keras_serializable(package="age_tf")

@@ -11,7 +11,7 @@ import time
 import tensorflow as tf
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EPOCHS, STEPS = 12, 4
+EPOCHS, STEPS = 60, 4  # long enough that three kills land before the end on a fast machine
 
 
 def command(out):
@@ -32,7 +32,7 @@ def test_killed_runs_resume_from_a_readable_checkpoint_and_end_at_the_same_step(
         while tf.train.latest_checkpoint(str(out / "checkpoint")) in (None, before):
             assert process.poll() is None and time.time() < deadline, "the run ended or stalled"
             time.sleep(0.05)
-        time.sleep(rng.uniform(0.0, 1.5))
+        time.sleep(rng.uniform(0.0, 0.5))
         process.send_signal(signal.SIGKILL)
         process.wait()
         latest = tf.train.latest_checkpoint(str(out / "checkpoint"))
