@@ -61,6 +61,11 @@ flags.DEFINE_enum(
     "(MultiWorkerMirroredStrategy configured by the TF_CONFIG environment variable).",
 )
 flags.DEFINE_boolean("jit_compile", False, "Compile train_step with XLA (slower on CPU).")
+flags.DEFINE_enum(
+    "precision", "float32", ["float32", "mixed_bfloat16"],
+    "float32, or mixed_bfloat16: bfloat16 compute with float32 weights, losses and scale "
+    "factors (faster only on CPUs with bfloat16 matrix units, e.g. AMX; see BUILD_NOTES.md).",
+)
 flags.DEFINE_string("output_dir", "runs/mog", "Run directory for flags, metrics, figure, checkpoint.")
 flags.DEFINE_integer("checkpoint_every", 1, "Write a resumable checkpoint every this many epochs.")
 flags.DEFINE_boolean(
@@ -132,6 +137,7 @@ def build_model(seed: int):
     import keras
 
     keras.utils.set_random_seed(seed)
+    keras.mixed_precision.set_global_policy(FLAGS.precision)
     encoder = mlp.build_encoder(
         latent_dim=FLAGS.latent_dim, kind=FLAGS.encoder_kind, seed=seed * 3 + 1
     )

@@ -140,3 +140,15 @@ def test_likelihood_metrics_need_gaussian_networks(tmp_path):
     result = run_cli("--metrics=objective", f"--output_dir={tmp_path / 'out'}")
     assert result.returncode == 2
     assert "--metrics=objective needs --encoder_kind=gaussian and --generator_kind=gaussian." in result.stderr
+
+
+def test_mixed_bfloat16_run_trains_and_reports_finite_metrics(tmp_path):
+    out = tmp_path / "bf16"
+    result = run_cli(
+        "--precision=mixed_bfloat16", "--num_modes=9", "--batch_size=50", "--d_steps=2", "--epochs=1",
+        "--steps_per_epoch=3", "--num_eval_samples=500", "--notensorboard", f"--output_dir={out}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["encoder_generator_steps"] == 3 and np.isfinite(metrics["mode_kl"])
+    assert "--precision=mixed_bfloat16" in (out / "flags.txt").read_text()

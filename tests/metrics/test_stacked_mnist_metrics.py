@@ -27,3 +27,53 @@ def test_reconstruction_accuracy():
     assert sm.reconstruction_accuracy([1, 2, 3, 4], [1, 2, 0, 4]) == 0.75
     with pytest.raises(ValueError, match="Shapes differ"):
         sm.reconstruction_accuracy([1, 2], [1])
+
+
+class _DigitFromMeanPixel:
+    """A fake classifier: digit = round(4.5 * (mean pixel + 1)), features = [mean, mean^2]."""
+
+    def __call__(self, x, training=False):
+        mean = np.asarray(x).reshape(len(x), -1).mean(axis=1)
+        digits = np.clip(np.round(4.5 * (mean + 1)), 0, 9).astype(int)
+        return np.eye(10)[digits], np.stack([mean, mean**2], axis=1)
+
+
+def _image(digits):
+    """A stacked image whose channel c has mean pixel digit_c / 4.5 - 1."""
+    return np.stack([np.full((28, 28), d / 4.5 - 1, np.float32) for d in digits], axis=-1)
+
+
+def test_classify_channels_reads_each_channel_in_order():
+    images = np.stack([_image([1, 2, 3]), _image([9, 0, 7])])
+    digits, features = sm.classify_channels(_DigitFromMeanPixel(), images, batch_size=1)
+    assert digits.tolist() == [[1, 2, 3], [9, 0, 7]]
+    assert features.shape == (2, 6)
+    assert features[0, 2] == pytest.approx(2 / 4.5 - 1, rel=1e-5)  # channel 1's mean (float32)
+    with pytest.raises(ValueError, match=r"\[n, 28, 28, 3\]"):
+        sm.classify_channels(_DigitFromMeanPixel(), np.zeros((2, 28, 28, 1)))
+
+
+class _FixedModel:
+    """generate() cycles through given images; reconstruct() maps x to a fixed image."""
+
+    def __init__(self, samples, reconstruction):
+        self.samples, self.reconstruction, self.used = samples, reconstruction, 0
+
+    def generate(self, n):
+        out = self.samples[self.used : self.used + n]
+        self.used += n
+        return out
+
+    def reconstruct(self, x):
+        return np.repeat(self.reconstruction[None], len(x), axis=0)
+
+
+def test_evaluate_by_hand():
+    samples = np.stack([_image([1, 2, 3])] * 3 + [_image([4, 5, 6])])
+    eval_images = np.stack([_image([1, 2, 3]), _image([7, 7, 7])])
+    model = _FixedModel(samples, reconstruction=_image([1, 2, 3]))
+    results = sm.evaluate(model, _DigitFromMeanPixel(), eval_images, [123, 777], num_samples=4, batch_size=3)
+    assert results["modes_covered"] == 2
+    assert results["mode_kl"] == pytest.approx(0.75 * np.log(750) + 0.25 * np.log(250))
+    assert results["recon_accuracy"] == 0.5
+    assert np.isfinite(results["classifier_frechet_distance"])

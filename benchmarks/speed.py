@@ -1,0 +1,297 @@
+"""Training and evaluation speed of age_tf, against this machine's matmul ceiling.
+
+    python benchmarks/speed.py                       # everything (about 10 minutes on 2 cores)
+    python benchmarks/speed.py --configs=mog25 --jit=off --iterations=20
+
+Prints a table and writes the same as JSON (``--output``). For each training
+config, precision and jit setting: seconds per iteration (median of
+``--iterations`` after ``--warmup`` untimed ones, with min and max), examples
+per second, the FLOPs of one iteration counted from the layer shapes
+(``age_tf.flops``), the achieved GFLOP/s and that as a share of the measured
+matmul rate of the same precision (the ceiling). Each measurement runs in a
+fresh process, so a precision policy or an XLA cache never leaks into the next.
+
+Configs (one iteration = ``d_steps`` D steps and one E/G step, Algorithm 1):
+
+- ``mog9``: 9 Gaussians, Gaussian encoder and generator, batch 800, 30 D
+  steps (Section 5.1, the authors' script's batch size), networks of Appendix E.1;
+- ``mog25``: the README demo, deterministic E and G, batch 500, 5 D steps;
+- ``stacked_mnist``: Tables 8-10, Gaussian encoder, implicit generator,
+  batch 64, one D step.
+
+Evaluation: the mixture metrics on 10,000 generated points and Stacked MNIST's
+metrics (``age_tf.metrics.stacked_mnist.evaluate``) on 26,000.
+
+The step is ``model.train_step`` wrapped in ``tf.function`` as ``fit`` wraps it,
+timed on one fixed batch already in memory, so input pipelines are not timed.
+Not a test: numbers depend on the machine and on what else runs on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MNIST_DIR = os.path.join(ROOT, "..", "shared", "data", "mnist")
+CONFIGS = {
+    "mog9": dict(batch_size=800, d_steps=30),
+    "mog25": dict(batch_size=500, d_steps=5),
+    "stacked_mnist": dict(batch_size=64, d_steps=1),
+}
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+# -- Workers (each runs in its own process) ---------------------------------
+
+
+def _set_precision(precision):
+    import keras
+
+    keras.mixed_precision.set_global_policy(precision)
+
+
+def _build(config, seed=0):
+    import keras
+    import numpy as np
+
+    import age_tf
+    from age_tf.networks import mlp, stacked_mnist
+
+    keras.utils.set_random_seed(seed)
+    spec = CONFIGS[config]
+    n = spec["batch_size"] * (spec["d_steps"] + 1)
+    if config == "stacked_mnist":
+        encoder = stacked_mnist.build_encoder(kind="gaussian", seed=1)
+        generator = stacked_mnist.build_generator(kind="implicit", seed=2)
+        discriminator = stacked_mnist.build_discriminator()
+        x = np.random.default_rng(seed).uniform(-1, 1, (n, 28, 28, 3)).astype("float32")
+    else:
+        kind = "gaussian" if config == "mog9" else "deterministic"
+        encoder = mlp.build_encoder(kind=kind, seed=1)
+        generator = mlp.build_generator(kind=kind, seed=2)
+        discriminator = mlp.build_discriminator()
+        points = age_tf.data.grid_mixture(9 if config == "mog9" else 25, imbalanced=True, seed=seed).points
+        x = points[np.random.default_rng(seed).choice(len(points), n, replace=False)].astype("float32")
+    model = age_tf.AGE(encoder, generator, discriminator, divergence="kl", d_steps=spec["d_steps"], seed=0)
+    adam = lambda lr: keras.optimizers.Adam(lr, beta_1=0.0)  # noqa: E731
+    model.compile(d_optimizer=adam(1e-4), e_optimizer=adam(5e-5), g_optimizer=adam(5e-5))
+    return model, x
+
+
+def train_worker(config, precision, jit, iterations, warmup):
+    _set_precision(precision)
+    import tensorflow as tf
+
+    from age_tf import flops
+
+    model, x = _build(config)
+    x = tf.constant(x)
+    step = tf.function(model.train_step, jit_compile=jit)
+    times = []
+    for i in range(warmup + iterations):
+        start = time.perf_counter()
+        logs = step(x)
+        float(logs["g_loss"])  # wait for the step to finish
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    spec = CONFIGS[config]
+    flop = flops.age_iteration_flops(
+        model.encoder, model.generator, model.discriminator, spec["batch_size"], spec["d_steps"]
+    )
+    median = statistics.median(times)
+    return {
+        "kind": "train", "config": config, "precision": precision, "jit": jit,
+        "iterations": iterations, "median_s": median, "min_s": min(times), "max_s": max(times),
+        "examples_per_s": spec["batch_size"] * (spec["d_steps"] + 1) / median,
+        "gflop": flop / 1e9, "gflops": flop / median / 1e9,
+    }
+
+
+def ceiling_worker(precision, size=2048, repeats=10):
+    """Best matmul rate of size x size x size products in ``precision``'s compute dtype."""
+    import tensorflow as tf
+
+    dtype = tf.bfloat16 if precision == "mixed_bfloat16" else tf.float32
+    a = tf.cast(tf.random.stateless_normal((size, size), seed=(1, 2)), dtype)
+    b = tf.cast(tf.random.stateless_normal((size, size), seed=(3, 4)), dtype)
+    product = tf.function(lambda a, b: tf.reduce_sum(tf.cast(tf.matmul(a, b)[:1, :1], tf.float32)))
+    float(product(a, b))
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        float(product(a, b))
+        best = min(best, time.perf_counter() - start)
+    return {"kind": "ceiling", "precision": precision, "size": size, "gflops": 2 * size**3 / best / 1e9}
+
+
+def eval_mog_worker(repeats=5):
+    import numpy as np
+
+    import age_tf
+
+    model, _ = _build("mog25")
+    data = age_tf.data.grid_mixture(25, imbalanced=True, seed=0)
+    heldout = data.points[np.random.default_rng(1).choice(len(data.points), 10_000, replace=False)]
+    names = ["mode_coverage", "reconstruction_mse"]
+    age_tf.metrics.compute(names, model, data, num_samples=10_000, heldout=heldout)  # traces
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        age_tf.metrics.compute(names, model, data, num_samples=10_000, heldout=heldout)
+        times.append(time.perf_counter() - start)
+    return {"kind": "eval", "config": "mog25 metrics, 10,000 samples", "median_s": statistics.median(times),
+            "min_s": min(times), "max_s": max(times)}
+
+
+def eval_stacked_mnist_worker(num_samples=26_000):
+    """Untrained networks and classifier: the cost does not depend on the weights."""
+    import numpy as np
+
+    from age_tf.data import mnist
+    from age_tf.metrics import stacked_mnist as sm
+    from age_tf.networks import mnist_classifier
+
+    model, _ = _build("stacked_mnist")
+    classifier = mnist_classifier.with_features(mnist_classifier.build_classifier())
+    if os.path.isdir(MNIST_DIR):
+        images, modes = mnist.stack_digits(mnist.load_mnist(MNIST_DIR, "test"), num_samples, seed=1)
+        images = mnist.to_unit_range(images)
+    else:
+        images = np.random.default_rng(0).uniform(-1, 1, (num_samples, 28, 28, 3)).astype("float32")
+        modes = np.zeros(num_samples, np.int64)
+    sm.evaluate(model, classifier, images[:256], modes[:256], num_samples=256)  # traces
+    start = time.perf_counter()
+    sm.evaluate(model, classifier, images, modes, num_samples=num_samples)
+    elapsed = time.perf_counter() - start
+    return {"kind": "eval", "config": f"stacked_mnist metrics, {num_samples:,} samples",
+            "median_s": elapsed, "min_s": elapsed, "max_s": elapsed}
+
+
+def run_worker(spec, iterations, warmup):
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    kind, *args = spec.split(":")
+    if kind == "train":
+        config, precision, jit = args
+        return train_worker(config, precision, jit == "on", iterations, warmup)
+    if kind == "ceiling":
+        return ceiling_worker(args[0])
+    if kind == "eval_mog":
+        return eval_mog_worker()
+    if kind == "eval_stacked_mnist":
+        return eval_stacked_mnist_worker()
+    raise ValueError(f"Unknown worker {spec!r}.")
+
+
+# -- Driver -------------------------------------------------------------------
+
+
+def machine():
+    import tensorflow as tf
+
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "tensorflow": tf.__version__,
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"), "python": platform.python_version(),
+    }
+
+
+def spawn(spec, iterations, warmup):
+    command = [sys.executable, os.path.abspath(__file__), f"--worker={spec}",
+               f"--iterations={iterations}", f"--warmup={warmup}"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        return {"kind": "error", "spec": spec, "error": result.stderr.strip().splitlines()[-1:]}
+    return json.loads(lines[-1])
+
+
+def table(results):
+    ceilings = {r["precision"]: r["gflops"] for r in results if r["kind"] == "ceiling"}
+    lines = [
+        "| config | precision | jit | s/iter median | min | max | examples/s | GFLOP/iter | GFLOP/s | of ceiling |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        if r["kind"] == "train":
+            share = r["gflops"] / ceilings[r["precision"]] if r["precision"] in ceilings else float("nan")
+            lines.append(
+                f"| {r['config']} | {r['precision']} | {'on' if r['jit'] else 'off'} | {r['median_s']:.3f} | "
+                f"{r['min_s']:.3f} | {r['max_s']:.3f} | {r['examples_per_s']:.0f} | {r['gflop']:.1f} | "
+                f"{r['gflops']:.0f} | {share:.0%} |"
+            )
+    lines.append("")
+    lines.append("| ceiling: 2048^3 matmul | GFLOP/s |")
+    lines.append("|---|---|")
+    lines += [f"| {p} | {g:.0f} |" for p, g in ceilings.items()]
+    lines.append("")
+    lines.append("| evaluation | s median | min | max |")
+    lines.append("|---|---|---|---|")
+    for r in results:
+        if r["kind"] == "eval":
+            lines.append(f"| {r['config']} | {r['median_s']:.2f} | {r['min_s']:.2f} | {r['max_s']:.2f} |")
+    for r in results:
+        if r["kind"] == "error":
+            lines.append(f"\nFAILED {r['spec']}: {r['error']}")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--precisions", default=",".join(PRECISIONS))
+    parser.add_argument("--jit", default="off,on", help="off, on or both (off,on)")
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--no_eval", action="store_true", help="Skip the evaluation timings.")
+    parser.add_argument("--output", default=os.path.join(ROOT, "benchmarks", "speed.json"))
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(run_worker(args.worker, args.iterations, args.warmup)))
+        return 0
+    configs = args.configs.split(",")
+    unknown = [c for c in configs if c not in CONFIGS]
+    if unknown:
+        parser.error(f"unknown configs {unknown}; available: {', '.join(CONFIGS)}")
+    precisions = args.precisions.split(",")
+    if any(p not in PRECISIONS for p in precisions):
+        parser.error(f"--precisions must be among {', '.join(PRECISIONS)}")
+    if args.iterations < 1 or args.warmup < 1:
+        parser.error("--iterations and --warmup must be at least 1")
+
+    specs = [f"ceiling:{p}" for p in precisions]
+    specs += [f"train:{c}:{p}:{j}" for c in configs for p in precisions for j in args.jit.split(",")]
+    if not args.no_eval:
+        specs += ["eval_mog", "eval_stacked_mnist"]
+    start = time.time()
+    results = []
+    for spec in specs:
+        results.append(spawn(spec, args.iterations, args.warmup))
+        print(f"done {spec} ({time.time() - start:.0f} s)", file=sys.stderr, flush=True)
+    report = {
+        "command": "python benchmarks/speed.py " + " ".join(sys.argv[1:]),
+        "machine": machine(), "wall_s": round(time.time() - start, 1), "results": results,
+    }
+    with open(args.output, "w") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+    print(table(results))
+    print(f"\nMachine: {report['machine']}; wall {report['wall_s']} s; JSON: {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
