@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 import keras
+import numpy as np
 
-from age_tf import metrics
+from age_tf import metrics, views
 
 
 class PeriodicEvaluation(keras.callbacks.Callback):
@@ -101,3 +102,65 @@ class ImageSummary(keras.callbacks.Callback):
         with self._writer.as_default():
             tf.summary.image(self.name, image, step=epoch + 1)
         self._writer.flush()
+
+
+class ImageViews(keras.callbacks.Callback):
+    """Writes samples, reconstructions, interpolations and latent neighbours every few epochs.
+
+    Files: ``output_dir/views/epoch_XXXX_{samples,reconstructions,
+    interpolations,neighbours}.png`` (1-based epochs), drawn by
+    ``age_tf.views.write_all_views`` (Figures 2-5, 13-15). The prior draws z
+    (from ``seed``) and the validation images are fixed when the callback is
+    made, so the same tiles of successive epochs show the model's progress.
+    A model without an encoder (AGE-UGM) gets the samples only.
+
+    Args:
+        validation_images: array [n, H, W, 3] in [-1, 1], or a tf.data.Dataset
+            of images or batches, of which the first ``num_images`` are kept
+            (None for a model without encoder).
+        output_dir: the run directory.
+        every: epochs between two sets of views (0 or less: never).
+        num_samples: generated images per sample grid.
+        seed: seed of the fixed z.
+        num_images: images kept from a dataset.
+        **view_options: passed on to ``write_all_views`` (columns,
+            num_reconstructions, interpolation_pairs, interpolation_steps,
+            num_queries, k).
+    """
+
+    def __init__(self, validation_images, output_dir: str, every: int = 1, num_samples: int = 64,
+                 seed: int = 0, num_images: int = 256, **view_options):
+        super().__init__()
+        self.images = _first_images(validation_images, num_images)
+        self.output_dir = output_dir
+        self.every = int(every)
+        self.num_samples = int(num_samples)
+        self.seed = seed
+        self.view_options = view_options
+        self.paths = {}
+        self._z = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.every <= 0 or (epoch + 1) % self.every:
+            return
+        if self._z is None:
+            rng = np.random.default_rng(self.seed)
+            self._z = rng.standard_normal((self.num_samples, self.model.latent_dim)).astype(np.float32)
+        self.paths = views.write_all_views(
+            self.model, self.images, self.output_dir, tag=f"epoch_{epoch + 1:04d}", z=self._z,
+            **self.view_options,
+        )
+
+
+def _first_images(images, count: int) -> np.ndarray:
+    import tensorflow as tf
+
+    from age_tf.data.images import check_image_spec, check_images
+
+    if images is None:  # AGE-UGM: samples only
+        return None
+    if isinstance(images, tf.data.Dataset):
+        if check_image_spec(images, "validation_images").shape.rank == 4:
+            images = images.unbatch()
+        images = np.stack([x.numpy() for x in images.take(count)])
+    return check_images(images, "validation_images")
