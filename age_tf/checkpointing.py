@@ -18,15 +18,28 @@ import tensorflow as tf
 
 
 def _seed_states(model) -> dict:
-    """Every SeedGenerator state reachable from the model, by a stable name."""
+    """Every SeedGenerator state reachable from the model, by a stable name.
+
+    The networks' own generators (the encoder's and generator's input noise)
+    and those of their layers (the per-layer noise maps of implicit
+    generators, Appendix C), so that a resumed run draws the same noise.
+    """
     states = {}
     if getattr(model, "seed_generator", None) is not None:
         states["model"] = model.seed_generator.state
     for part in ("encoder", "generator", "discriminator"):
         network = getattr(model, part, None)
+        if network is None:
+            continue
         generator = getattr(network, "seed_generator", None)
         if generator is not None:
             states[part] = generator.state
+        # Numbered in layer order: Keras' layer names change from build to build.
+        layers = network._flatten_layers(include_self=False, recursive=True)
+        noisy = [layer for layer in layers if isinstance(getattr(layer, "seed_generator", None),
+                                                          keras.random.SeedGenerator)]
+        for index, layer in enumerate(noisy):
+            states[f"{part}__layer{index}"] = layer.seed_generator.state
     return states
 
 
@@ -34,8 +47,8 @@ class TrainingCheckpoint:
     """Saves and restores everything needed to continue a run.
 
     Args:
-        model: a compiled ``age_tf.AGE`` (its three optimizers) or ``age_tf.VAE``
-            (its one optimizer).
+        model: a compiled ``age_tf.AGE`` (its three optimizers, two for AGE-UGM)
+            or ``age_tf.VAE`` (its one optimizer).
         directory: where the checkpoints go.
         max_to_keep: how many recent checkpoints to keep.
     """
@@ -46,7 +59,8 @@ class TrainingCheckpoint:
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="finished_epochs")
         players = ("d_optimizer", "e_optimizer", "g_optimizer")
         names = players if hasattr(model, "d_optimizer") else ("optimizer",)
-        optimizers = {name: getattr(model, name) for name in names}
+        # AGE-UGM has no encoder and so no e_optimizer.
+        optimizers = {name: getattr(model, name) for name in names if getattr(model, name) is not None}
         self.checkpoint = tf.train.Checkpoint(
             model=model,
             **optimizers,

@@ -12,10 +12,15 @@ four signatures, batch-polymorphic and float32:
 
 ``z_mean`` is the Gaussian encoder's mean; for deterministic encoders it equals
 ``z``, and for implicit ones it is another sample (no closed-form mean exists).
+
+A unidirectional model (AGE-UGM, ``encoder=None``) has no encoder: it is
+exported with ``generate`` and ``discriminate`` (x [B, ...] -> {"logit": D(x)})
+only, and a log line says so.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Optional
 
@@ -62,12 +67,23 @@ def export_saved_model(model, export_dir: str, version: Optional[int] = None) ->
     def discriminate(x, z):
         return {"logit": tf.cast(model.discriminator([x, z], training=False), tf.float32)}
 
+    def discriminate_x(x):
+        return {"logit": tf.cast(model.discriminator(x, training=False), tf.float32)}
+
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint("encode", encode, input_signature=[x_spec])
-    archive.add_endpoint("generate", generate, input_signature=[z_spec])
-    archive.add_endpoint("reconstruct", reconstruct, input_signature=[x_spec])
-    archive.add_endpoint("discriminate", discriminate, input_signature=[x_spec, z_spec])
+    if getattr(model, "encoder", None) is None:
+        logging.getLogger(__name__).warning(
+            "%s has no encoder (AGE-UGM): exporting the generate and discriminate signatures only, "
+            "without encode and reconstruct.", model.name,
+        )
+        archive.add_endpoint("generate", generate, input_signature=[z_spec])
+        archive.add_endpoint("discriminate", discriminate_x, input_signature=[x_spec])
+    else:
+        archive.add_endpoint("encode", encode, input_signature=[x_spec])
+        archive.add_endpoint("generate", generate, input_signature=[z_spec])
+        archive.add_endpoint("reconstruct", reconstruct, input_signature=[x_spec])
+        archive.add_endpoint("discriminate", discriminate, input_signature=[x_spec, z_spec])
     os.makedirs(export_dir, exist_ok=True)
     tmp = path + ".partial"
     archive.write_out(tmp, verbose=False)

@@ -39,3 +39,31 @@ def test_restore_brings_back_weights_optimizers_and_random_state(tmp_path):
 
 def test_no_checkpoint_means_epoch_zero(tmp_path):
     assert checkpointing.TrainingCheckpoint(make(), str(tmp_path / "none")).restore_latest() == 0
+
+
+def test_per_layer_noise_of_an_implicit_image_generator_resumes_draw_for_draw(tmp_path):
+    from age_tf.networks import stacked_mnist
+
+    def make_images():
+        keras.utils.set_random_seed(0)
+        model = age_tf.AGE(
+            stacked_mnist.build_encoder(kind="gaussian", seed=1),
+            stacked_mnist.build_generator(kind="implicit", seed=2),
+            stacked_mnist.build_discriminator(), d_steps=1, seed=0,
+        )
+        model.compile()
+        return model
+
+    model = make_images()
+    for layer in model.generator.body.layers:  # non-zero noise scales, so the noise shows
+        if isinstance(layer, stacked_mnist.NoiseInjection):
+            layer.scale.assign(np.ones(layer.scale.shape, "float32"))
+    model.generate(2)  # advance every noise generator
+    saver = checkpointing.TrainingCheckpoint(model, str(tmp_path))
+    assert {"generator__layer0", "generator__layer2"} <= set(checkpointing._seed_states(model))
+    saver.save(finished_epochs=1)
+
+    fresh = make_images()
+    checkpointing.TrainingCheckpoint(fresh, str(tmp_path)).restore_latest()
+    z = np.zeros((2, 8), "float32")
+    np.testing.assert_array_equal(model.generate(z=z), fresh.generate(z=z))

@@ -40,10 +40,23 @@ class AGE(keras.Model):
     ``batch_size=(d_steps + 1) * n`` to ``fit``; a remainder that does not
     divide evenly is dropped.
 
+    Unidirectional AGE (AGE-UGM, Appendix B): with ``encoder=None`` the model
+    learns p_g(x) alone. D(x) learns log(p_r(x) / p_g(x)) by the same logistic
+    regression (real x labelled 1, generated x labelled 0) and the generator
+    takes the same step, which with ``method="age"`` is Theorem 2's gradient:
+    -E[s(G(z)) grad_x D^T grad_theta G] with s = f~''(1/r) / r, the
+    divergence's ``generator_scale`` (s = 1 for ``divergence="all"``). Only
+    the networks and D's inputs differ: the discriminator takes x alone (e.g.
+    ``sagan.build_discriminator(joint=False)``), there is no encoder step and
+    no ``e_optimizer``, and ``encode``/``reconstruct``/``call`` raise. The
+    other methods give the usual unidirectional GAN baselines. In the logs,
+    the "_e" side (``d_acc_e``, ``log_r_e``) is then real data.
+
     Args:
-        encoder: Keras model x -> z (a sample of p_e(z|x)).
+        encoder: Keras model x -> z (a sample of p_e(z|x)), or None for AGE-UGM.
         generator: Keras model z -> x (a sample of p_g(x|z)).
-        discriminator: Keras model [x, z] -> logits of shape [batch].
+        discriminator: Keras model [x, z] -> logits of shape [batch]; x ->
+            logits of shape [batch] when ``encoder`` is None.
         divergence: a name from ``age_tf.divergences.names()``.
         method: ``age`` (default) or a baseline from ``age_tf.methods.names()``
             (``fgan``, ``gan``, ``logd``, ``hinge``); only the losses differ.
@@ -61,13 +74,21 @@ class AGE(keras.Model):
         ...               g_optimizer=keras.optimizers.Adam(5e-5))
         >>> model.fit(age_tf.data.iteration_batches(x, 500, d_steps=5), ...)
 
+        AGE-UGM on 64x64 images, AGE-ALL:
+
+        >>> from age_tf.networks import sagan
+        >>> ugm = AGE(None, sagan.build_generator(), sagan.build_discriminator(joint=False),
+        ...           divergence="all")
+        >>> ugm.compile(d_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.0),
+        ...             g_optimizer=keras.optimizers.Adam(5e-5, beta_1=0.0))
+
     Reference: Shen, Zhang and Chen, "Bidirectional Generative Modeling Using
-    Adversarial Gradient Estimation", Theorem 1 and Algorithm 1.
+    Adversarial Gradient Estimation", Theorem 1, Algorithm 1 and Appendix B.
     """
 
     def __init__(
         self,
-        encoder: keras.Model,
+        encoder: Optional[keras.Model],
         generator: keras.Model,
         discriminator: keras.Model,
         divergence: str = "kl",
@@ -103,8 +124,39 @@ class AGE(keras.Model):
         self.log_r_e_tracker = mean(name="log_r_e")
         self.log_r_g_tracker = mean(name="log_r_g")
         self.clipped_tracker = mean(name="clipped_fraction")
-        if all(net.built for net in (encoder, generator, discriminator)):
+        self._check_discriminator_inputs()
+        if all(net.built for net in self._networks()):
             self.built = True
+
+    @property
+    def unidirectional(self) -> bool:
+        """True for AGE-UGM (no encoder; D sees x alone), Appendix B."""
+        return self.encoder is None
+
+    def _networks(self):
+        return [net for net in (self.encoder, self.generator, self.discriminator) if net is not None]
+
+    def _check_discriminator_inputs(self):
+        inputs = getattr(self.discriminator, "inputs", None)
+        if not inputs:  # a subclassed discriminator: nothing to read
+            return
+        if self.unidirectional and len(inputs) != 1:
+            raise ValueError(
+                f"Without an encoder (AGE-UGM) the discriminator takes x alone, but this one takes "
+                f"{len(inputs)} inputs; build it with e.g. sagan.build_discriminator(joint=False)."
+            )
+        if not self.unidirectional and len(inputs) != 2:
+            raise ValueError(
+                f"With an encoder the discriminator takes [x, z], but this one takes {len(inputs)} "
+                "input(s); pass encoder=None for unidirectional AGE (AGE-UGM) or build a joint D."
+            )
+
+    def _require_encoder(self, what):
+        if self.unidirectional:
+            raise ValueError(
+                f"{what} needs an encoder, and this model is unidirectional (AGE-UGM, encoder=None, "
+                "Appendix B): it only generates. Train a bidirectional AGE to encode or reconstruct."
+            )
 
     @staticmethod
     def _infer_latent_dim(generator):
@@ -121,10 +173,18 @@ class AGE(keras.Model):
     # -- Keras plumbing -------------------------------------------------------
 
     def compile(self, d_optimizer=None, e_optimizer=None, g_optimizer=None, **kwargs):
-        """Sets one optimizer per player (defaults: Adam 1e-4 for D, 5e-5 for E, G)."""
+        """Sets one optimizer per player (defaults: Adam 1e-4 for D, 5e-5 for E, G).
+
+        AGE-UGM has no encoder and takes no ``e_optimizer`` (it stays None).
+        """
         super().compile(**kwargs)
+        if self.unidirectional and e_optimizer is not None:
+            raise ValueError(
+                "This model has no encoder (AGE-UGM, encoder=None), so it takes no e_optimizer; "
+                "pass only d_optimizer and g_optimizer."
+            )
         self.d_optimizer = d_optimizer or keras.optimizers.Adam(1e-4)
-        self.e_optimizer = e_optimizer or keras.optimizers.Adam(5e-5)
+        self.e_optimizer = None if self.unidirectional else e_optimizer or keras.optimizers.Adam(5e-5)
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(5e-5)
         # Build the optimizer slots now (under the strategy scope, if any):
         # creating variables inside a compiled train_step fails under XLA.
@@ -133,7 +193,7 @@ class AGE(keras.Model):
             (self.e_optimizer, self.encoder),
             (self.g_optimizer, self.generator),
         ):
-            if network.built and not optimizer.built:
+            if network is not None and network.built and not optimizer.built:
                 optimizer.build(network.trainable_variables)
 
     def get_compile_config(self):
@@ -157,7 +217,7 @@ class AGE(keras.Model):
 
     @property
     def metrics(self):
-        return [
+        trackers = [
             self.d_loss_tracker,
             self.d_acc_e_tracker,
             self.d_acc_g_tracker,
@@ -167,6 +227,9 @@ class AGE(keras.Model):
             self.log_r_g_tracker,
             self.clipped_tracker,
         ]
+        if self.unidirectional:
+            trackers.remove(self.e_loss_tracker)
+        return trackers
 
     def get_config(self):
         config = super().get_config()
@@ -198,6 +261,7 @@ class AGE(keras.Model):
 
     def encode(self, x, mean=False):
         """z ~ p_e(z|x) in inference mode; the mean of a Gaussian encoder if asked."""
+        self._require_encoder("encode()")
         x = tf.convert_to_tensor(x, dtype=self.compute_dtype)
         if mean and hasattr(self.encoder, "mean"):
             return self.encoder.mean(x, training=False)
@@ -213,10 +277,12 @@ class AGE(keras.Model):
 
     def reconstruct(self, x):
         """G(E(x)): encode then generate, in inference mode."""
+        self._require_encoder("reconstruct()")
         return self.generate(z=self.encode(x))
 
     def call(self, x, training=False):
         """Reconstruction G(E(x)), so that the model is callable like any Keras model."""
+        self._require_encoder("Calling the model (reconstruction G(E(x)))")
         return self.generator(self.encoder(x, training=training), training=training)
 
     # -- Training (Algorithm 1) -----------------------------------------------
@@ -241,14 +307,21 @@ class AGE(keras.Model):
         # Per-replica means are summed across replicas by the optimizer.
         return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
 
+    def _encoder_sample(self, x, training):
+        """z ~ p_e(z|x); None for AGE-UGM, whose D sees x alone."""
+        return None if self.unidirectional else self.encoder(x, training=training)
+
     def _discriminator_logits(self, x, z_e, x_g, z_g, training):
-        """D on the p_e pairs and the p_g pairs, in one batched call."""
+        """D on the p_e pairs and the p_g pairs (AGE-UGM: on real and generated x),
+        in one batched call."""
         n = tf.shape(x)[0]
         # Under mixed precision E and G return their compute dtype; D casts its inputs.
-        x_g, z_e = tf.cast(x_g, x.dtype), tf.cast(z_e, z_g.dtype)
-        logits = self.discriminator(
-            [tf.concat([x, x_g], axis=0), tf.concat([z_e, z_g], axis=0)], training=training
-        )
+        x_both = tf.concat([x, tf.cast(x_g, x.dtype)], axis=0)
+        if self.unidirectional:
+            logits = self.discriminator(x_both, training=training)
+        else:
+            z_both = tf.concat([tf.cast(z_e, z_g.dtype), z_g], axis=0)
+            logits = self.discriminator([x_both, z_both], training=training)
         return logits[:n], logits[n:]
 
     def discriminator_step(self, x):
@@ -256,7 +329,7 @@ class AGE(keras.Model):
         n = tf.shape(x)[0]
         z_g = self.sample_prior(n, dtype=x.dtype)
         # E and G only sample here: no tape, so no gradient work is spent on them.
-        z_e = self.encoder(x, training=True)
+        z_e = self._encoder_sample(x, training=True)
         x_g = self.generator(z_g, training=True)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
@@ -274,22 +347,24 @@ class AGE(keras.Model):
 
         Returns a dict with ``encoder`` and ``generator`` (lists of gradients
         aligned with each network's ``trainable_variables``), the two losses and
-        the logits on both sides.
+        the logits on both sides. For AGE-UGM (Theorem 2) ``encoder`` is empty
+        and ``e_loss`` is None.
         """
         n = tf.shape(x)[0]
         z_g = self.sample_prior(n, dtype=x.dtype)
-        e_vars = self.encoder.trainable_variables
+        e_vars = [] if self.unidirectional else self.encoder.trainable_variables
         g_vars = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             # E and G move along s * grad D; D's weights stay fixed in this step.
-            z_e = self.encoder(x, training=True)
+            z_e = self._encoder_sample(x, training=True)
             x_g = self.generator(z_g, training=True)
             logits_e, logits_g = self._discriminator_logits(x, z_e, x_g, z_g, training=True)
             logits_e, logits_g = _loss_dtype(logits_e), _loss_dtype(logits_g)
-            e_loss = self.method.encoder_loss(logits_e, self.divergence)
             g_loss = self.method.generator_loss(logits_g, self.divergence)
+            e_loss = None if self.unidirectional else self.method.encoder_loss(logits_e, self.divergence)
             # e_loss does not depend on G nor g_loss on E: one backward pass serves both.
-            total = (e_loss + g_loss) * tf.cast(self._replica_scale(), e_loss.dtype)
+            total = g_loss if e_loss is None else e_loss + g_loss
+            total = total * tf.cast(self._replica_scale(), total.dtype)
         grads = tape.gradient(total, e_vars + g_vars)
         return {
             "encoder": grads[: len(e_vars)],
@@ -301,13 +376,15 @@ class AGE(keras.Model):
         }
 
     def encoder_generator_step(self, x):
-        """One step of E and G along Theorem 1's gradients (Algorithm 1, lines 7-10)."""
+        """One step of E and G along Theorem 1's gradients (Algorithm 1, lines 7-10);
+        of G alone along Theorem 2's for AGE-UGM."""
         out = self.encoder_generator_gradients(x)
-        self.e_optimizer.apply_gradients(zip(out["encoder"], self.encoder.trainable_variables))
+        if not self.unidirectional:
+            self.e_optimizer.apply_gradients(zip(out["encoder"], self.encoder.trainable_variables))
+            self.e_loss_tracker.update_state(out["e_loss"])
         self.g_optimizer.apply_gradients(zip(out["generator"], self.generator.trainable_variables))
 
         logits_e, logits_g = out["logits_e"], out["logits_g"]
-        self.e_loss_tracker.update_state(out["e_loss"])
         self.g_loss_tracker.update_state(out["g_loss"])
         self.log_r_e_tracker.update_state(logits_e)
         self.log_r_g_tracker.update_state(logits_g)
@@ -338,7 +415,7 @@ class AGE(keras.Model):
         x = _unpack_x(data)
         n = tf.shape(x)[0]
         z_g = self.sample_prior(n, dtype=x.dtype)
-        z_e = self.encoder(x, training=False)
+        z_e = self._encoder_sample(x, training=False)
         x_g = self.generator(z_g, training=False)
         logits_e, logits_g = self._discriminator_logits(x, z_e, x_g, z_g, training=False)
         self.d_loss_tracker.update_state(self.method.discriminator_loss(logits_e, logits_g))

@@ -1,5 +1,10 @@
 """Network builders per dataset, and the conditional samplers they share."""
-from age_tf.networks import mlp
+# Importing every module registers its custom layers, so that saved models load
+# after a plain `import age_tf`.
+from age_tf.networks import mlp, noise, resnet_encoder, sagan, spectral_norm, stacked_mnist
 from age_tf.networks.stochastic import KINDS, StochasticNetwork
 
-__all__ = ["KINDS", "StochasticNetwork", "mlp"]
+__all__ = [
+    "KINDS", "StochasticNetwork", "mlp", "noise", "resnet_encoder", "sagan", "spectral_norm",
+    "stacked_mnist",
+]

@@ -18,37 +18,14 @@ from __future__ import annotations
 from typing import Optional
 
 import keras
-import tensorflow as tf
 
-from age_tf import random as age_random
+# Defined in noise.py (shared with the SAGAN generator); still importable from here.
+from age_tf.networks.noise import NoiseInjection
 from age_tf.networks.stochastic import StochasticNetwork, validate_kind
 
 IMAGE_SHAPE = (28, 28, 3)
 # Synchronized: batch statistics over the global batch under tf.distribute.
 _BN = dict(momentum=0.9, epsilon=1e-5, synchronized=True)
-
-
-@keras.saving.register_keras_serializable(package="age_tf")
-class NoiseInjection(keras.layers.Layer):
-    """Adds w * n with n ~ N(0, 1) one map per example, w learned per pixel and channel."""
-
-    def __init__(self, seed: Optional[int] = None, **kwargs):
-        super().__init__(**kwargs)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-
-    def build(self, input_shape):
-        self.scale = self.add_weight(
-            shape=tuple(input_shape[1:]), initializer="zeros", name="scale"
-        )
-
-    def call(self, inputs):
-        shape = tf.concat([tf.shape(inputs)[:-1], [1]], axis=0)
-        noise = age_random.normal(shape, self.seed_generator, dtype=inputs.dtype)
-        return inputs + tf.cast(self.scale, inputs.dtype) * noise
-
-    def get_config(self):
-        return {**super().get_config(), "seed": self.seed}
 
 
 def _conv_stack(x, batch_norm: bool, activation):
