@@ -131,7 +131,7 @@ class ImageViews(keras.callbacks.Callback):
     def __init__(self, validation_images, output_dir: str, every: int = 1, num_samples: int = 64,
                  seed: int = 0, num_images: int = 256, **view_options):
         super().__init__()
-        self.images = _first_images(validation_images, num_images)
+        self.images = first_images(validation_images, num_images)
         self.output_dir = output_dir
         self.every = int(every)
         self.num_samples = int(num_samples)
@@ -152,7 +152,8 @@ class ImageViews(keras.callbacks.Callback):
         )
 
 
-def _first_images(images, count: int) -> np.ndarray:
+def first_images(images, count: int) -> np.ndarray:
+    """The first ``count`` images of an array or dataset, checked (None stays None)."""
     import tensorflow as tf
 
     from age_tf.data.images import check_image_spec, check_images

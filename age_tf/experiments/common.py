@@ -34,17 +34,57 @@ def prepare_output_dir(path: str) -> str:
 def write_json(path: str, payload) -> str:
     """Writes JSON atomically: a reader never sees a half-written file."""
     directory = os.path.dirname(path) or "."
-    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+    tmp = None
     try:
+        handle, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
         with os.fdopen(handle, "w") as f:
             json.dump(payload, f, indent=2, sort_keys=True)
             f.write("\n")
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except OSError as error:
+        raise _naming(error, path) from error
+    finally:
+        if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
-        raise
     return path
+
+
+def _naming(error: OSError, path: str) -> OSError:
+    """The same error, naming the file we meant to write (write() errors name none)."""
+    return type(error)(error.errno, error.strerror or str(error), path)
+
+
+def machine_description() -> str:
+    """'2 CPU cores (AMD EPYC), Linux, no GPU' or with the GPUs TensorFlow sees."""
+    import platform
+
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        pass
+    gpus = ""
+    if "tensorflow" in sys.modules:
+        found = sys.modules["tensorflow"].config.list_physical_devices("GPU")
+        gpus = f"{len(found)} GPU(s)" if found else ""
+    return f"{os.cpu_count()} CPU cores ({model or platform.processor()}), {platform.system()}, {gpus or 'no GPU'}"
+
+
+def write_run_info(output_dir: str, train_seconds: float, resumed_after_epoch: int) -> dict:
+    """Wall time and machine of a run, in run_info.json.
+
+    They live apart from metrics.json so that two runs with the same seed on the
+    same machine write byte-identical metrics.json files.
+    """
+    info = {
+        "train_seconds": round(float(train_seconds), 1),
+        "resumed_after_epoch": int(resumed_after_epoch),
+        "machine": machine_description(),
+        "command": " ".join(["python -m", *sys.argv]) if sys.argv else "",
+    }
+    write_json(os.path.join(output_dir, "run_info.json"), info)
+    return info
 
 
 def _module_flags(module_name: str):
@@ -81,5 +121,190 @@ class JsonLinesLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         record = {"epoch": epoch + 1, "wall_s": round(time.time() - self._start, 2)}
         record.update({k: float(v) for k, v in (logs or {}).items()})
-        with open(self.path, "a") as f:
-            f.write(json.dumps(record) + "\n")
+        try:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        except OSError as error:
+            raise _naming(error, self.path) from error
+
+
+class TrainingDiverged(RuntimeError):
+    """A player's loss stopped being finite."""
+
+
+def make_strategy(name: str):
+    """default (one device), mirrored (all local GPUs) or multi_worker (TF_CONFIG)."""
+    import tensorflow as tf
+
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def check_positive(flag_values, names):
+    """Exit 2 unless every named flag is > 0."""
+    for name in names:
+        value = getattr(flag_values, name)
+        if not value > 0:
+            kind = "integer" if isinstance(value, int) else "number"
+            usage_error(f"--{name} must be a positive {kind}, got {value}.")
+
+
+def check_non_negative(flag_values, names):
+    for name in names:
+        if getattr(flag_values, name) < 0:
+            usage_error(f"--{name} must be >= 0, got {getattr(flag_values, name)}.")
+
+
+def check_adam_betas(flag_values):
+    for name in ("adam_beta1", "adam_beta2"):
+        if not 0 <= getattr(flag_values, name) < 1:
+            usage_error(f"--{name} must lie in [0, 1), got {getattr(flag_values, name)}.")
+
+
+def check_strategy(flag_values):
+    if flag_values.strategy != "default" and flag_values.jit_compile:
+        usage_error(f"--jit_compile cannot be combined with --strategy={flag_values.strategy}; drop one.")
+    if flag_values.strategy == "multi_worker" and not os.environ.get("TF_CONFIG"):
+        usage_error(
+            "--strategy=multi_worker needs the TF_CONFIG environment variable (cluster and task); "
+            "see the README section on several machines."
+        )
+
+
+def check_divisible_batch(batch_size: int, strategy, strategy_name: str):
+    replicas = strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        usage_error(
+            f"--batch_size={batch_size} is not divisible by the {replicas} replicas of "
+            f"--strategy={strategy_name}; use a multiple of {replicas}."
+        )
+    return replicas
+
+
+def set_threads(num_threads: int):
+    if num_threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(num_threads)
+        tf.config.threading.set_inter_op_parallelism_threads(num_threads)
+
+
+def diverged_message(guard, training_checkpoint) -> str:
+    checkpoint = training_checkpoint.latest
+    where = f"the last good checkpoint is {checkpoint}" if checkpoint else "no checkpoint was written"
+    return f"{guard.diverged}; {where}. Lower the learning rates or set --scale_clip."
+
+
+def parse_flags(argv):
+    """absl's flag parsing, with its errors turned into exit code 2 and one sentence.
+
+    Unknown flags, values of the wrong type, enum values outside their choices
+    and a --flagfile that does not exist all end here, before any work.
+    """
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        message = message.removeprefix("ERROR::").strip()
+        sys.stderr.write(f"{message}\nSee --helpfull for every flag and its allowed values.\n")
+        sys.exit(2)
+
+
+def run_main(main):
+    """``app.run(main)`` for an entry point: bad flags exit 2, failed writes exit 4.
+
+    An OSError that reaches here comes from writing the run's files (disk full,
+    permissions): it is reported in one sentence naming the path, and the
+    newest checkpoint, written atomically before, stays readable.
+    """
+
+    def guarded(argv):
+        try:
+            return main(argv)
+        except app.UsageError as error:
+            # One sentence, not absl's usage text (the module docstring) before it.
+            sys.stderr.write(f"{error}\n")
+            return error.exitcode if error.exitcode is not None else 2
+        except OSError as error:
+            where = f" at {error.filename}" if error.filename else ""
+            sys.stderr.write(
+                f"Stopped by a file error{where}: {error.strerror or error}. Free some space or fix "
+                "the permissions, then rerun the same command (a training run resumes from its last "
+                "checkpoint).\n"
+            )
+            return 4
+
+    app.run(guarded, flags_parser=parse_flags)
+
+
+# -- Labels, flag checks and the training loop's plumbing, shared by the entry points --
+
+METHOD_LABELS = {"fgan": "f-GAN-KL", "gan": "GAN (JS)", "logd": "logD-GAN", "hinge": "Hinge",
+                 "vae": "VAE", "ugm": "AGE-UGM"}
+DIVERGENCE_LABELS = {"kl": "KL", "revkl": "RevKL", "js": "JS", "hellinger": "H2", "pearson": "Pearson",
+                     "all": "ALL"}
+
+
+def run_label(method: str, divergence: str, scale_clip=None, deterministic: bool = False) -> str:
+    """The paper's name of a run: AGE-ALL, AGE-ALL(d), AGE-KL-SC0.5, f-GAN-KL, Hinge, ..."""
+    if method != "age":
+        label = METHOD_LABELS.get(method, method)
+    else:
+        label = f"AGE-{DIVERGENCE_LABELS.get(divergence, divergence.upper())}"
+        label += f"-SC{scale_clip:g}" if scale_clip else ""
+    return label + ("(d)" if deterministic else "")
+
+
+def check_method_flags(flag_values, available_methods):
+    """--method, --divergence and --scale_clip name something that exists, or exit 2."""
+    from age_tf import divergences
+
+    if flag_values.method not in available_methods:
+        usage_error(f"Unknown method {flag_values.method!r}. Available: {', '.join(available_methods)}.")
+    if flag_values.divergence not in divergences.names():
+        usage_error(
+            f"Unknown divergence {flag_values.divergence!r}. Available: {', '.join(divergences.names())}."
+        )
+    try:
+        divergences.validate_scale_clip(flag_values.scale_clip)
+    except ValueError as error:
+        usage_error(f"--{error}")
+
+
+def print_resolved_flags(module_name: str):
+    """What --dry_run prints: every flag of the module, resolved."""
+    for name, value in sorted(resolved_flags(module_name).items()):
+        print(f"--{name}={value}")
+
+
+def fit_verbosity() -> int:
+    """A progress bar on a terminal, one line per epoch in a log file."""
+    return 1 if sys.stdout.isatty() else 2
+
+
+def restore_training(model, output_dir: str, resume: bool):
+    """(TrainingCheckpoint in output_dir/checkpoint, finished epochs restored from it)."""
+    from age_tf import checkpointing
+
+    saver = checkpointing.TrainingCheckpoint(model, os.path.join(output_dir, "checkpoint"))
+    initial_epoch = saver.restore_latest() if resume else 0
+    if initial_epoch:
+        print(f"Resuming after epoch {initial_epoch} from {saver.latest}")
+    return saver, initial_epoch
+
+
+def training_callbacks(output_dir: str, guard, saver, epochs: int, checkpoint_every: int,
+                       tensorboard: bool = True, extra=()) -> list:
+    """The NaN guard, ``extra`` (evaluation first: loggers record its values), the
+    JSON-lines history, TensorBoard scalars and the resumable checkpoints."""
+    from age_tf import checkpointing
+
+    found = [guard, *extra, JsonLinesLogger(os.path.join(output_dir, "history.jsonl"))]
+    if tensorboard:
+        found.append(keras.callbacks.TensorBoard(log_dir=os.path.join(output_dir, "tensorboard"),
+                                                 write_graph=False))
+    found.append(checkpointing.CheckpointEveryEpochs(saver, checkpoint_every, epochs, guard=guard))
+    return found

@@ -92,25 +92,13 @@ def validate_flags():
         common.usage_error(f"--{error}")
     if int(round(FLAGS.num_modes ** 0.5)) ** 2 != FLAGS.num_modes or FLAGS.num_modes < 1:
         common.usage_error(f"--num_modes must be a square number (9, 25), got {FLAGS.num_modes}.")
-    for name in ("eval_every", "num_threads", "steps_per_epoch"):
-        if getattr(FLAGS, name) < 0:
-            common.usage_error(f"--{name} must be >= 0, got {getattr(FLAGS, name)}.")
-    for name in ("d_steps", "batch_size", "epochs", "latent_dim", "num_eval_samples", "checkpoint_every"):
-        if getattr(FLAGS, name) <= 0:
-            common.usage_error(f"--{name} must be a positive integer, got {getattr(FLAGS, name)}.")
-    for name in ("d_learning_rate", "eg_learning_rate"):
-        if not getattr(FLAGS, name) > 0:
-            common.usage_error(f"--{name} must be positive, got {getattr(FLAGS, name)}.")
-    for name in ("adam_beta1", "adam_beta2"):
-        if not 0 <= getattr(FLAGS, name) < 1:
-            common.usage_error(f"--{name} must lie in [0, 1), got {getattr(FLAGS, name)}.")
-    if FLAGS.strategy != "default" and FLAGS.jit_compile:
-        common.usage_error(f"--jit_compile cannot be combined with --strategy={FLAGS.strategy}; drop one.")
-    if FLAGS.strategy == "multi_worker" and not os.environ.get("TF_CONFIG"):
-        common.usage_error(
-            "--strategy=multi_worker needs the TF_CONFIG environment variable (cluster and task); "
-            "see the README section on several machines."
-        )
+    common.check_non_negative(FLAGS, ("eval_every", "num_threads", "steps_per_epoch"))
+    common.check_positive(
+        FLAGS, ("d_steps", "batch_size", "epochs", "latent_dim", "num_eval_samples", "checkpoint_every",
+                "d_learning_rate", "eg_learning_rate"),
+    )
+    common.check_adam_betas(FLAGS)
+    common.check_strategy(FLAGS)
     from age_tf import metrics as metric_registry
 
     unknown = [m for m in FLAGS.metrics if m not in metric_registry.names()]
@@ -172,18 +160,7 @@ def build_model(seed: int):
     return model
 
 
-class TrainingDiverged(RuntimeError):
-    """A player's loss stopped being finite."""
-
-
-def make_strategy():
-    import tensorflow as tf
-
-    if FLAGS.strategy == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if FLAGS.strategy == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    return tf.distribute.get_strategy()
+TrainingDiverged = common.TrainingDiverged
 
 
 def run_label() -> str:
@@ -203,26 +180,16 @@ def heldout_points(data_seed: int, num: int = 10_000) -> tuple:
     return fresh.points[index], fresh.labels[index]
 
 
-def run(output_dir: str) -> dict:
+def run(output_dir: str, strategy) -> dict:
     """Trains, evaluates and writes the run directory; returns the metrics."""
     import keras
 
-    import tensorflow as tf
-
     from age_tf import callbacks, checkpointing, figures, metrics
 
-    if FLAGS.num_threads:
-        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.num_threads)
-        tf.config.threading.set_inter_op_parallelism_threads(FLAGS.num_threads)
+    common.set_threads(FLAGS.num_threads)
     start = time.time()
     data = age_tf.data.grid_mixture(FLAGS.num_modes, FLAGS.imbalanced, seed=FLAGS.data_seed)
-    strategy = make_strategy()
     replicas = strategy.num_replicas_in_sync
-    if FLAGS.batch_size % replicas:
-        common.usage_error(
-            f"--batch_size={FLAGS.batch_size} is not divisible by the {replicas} replicas of "
-            f"--strategy={FLAGS.strategy}; use a multiple of {replicas}."
-        )
     with strategy.scope():  # networks and optimizers are built under the strategy
         model = build_model(FLAGS.seed)
     steps_per_epoch = FLAGS.steps_per_epoch or len(data.points) // FLAGS.batch_size
@@ -285,10 +252,7 @@ def run(output_dir: str) -> dict:
     train_seconds = time.time() - start
     checkpoint = training_checkpoint.latest
     if guard.diverged:
-        where = f"the last good checkpoint is {checkpoint}" if checkpoint else "no checkpoint was written"
-        raise TrainingDiverged(
-            f"{guard.diverged}; {where}. Lower the learning rates or set --scale_clip."
-        )
+        raise TrainingDiverged(common.diverged_message(guard, training_checkpoint))
 
     results = metrics.compute(
         FLAGS.metrics,
@@ -298,15 +262,15 @@ def run(output_dir: str) -> dict:
         heldout=heldout,
     )
     results.update(
-        train_seconds=round(train_seconds, 1),
         encoder_generator_steps=int(
             getattr(model, "e_optimizer", getattr(model, "optimizer", None)).iterations.numpy()
         ),
-        resumed_after_epoch=initial_epoch,
         seed=FLAGS.seed,
         data_seed=FLAGS.data_seed,
     )
     common.write_json(os.path.join(output_dir, "metrics.json"), results)
+    info = common.write_run_info(output_dir, train_seconds, initial_epoch)
+    results.update(train_seconds=info["train_seconds"], resumed_after_epoch=initial_epoch)
 
     samples = np.asarray(model.generate(5000))
     np.save(os.path.join(output_dir, "samples.npy"), samples)
@@ -335,10 +299,12 @@ def main(argv):
         for name, value in sorted(common.resolved_flags(_MODULE).items()):
             print(f"--{name}={value}")
         return 0
+    strategy = common.make_strategy(FLAGS.strategy)
+    common.check_divisible_batch(FLAGS.batch_size, strategy, FLAGS.strategy)
     output_dir = common.prepare_output_dir(FLAGS.output_dir)
     common.save_resolved_flags(output_dir, _MODULE)
     try:
-        results = run(output_dir)
+        results = run(output_dir, strategy)
     except TrainingDiverged as error:
         print(f"Training stopped: {error}", file=sys.stderr)
         return 3
@@ -353,4 +319,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    common.run_main(main)

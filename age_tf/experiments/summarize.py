@@ -29,18 +29,7 @@ flags.DEFINE_list(
 )
 
 
-def machine_description() -> str:
-    cpus = os.cpu_count()
-    model = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{cpus} CPU cores ({model or platform.processor()}), {platform.system()}, no GPU"
+machine_description = common.machine_description
 
 
 def mean_and_stderr(values):
@@ -96,7 +85,12 @@ def main(argv):
         if not os.path.isfile(path):
             common.usage_error(f"{path} does not exist; did the run in {run} finish?")
         with open(path) as f:
-            rows.append(json.load(f))
+            row = json.load(f)
+        info = os.path.join(run, "run_info.json")  # wall time lives apart from the metrics
+        if os.path.isfile(info):
+            with open(info) as f:
+                row = {**json.load(f), **row}
+        rows.append(row)
     text = render(rows, FLAGS.columns, FLAGS.title, FLAGS.command)
     if FLAGS.output:
         os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
@@ -106,4 +100,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    common.run_main(main)

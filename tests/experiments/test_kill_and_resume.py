@@ -43,4 +43,5 @@ def test_killed_runs_resume_from_a_readable_checkpoint_and_end_at_the_same_step(
     assert finished.returncode == 0, finished.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["encoder_generator_steps"] == EPOCHS * STEPS
-    assert metrics["resumed_after_epoch"] > 0  # the kills did interrupt a run with checkpoints
+    info = json.loads((out / "run_info.json").read_text())
+    assert info["resumed_after_epoch"] > 0  # the kills did interrupt a run with checkpoints

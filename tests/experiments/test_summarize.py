@@ -20,6 +20,7 @@ def test_table_from_run_directories(tmp_path):
         run = tmp_path / f"s{seed}"
         run.mkdir()
         (run / "metrics.json").write_text(json.dumps({"seed": seed, "modes_covered": modes, "mode_kl": 0.03 + seed / 100}))
+        (run / "run_info.json").write_text(json.dumps({"train_seconds": 60.0 * (seed + 1)}))
         runs.append(str(run))
     out = tmp_path / "results.md"
     result = subprocess.run(
@@ -32,6 +33,7 @@ def test_table_from_run_directories(tmp_path):
     assert "| 0 | 25 | 0.03 |" in text and "| 1 | 24 | 0.04 |" in text
     assert "| mean (s.e.) | 24.5 (0.5) | 0.035 (0.005) |" in text
     assert "echo hi" in text and "Machine:" in text
+    assert "total training wall time 3.0 minutes" in text  # from run_info.json
 
 
 def test_missing_run_is_a_clear_error(tmp_path):

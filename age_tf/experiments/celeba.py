@@ -1,0 +1,289 @@
+"""CelebA and ImageNet at 64x64 (Section 5.3, Table 6, Figures 2-5, Appendix E.3).
+
+SAGAN generator with per-layer noise (implicit p_g(x|z)), ResNet-50 Gaussian
+encoder and the three-module joint discriminator, trained by AGE-ALL or a
+baseline, with one update of each network per minibatch. The run directory
+gets ``flags.txt``, ``history.jsonl``, ``metrics.json``, ``views/`` (samples,
+reconstructions, interpolations and latent nearest neighbours as PNG grids),
+``tensorboard/`` and a resumable ``checkpoint/``.
+
+    python -m age_tf.experiments.celeba --flagfile=experiments/celeba_age_all.flags
+    python -m age_tf.experiments.celeba --flagfile=experiments/imagenet_hinge.flags
+
+The data must be prepared by tensorflow-datasets in ``--data_dir`` (nothing is
+downloaded). FID and KID need InceptionV3 weights from a file
+(``--inception_weights``); without it the run reports no FID.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from absl import app, flags
+
+from age_tf import divergences, methods
+from age_tf.experiments import common
+
+FLAGS = flags.FLAGS
+_MODULE = "age_tf.experiments.celeba"
+METHODS = tuple(methods.names()) + ("ugm",)
+DATASETS = ("celeba", "imagenet")
+# Appendix E.3: batch 256 for CelebA, 240 for ImageNet.
+DEFAULT_BATCH = {"celeba": 256, "imagenet": 240}
+
+flags.DEFINE_enum("dataset", "celeba", list(DATASETS), "tensorflow-datasets dataset at 64x64.")
+flags.DEFINE_string("data_dir", None, "tensorflow-datasets data directory holding the prepared dataset.")
+flags.DEFINE_string("split", "train", "Training split.")
+flags.DEFINE_string("validation_split", "validation", "Split of the images shown in the views.")
+flags.DEFINE_string(
+    "method", "age",
+    f"One of {', '.join(METHODS)}; ugm is unidirectional AGE (Appendix B: generator and D(x) only).",
+)
+flags.DEFINE_string("divergence", "all", f"f-divergence of AGE; one of {', '.join(divergences.names())}.")
+flags.DEFINE_float("scale_clip", None, "Scaling clipping r0 in (0, 1]; unset for none.")
+flags.DEFINE_integer("latent_dim", 0, "Size of z (0: the dataset's preset, 100 or 140).")
+flags.DEFINE_integer("ch", 0, "SAGAN channel width (0: the dataset's preset, 32 or 64).")
+flags.DEFINE_integer("mlp_units", 0, "Width of the encoder's MLP (0: the preset, 1024 or 2048).")
+flags.DEFINE_enum("encoder_backbone", "resnet50", ["resnet50", "small"],
+                  "resnet50 as the paper; small is a tiny conv stack for smoke tests only.")
+flags.DEFINE_enum("encoder_kind", "gaussian", ["gaussian", "deterministic"], "Encoder distribution.")
+flags.DEFINE_enum("generator_kind", "implicit", ["implicit", "deterministic"], "Generator distribution.")
+flags.DEFINE_integer("batch_size", 0, "Minibatch size (0: 256 for CelebA, 240 for ImageNet).")
+flags.DEFINE_integer("epochs", 50, "Epochs of len(split) // batch_size updates of each network.")
+flags.DEFINE_integer("steps_per_epoch", 0, "Updates per epoch (0: the split's size // batch_size).")
+flags.DEFINE_float("d_learning_rate", 1e-4, "Adam learning rate of the discriminator.")
+flags.DEFINE_float("eg_learning_rate", 5e-5, "Adam learning rate of encoder and generator.")
+flags.DEFINE_float("adam_beta1", 0.0, "Adam beta_1 (Appendix E.3: 0).")
+flags.DEFINE_float("adam_beta2", 0.999, "Adam beta_2 (Appendix E.3: 0.999).")
+flags.DEFINE_integer("seed", 0, "Seed of the weights, the shuffling and all training noise.")
+flags.DEFINE_integer("views_every", 1, "Write the PNG views every this many epochs (0: only at the end).")
+flags.DEFINE_integer("num_view_images", 64, "Validation images used by the views.")
+flags.DEFINE_string("inception_weights", None, "InceptionV3 (include_top=False) weights file for FID/KID.")
+flags.DEFINE_string("inception_cache", None, "Where to cache the real data's Inception statistics "
+                    "(default: <output_dir>/inception_reference.npz).")
+flags.DEFINE_integer("fid_samples", 50_000, "Generated (and real) images for FID/KID (paper: 50,000).")
+flags.DEFINE_integer("num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default).")
+flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
+                  "tf.distribute strategy (mirrored: all local GPUs).")
+flags.DEFINE_boolean("jit_compile", False, "Compile train_step with XLA.")
+flags.DEFINE_enum("precision", "float32", ["float32", "mixed_bfloat16"],
+                  "mixed_bfloat16: bfloat16 compute, float32 weights, losses and scales.")
+flags.DEFINE_string("output_dir", "runs/celeba", "Run directory.")
+flags.DEFINE_integer("checkpoint_every", 1, "Write a resumable checkpoint every this many epochs.")
+flags.DEFINE_boolean("resume", True, "Continue from the newest checkpoint in --output_dir if there is one.")
+flags.DEFINE_boolean("tensorboard", True, "Write TensorBoard scalars to <output_dir>/tensorboard.")
+flags.DEFINE_string("export_dir", None, "If set, write a versioned SavedModel for serving here.")
+flags.DEFINE_boolean("dry_run", False, "Print the resolved flags and exit.")
+
+
+def resolved(name: str) -> int:
+    """A size flag, or the dataset's preset when it is 0."""
+    from age_tf.networks import sagan
+
+    value = getattr(FLAGS, name)
+    if value:
+        return value
+    if name == "batch_size":
+        return DEFAULT_BATCH[FLAGS.dataset]
+    return sagan.PRESETS[FLAGS.dataset][name]
+
+
+def validate_flags():
+    """Every check that can fail runs here, before anything is built or written."""
+    if FLAGS.method not in METHODS:
+        common.usage_error(f"Unknown method {FLAGS.method!r}. Available: {', '.join(METHODS)}.")
+    if FLAGS.divergence not in divergences.names():
+        common.usage_error(
+            f"Unknown divergence {FLAGS.divergence!r}. Available: {', '.join(divergences.names())}."
+        )
+    try:
+        divergences.validate_scale_clip(FLAGS.scale_clip)
+    except ValueError as error:
+        common.usage_error(f"--{error}")
+    common.check_non_negative(
+        FLAGS, ("latent_dim", "ch", "mlp_units", "batch_size", "steps_per_epoch", "views_every", "num_threads")
+    )
+    common.check_positive(
+        FLAGS, ("epochs", "checkpoint_every", "fid_samples", "d_learning_rate", "eg_learning_rate")
+    )
+    if FLAGS.num_view_images < 16:
+        common.usage_error(
+            f"--num_view_images must be at least 16 (8 interpolation pairs; 8 queries and their "
+            f"neighbours), got {FLAGS.num_view_images}."
+        )
+    common.check_adam_betas(FLAGS)
+    common.check_strategy(FLAGS)
+    if FLAGS.inception_weights:
+        from age_tf.metrics import inception
+
+        try:
+            inception.load_inception(FLAGS.inception_weights)
+        except inception.InceptionWeightsError as error:
+            common.usage_error(f"--inception_weights: {error}")
+
+
+def build_model(seed: int):
+    """Appendix E.3 networks and optimizers (Adam, beta_1 = 0: 1e-4 for D, 5e-5 for E and G)."""
+    import keras
+
+    import age_tf
+    from age_tf.networks import resnet_encoder, sagan
+
+    keras.utils.set_random_seed(seed)
+    keras.mixed_precision.set_global_policy(FLAGS.precision)
+    latent_dim, ch = resolved("latent_dim"), resolved("ch")
+    unidirectional = FLAGS.method == "ugm"
+    encoder = None
+    if not unidirectional:
+        encoder = resnet_encoder.build_encoder(
+            latent_dim=latent_dim, mlp_units=resolved("mlp_units"), kind=FLAGS.encoder_kind,
+            seed=seed * 3 + 1, backbone=FLAGS.encoder_backbone,
+        )
+    generator = sagan.build_generator(latent_dim=latent_dim, ch=ch, kind=FLAGS.generator_kind, seed=seed * 3 + 2)
+    discriminator = sagan.build_discriminator(latent_dim=latent_dim, ch=ch, joint=not unidirectional)
+    model = age_tf.AGE(
+        encoder, generator, discriminator,
+        divergence=FLAGS.divergence, scale_clip=FLAGS.scale_clip, d_steps=1, seed=seed * 3,
+        method="age" if unidirectional else FLAGS.method,
+    )
+    adam = lambda lr: keras.optimizers.Adam(lr, beta_1=FLAGS.adam_beta1, beta_2=FLAGS.adam_beta2)  # noqa: E731
+    model.compile(
+        d_optimizer=adam(FLAGS.d_learning_rate),
+        e_optimizer=None if unidirectional else adam(FLAGS.eg_learning_rate),
+        g_optimizer=adam(FLAGS.eg_learning_rate),
+        jit_compile=FLAGS.jit_compile,
+    )
+    return model
+
+
+def load_images(split: str, shuffle_seed=None):
+    from age_tf.data import images
+
+    loader = images.celeba if FLAGS.dataset == "celeba" else images.imagenet
+    try:
+        dataset = loader(split, data_dir=FLAGS.data_dir, shuffle_seed=shuffle_seed)
+        spec = images.check_image_spec(dataset, f"--dataset={FLAGS.dataset} --split={split}")
+    except (images.DatasetNotPreparedError, images.ImageDataError) as error:
+        common.usage_error(str(error))
+    except ValueError as error:  # e.g. tfds: unknown split name
+        common.usage_error(f"--dataset={FLAGS.dataset} --split={split}: {error}")
+    if tuple(spec.shape) != (64, 64, 3):
+        common.usage_error(
+            f"--dataset={FLAGS.dataset} --split={split} yields images of shape {tuple(spec.shape)}; "
+            "the networks of Table 11 take single 64x64x3 images."
+        )
+    return dataset
+
+
+def run(output_dir: str, strategy, train_images, validation_images) -> dict:
+    """Trains, evaluates and writes the run directory; returns the metrics."""
+    import keras
+
+    from age_tf import callbacks, checkpointing, metrics, views
+    from age_tf.data import images
+
+    start = time.time()
+    batch_size = resolved("batch_size")
+    replicas = strategy.num_replicas_in_sync
+    steps_per_epoch = FLAGS.steps_per_epoch
+    if not steps_per_epoch:
+        size = int(train_images.cardinality())
+        if size <= 0:
+            common.usage_error(
+                f"The size of split {FLAGS.split!r} is unknown; give --steps_per_epoch."
+            )
+        steps_per_epoch = max(size // batch_size, 1)
+    with strategy.scope():
+        model = build_model(FLAGS.seed)
+    training_checkpoint = checkpointing.TrainingCheckpoint(model, os.path.join(output_dir, "checkpoint"))
+    initial_epoch = training_checkpoint.restore_latest() if FLAGS.resume else 0
+    if initial_epoch:
+        print(f"Resuming after epoch {initial_epoch} from {training_checkpoint.latest}")
+    batches = images.training_batches(
+        train_images, batch_size, d_steps=1, seed=FLAGS.seed + 1000 * initial_epoch, num_replicas=replicas
+    )
+    shown = None if model.unidirectional else validation_images
+    guard = callbacks.StopOnNonFinite()
+    extra = []
+    if FLAGS.tensorboard:
+        extra.append(keras.callbacks.TensorBoard(log_dir=os.path.join(output_dir, "tensorboard"), write_graph=False))
+    if initial_epoch < FLAGS.epochs:
+        model.fit(
+            batches,
+            initial_epoch=initial_epoch,
+            epochs=FLAGS.epochs,
+            steps_per_epoch=steps_per_epoch,
+            verbose=1 if sys.stdout.isatty() else 2,
+            callbacks=[
+                guard,
+                common.JsonLinesLogger(os.path.join(output_dir, "history.jsonl")),
+                callbacks.ImageViews(shown, output_dir, every=FLAGS.views_every, seed=FLAGS.seed,
+                                     num_images=FLAGS.num_view_images),
+                *extra,
+                checkpointing.CheckpointEveryEpochs(training_checkpoint, FLAGS.checkpoint_every, FLAGS.epochs,
+                                                    guard=guard),
+            ],
+        )
+    train_seconds = time.time() - start
+    if guard.diverged:
+        raise common.TrainingDiverged(common.diverged_message(guard, training_checkpoint))
+
+    view_images = callbacks.first_images(shown, FLAGS.num_view_images)
+    view_paths = views.write_all_views(model, view_images, output_dir, tag="final", seed=FLAGS.seed)
+    results = {}
+    if FLAGS.inception_weights:
+        results.update(metrics.compute(
+            ["fid", "kid"], model, load_images(FLAGS.split),
+            inception_weights=FLAGS.inception_weights,
+            inception_cache=FLAGS.inception_cache or os.path.join(output_dir, "inception_reference.npz"),
+            num_samples=FLAGS.fid_samples, reference_examples=FLAGS.fid_samples,
+            dataset_id=f"{FLAGS.dataset}/{FLAGS.split}/64", seed=FLAGS.seed,
+        ))
+    results.update(generator_steps=int(model.g_optimizer.iterations.numpy()), seed=FLAGS.seed)
+    common.write_json(os.path.join(output_dir, "metrics.json"), results)
+    info = common.write_run_info(output_dir, train_seconds, initial_epoch)
+    results.update(train_seconds=info["train_seconds"], resumed_after_epoch=initial_epoch)
+    if FLAGS.export_dir:
+        from age_tf import export
+
+        results["export"] = export.export_saved_model(model, FLAGS.export_dir)
+    results["views"] = view_paths
+    results["checkpoint"] = training_checkpoint.latest
+    return results
+
+
+def main(argv):
+    if len(argv) > 1:
+        common.usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
+    validate_flags()
+    if FLAGS.dry_run:
+        for name, value in sorted(common.resolved_flags(_MODULE).items()):
+            print(f"--{name}={value}")
+        return 0
+    common.set_threads(FLAGS.num_threads)
+    # Opening the splits checks that the data is prepared, before anything is written.
+    train_images = load_images(FLAGS.split, shuffle_seed=FLAGS.seed)
+    validation_images = load_images(FLAGS.validation_split)
+    strategy = common.make_strategy(FLAGS.strategy)
+    common.check_divisible_batch(resolved("batch_size"), strategy, FLAGS.strategy)
+    output_dir = common.prepare_output_dir(FLAGS.output_dir)
+    common.save_resolved_flags(output_dir, _MODULE)
+    try:
+        results = run(output_dir, strategy, train_images, validation_images)
+    except common.TrainingDiverged as error:
+        print(f"Training stopped: {error}", file=sys.stderr)
+        return 3
+    shown = [k for k in ("fid", "kid", "train_seconds", "generator_steps") if k in results]
+    print(" ".join(f"{k}={results[k]:.4g}" for k in shown))
+    print(f"Metrics: {os.path.join(output_dir, 'metrics.json')}")
+    print(f"Views: {os.path.join(output_dir, 'views')}")
+    print(f"Checkpoint: {results['checkpoint']}")
+    if "export" in results:
+        print(f"SavedModel: {results['export']}")
+    return 0
+
+
+if __name__ == "__main__":
+    common.run_main(main)

@@ -1,0 +1,127 @@
+"""Bad input to every entry point: exit code 2, one clear sentence, nothing written.
+
+Each case runs the entry point as a user would (a fresh process) and checks
+the exit code, that the message says what was wrong, that no Python
+traceback reaches the user and that the run directory was not created.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# Two logical CPUs under MirroredStrategy: a real 2-replica strategy on this machine.
+TWO_REPLICAS = r"""
+import sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from age_tf.experiments import common, mog
+common.make_strategy = lambda name: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+sys.argv = ["mog"] + sys.argv[1:]
+common.run_main(mog.main)
+"""
+
+# A tfds dataset whose images are not what the networks take, as a user's own
+# tfds build of another dataset would be: SHAPE and DTYPE are filled in below.
+WRONG_IMAGES = r"""
+import sys
+import tensorflow as tf
+from age_tf.data import images
+from age_tf.experiments import celeba, common
+images.celeba = lambda *a, **k: tf.data.Dataset.from_tensor_slices(tf.zeros([4, *SHAPE], tf.DTYPE))
+sys.argv = ["celeba"] + sys.argv[1:]
+common.run_main(celeba.main)
+"""
+
+
+def wrong_images(shape, dtype):
+    return WRONG_IMAGES.replace("SHAPE", repr(list(shape))).replace("DTYPE", dtype)
+
+
+def _corrupt_file(tmp_path):
+    path = tmp_path / "inception.h5"
+    path.write_bytes(b"not an HDF5 file" * 64)
+    return str(path)
+
+
+def _a_file(tmp_path):
+    path = tmp_path / "a_file"
+    path.write_text("x")
+    return str(path)
+
+
+MOG = ["-m", "age_tf.experiments.mog"]
+CELEBA = ["-m", "age_tf.experiments.celeba"]
+TABLE4 = ["-m", "age_tf.experiments.reproduce_table4"]
+SUMMARIZE = ["-m", "age_tf.experiments.summarize"]
+
+# (id, program, arguments (callables get tmp_path), expected words in the message)
+CASES = [
+    ("unknown method", MOG, ["--method=bigan"], "Unknown method 'bigan'. Available: age, fgan, gan, logd, hinge, vae."),
+    ("unknown divergence", MOG, ["--divergence=kll"], "Unknown divergence 'kll'. Available: kl, revkl, js, hellinger, pearson, all."),
+    ("scale clip above 1", MOG, ["--scale_clip=1.5"], "scale_clip must lie in (0, 1]"),
+    ("scale clip zero", MOG, ["--scale_clip=0"], "scale_clip must lie in (0, 1]"),
+    ("scale clip negative", MOG, ["--scale_clip=-0.5"], "scale_clip must lie in (0, 1]"),
+    ("zero D learning rate", MOG, ["--d_learning_rate=0"], "--d_learning_rate must be a positive number, got 0.0"),
+    ("negative E/G learning rate", MOG, ["--eg_learning_rate=-1e-4"], "--eg_learning_rate must be a positive number"),
+    ("zero batch size", MOG, ["--batch_size=0"], "--batch_size must be a positive integer, got 0"),
+    ("negative batch size", MOG, ["--batch_size=-64"], "--batch_size must be a positive integer, got -64"),
+    ("zero D steps", MOG, ["--d_steps=0"], "--d_steps must be a positive integer"),
+    ("non-square mixture", MOG, ["--num_modes=10"], "--num_modes must be a square number"),
+    ("unknown encoder kind", MOG, ["--encoder_kind=normal"], "Unknown --encoder_kind 'normal'. Available: deterministic, gaussian, implicit."),
+    ("unknown metric", MOG, ["--metrics=fid2"], "Unknown metrics fid2. Available:"),
+    ("VAE without Gaussian nets", MOG, ["--method=vae"], "--method=vae needs --encoder_kind=gaussian and --generator_kind=gaussian."),
+    ("Adam beta1 of 1", MOG, ["--adam_beta1=1"], "--adam_beta1 must lie in [0, 1), got 1.0"),
+    ("XLA under a strategy", MOG, ["--strategy=mirrored", "--jit_compile"], "--jit_compile cannot be combined with --strategy=mirrored"),
+    ("multi-worker without TF_CONFIG", MOG, ["--strategy=multi_worker"], "needs the TF_CONFIG environment variable"),
+    ("integer flag given text", MOG, ["--epochs=abc"], "flag --epochs=abc: invalid literal for int()"),
+    ("unknown flag", MOG, ["--learning_rate=0.1"], "Unknown command line flag 'learning_rate'"),
+    ("precision not offered", MOG, ["--precision=float16"], "flag --precision=float16: value should be one of <float32|mixed_bfloat16>"),
+    ("missing flagfile", MOG, ["--flagfile=/nonexistent/mog.flags"], "Unable to open flagfile: [Errno 2] No such file or directory: '/nonexistent/mog.flags'"),
+    ("stray argument", MOG, ["epochs=3"], "Unexpected arguments: epochs=3."),
+    ("output dir is a file", MOG, [lambda t: f"--output_dir={_a_file(t)}"], "is a file, not a directory; choose another path."),
+    ("output dir under a file", MOG, [lambda t: f"--output_dir={_a_file(t)}/run"], "cannot be created (Not a directory)"),
+    ("output dir not creatable", MOG, ["--output_dir=/proc/age_tf_run"], "--output_dir /proc/age_tf_run cannot be created"),
+    ("batch not divisible by replicas", ["-c", TWO_REPLICAS], ["--strategy=mirrored", "--batch_size=5"],
+     "--batch_size=5 is not divisible by the 2 replicas of --strategy=mirrored; use a multiple of 2."),
+    ("data not prepared", CELEBA, [lambda t: f"--data_dir={t / 'no_data'}"], "is not prepared: nothing at"),
+    ("grayscale image data", ["-c", wrong_images((64, 64, 1), "float32")], [],
+     "must yield images [height, width, 3] or batches of them, got (64, 64, 1)."),
+    ("uint8 image data", ["-c", wrong_images((64, 64, 3), "uint8")], [],
+     "yields uint8 images; the model takes floats in [-1, 1]"),
+    ("image data of another size", ["-c", wrong_images((32, 32, 3), "float32")], [],
+     "yields images of shape (32, 32, 3); the networks of Table 11 take single 64x64x3 images."),
+    ("Inception weights missing", CELEBA, ["--inception_weights=/nonexistent/inception.h5"], "/nonexistent/inception.h5"),
+    ("Inception weights corrupt", CELEBA, [lambda t: f"--inception_weights={_corrupt_file(t)}"], "inception.h5"),
+    ("unknown image dataset", CELEBA, ["--dataset=mnist"], "flag --dataset=mnist: value should be one of <celeba|imagenet>"),
+    ("unknown image method", CELEBA, ["--method=bigbigan"], "Unknown method 'bigbigan'. Available: age, fgan, gan, logd, hinge, ugm."),
+    ("too few view images", CELEBA, ["--num_view_images=4"], "--num_view_images must be at least 16"),
+    ("unknown Table 4 row", TABLE4, ["--rows=AGE-XL"], "Unknown rows ['AGE-XL']. Available: AGE-KL"),
+    ("no trials", TABLE4, ["--trials=0"], "--trials must be positive"),
+    ("missing run to summarise", SUMMARIZE, [lambda t: f"--runs={t / 'never_ran'}"], "metrics.json does not exist; did the run"),
+]
+
+
+@pytest.mark.parametrize("name, program, args, message", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_exits_2_with_one_sentence_and_writes_nothing(tmp_path, name, program, args, message):
+    out = tmp_path / "out"
+    args = [a(tmp_path) if callable(a) else a for a in args]
+    if program in (TABLE4,):
+        args += [f"--results_dir={out}", f"--runs_dir={out / 'runs'}"]
+    elif program is not SUMMARIZE and not any(a.startswith("--output_dir=") for a in args):
+        args.append(f"--output_dir={out}")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    result = subprocess.run([sys.executable, *program, *args], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, env=env)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert message in result.stderr, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert not out.exists(), f"{name}: {sorted(os.listdir(out))} was written"
+
+
+def test_there_are_at_least_25_cases():
+    assert len(CASES) >= 25
