@@ -92,16 +92,7 @@ def resolved(name: str) -> int:
 
 def validate_flags():
     """Every check that can fail runs here, before anything is built or written."""
-    if FLAGS.method not in METHODS:
-        common.usage_error(f"Unknown method {FLAGS.method!r}. Available: {', '.join(METHODS)}.")
-    if FLAGS.divergence not in divergences.names():
-        common.usage_error(
-            f"Unknown divergence {FLAGS.divergence!r}. Available: {', '.join(divergences.names())}."
-        )
-    try:
-        divergences.validate_scale_clip(FLAGS.scale_clip)
-    except ValueError as error:
-        common.usage_error(f"--{error}")
+    common.check_method_flags(FLAGS, METHODS)
     common.check_non_negative(
         FLAGS, ("latent_dim", "ch", "mlp_units", "batch_size", "steps_per_epoch", "views_every", "num_threads")
     )
@@ -177,54 +168,45 @@ def load_images(split: str, shuffle_seed=None):
     return dataset
 
 
+def steps_per_epoch(train_images, batch_size: int) -> int:
+    """--steps_per_epoch, or the split's size // batch_size (exit 2 if tfds does not know it)."""
+    if FLAGS.steps_per_epoch:
+        return FLAGS.steps_per_epoch
+    size = int(train_images.cardinality())
+    if size <= 0:
+        common.usage_error(f"The size of split {FLAGS.split!r} is unknown; give --steps_per_epoch.")
+    return max(size // batch_size, 1)
+
+
 def run(output_dir: str, strategy, train_images, validation_images) -> dict:
     """Trains, evaluates and writes the run directory; returns the metrics."""
-    import keras
-
-    from age_tf import callbacks, checkpointing, metrics, views
+    from age_tf import callbacks, metrics, views
     from age_tf.data import images
 
     start = time.time()
     batch_size = resolved("batch_size")
     replicas = strategy.num_replicas_in_sync
-    steps_per_epoch = FLAGS.steps_per_epoch
-    if not steps_per_epoch:
-        size = int(train_images.cardinality())
-        if size <= 0:
-            common.usage_error(
-                f"The size of split {FLAGS.split!r} is unknown; give --steps_per_epoch."
-            )
-        steps_per_epoch = max(size // batch_size, 1)
     with strategy.scope():
         model = build_model(FLAGS.seed)
-    training_checkpoint = checkpointing.TrainingCheckpoint(model, os.path.join(output_dir, "checkpoint"))
-    initial_epoch = training_checkpoint.restore_latest() if FLAGS.resume else 0
-    if initial_epoch:
-        print(f"Resuming after epoch {initial_epoch} from {training_checkpoint.latest}")
+    training_checkpoint, initial_epoch = common.restore_training(model, output_dir, FLAGS.resume)
     batches = images.training_batches(
         train_images, batch_size, d_steps=1, seed=FLAGS.seed + 1000 * initial_epoch, num_replicas=replicas
     )
     shown = None if model.unidirectional else validation_images
     guard = callbacks.StopOnNonFinite()
-    extra = []
-    if FLAGS.tensorboard:
-        extra.append(keras.callbacks.TensorBoard(log_dir=os.path.join(output_dir, "tensorboard"), write_graph=False))
+    views_callback = callbacks.ImageViews(shown, output_dir, every=FLAGS.views_every, seed=FLAGS.seed,
+                                          num_images=FLAGS.num_view_images)
     if initial_epoch < FLAGS.epochs:
         model.fit(
             batches,
             initial_epoch=initial_epoch,
             epochs=FLAGS.epochs,
-            steps_per_epoch=steps_per_epoch,
-            verbose=1 if sys.stdout.isatty() else 2,
-            callbacks=[
-                guard,
-                common.JsonLinesLogger(os.path.join(output_dir, "history.jsonl")),
-                callbacks.ImageViews(shown, output_dir, every=FLAGS.views_every, seed=FLAGS.seed,
-                                     num_images=FLAGS.num_view_images),
-                *extra,
-                checkpointing.CheckpointEveryEpochs(training_checkpoint, FLAGS.checkpoint_every, FLAGS.epochs,
-                                                    guard=guard),
-            ],
+            steps_per_epoch=steps_per_epoch(train_images, batch_size),
+            verbose=common.fit_verbosity(),
+            callbacks=common.training_callbacks(
+                output_dir, guard, training_checkpoint, FLAGS.epochs, FLAGS.checkpoint_every,
+                tensorboard=FLAGS.tensorboard, extra=[views_callback],
+            ),
         )
     train_seconds = time.time() - start
     if guard.diverged:
@@ -259,8 +241,7 @@ def main(argv):
         common.usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
     validate_flags()
     if FLAGS.dry_run:
-        for name, value in sorted(common.resolved_flags(_MODULE).items()):
-            print(f"--{name}={value}")
+        common.print_resolved_flags(_MODULE)
         return 0
     common.set_threads(FLAGS.num_threads)
     # Opening the splits checks that the data is prepared, before anything is written.
@@ -268,6 +249,7 @@ def main(argv):
     validation_images = load_images(FLAGS.validation_split)
     strategy = common.make_strategy(FLAGS.strategy)
     common.check_divisible_batch(resolved("batch_size"), strategy, FLAGS.strategy)
+    steps_per_epoch(train_images, resolved("batch_size"))  # checked before anything is written
     output_dir = common.prepare_output_dir(FLAGS.output_dir)
     common.save_resolved_flags(output_dir, _MODULE)
     try:

@@ -80,16 +80,7 @@ flags.DEFINE_boolean("dry_run", False, "Print the resolved flags and exit.")
 
 def validate_flags():
     """Every check that can fail runs here, before anything is built."""
-    if FLAGS.method not in METHODS:
-        common.usage_error(f"Unknown method {FLAGS.method!r}. Available: {', '.join(METHODS)}.")
-    if FLAGS.divergence not in divergences.names():
-        common.usage_error(
-            f"Unknown divergence {FLAGS.divergence!r}. Available: {', '.join(divergences.names())}."
-        )
-    try:
-        divergences.validate_scale_clip(FLAGS.scale_clip)
-    except ValueError as error:
-        common.usage_error(f"--{error}")
+    common.check_method_flags(FLAGS, METHODS)
     if int(round(FLAGS.num_modes ** 0.5)) ** 2 != FLAGS.num_modes or FLAGS.num_modes < 1:
         common.usage_error(f"--num_modes must be a square number (9, 25), got {FLAGS.num_modes}.")
     common.check_non_negative(FLAGS, ("eval_every", "num_threads", "steps_per_epoch"))
@@ -236,7 +227,7 @@ def run(output_dir: str, strategy) -> dict:
             initial_epoch=initial_epoch,
             epochs=FLAGS.epochs,
             steps_per_epoch=steps_per_epoch,
-            verbose=1 if sys.stdout.isatty() else 2,
+            verbose=common.fit_verbosity(),
             callbacks=[
                 guard,
                 callbacks.PeriodicEvaluation(
@@ -296,8 +287,7 @@ def main(argv):
         common.usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
     validate_flags()
     if FLAGS.dry_run:
-        for name, value in sorted(common.resolved_flags(_MODULE).items()):
-            print(f"--{name}={value}")
+        common.print_resolved_flags(_MODULE)
         return 0
     strategy = common.make_strategy(FLAGS.strategy)
     common.check_divisible_batch(FLAGS.batch_size, strategy, FLAGS.strategy)
