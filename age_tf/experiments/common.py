@@ -71,17 +71,19 @@ def machine_description() -> str:
     return f"{os.cpu_count()} CPU cores ({model or platform.processor()}), {platform.system()}, {gpus or 'no GPU'}"
 
 
-def write_run_info(output_dir: str, train_seconds: float, resumed_after_epoch: int) -> dict:
+def write_run_info(output_dir: str, train_seconds: float, resumed_after_epoch: int, **seconds) -> dict:
     """Wall time and machine of a run, in run_info.json.
 
     They live apart from metrics.json so that two runs with the same seed on the
-    same machine write byte-identical metrics.json files.
+    same machine write byte-identical metrics.json files. ``seconds`` adds other
+    timings, e.g. ``eval_seconds=...``.
     """
     info = {
         "train_seconds": round(float(train_seconds), 1),
         "resumed_after_epoch": int(resumed_after_epoch),
         "machine": machine_description(),
         "command": " ".join(["python -m", *sys.argv]) if sys.argv else "",
+        **{name: round(float(value), 1) for name, value in seconds.items()},
     }
     write_json(os.path.join(output_dir, "run_info.json"), info)
     return info

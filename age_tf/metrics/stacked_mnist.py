@@ -8,6 +8,11 @@ mode is the 3-digit number. Over generated samples:
   KL the paper reports, finite when modes are missing);
 - ``recon_accuracy``: share of evaluation images whose reconstruction G(E(x))
   falls in the same mode as x.
+
+Registered as the metric ``stacked_mnist``: ``age_tf.metrics.compute(
+["stacked_mnist"], model, data, classifier=...)`` with the classifier of
+``age_tf.metrics.mode_classifier.load_or_train`` and the evaluation set of
+``age_tf.data.mnist.stacked_mnist`` (or ``eval_images``/``eval_modes``).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from __future__ import annotations
 from typing import Dict
 
 import numpy as np
+
+from age_tf.metrics.registry import register_metric
 
 NUM_MODES = 1000
 
@@ -104,3 +111,42 @@ def evaluate(model, classifier, eval_images, eval_modes, num_samples: int = 26_0
         sample_features, real_features
     )
     return results
+
+
+def _with_features(classifier):
+    """A Keras classifier with one output gets its features layer as a second output."""
+    outputs = getattr(classifier, "outputs", None)
+    if outputs is not None and len(outputs) == 1:
+        from age_tf.networks import mnist_classifier
+
+        return mnist_classifier.with_features(classifier)
+    return classifier
+
+
+@register_metric("stacked_mnist")
+def stacked_mnist_metric(model, dataset=None, classifier=None, eval_images=None, eval_modes=None,
+                         num_samples: int = 26_000, batch_size: int = 2048, **_) -> Dict[str, float]:
+    """Table 5's metrics (``evaluate``) of ``model``.
+
+    Options: ``classifier``, the mode classifier (a Keras model from
+    ``mnist_classifier.build_classifier``, a ``mode_classifier.ModeClassifier``,
+    or any callable returning (logits, features)); ``eval_images`` [n, 28, 28, 3]
+    in [-1, 1] and ``eval_modes`` [n], by default ``dataset``'s evaluation set
+    (``age_tf.data.mnist.StackedMnist``); ``num_samples`` generated images.
+    """
+    if classifier is None:
+        raise ValueError(
+            "The stacked_mnist metric needs classifier=... (the mode classifier of "
+            "age_tf.metrics.mode_classifier.load_or_train)."
+        )
+    classifier = getattr(classifier, "model", classifier)  # a ModeClassifier
+    if eval_images is None:
+        if not hasattr(dataset, "eval_images"):
+            raise ValueError(
+                "The stacked_mnist metric needs eval_images and eval_modes, or a dataset with an "
+                "evaluation set (age_tf.data.mnist.stacked_mnist)."
+            )
+        eval_images, eval_modes = dataset.eval_unit_range(), dataset.eval_labels
+    if eval_modes is None or len(eval_modes) != len(eval_images):
+        raise ValueError("eval_modes must give one mode per evaluation image.")
+    return evaluate(model, _with_features(classifier), eval_images, eval_modes, num_samples, batch_size)

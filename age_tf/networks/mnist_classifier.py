@@ -4,9 +4,10 @@ A small convnet trained on MNIST digits in [-1, 1] (one channel); applied to
 each channel of a stacked image it gives the three digits, hence the mode. Two
 5x5 stride-2 convolutions and a 128-unit dense layer keep it cheap (about 6
 MFLOP a digit, so classifying 26,000 stacked images costs under 0.5 TFLOP) while
-reaching over 99% test accuracy; the paper only says "a pre-trained MNIST
-classifier". The 128 dense features feed the classifier-feature Frechet
-distance.
+reaching over 99% test accuracy (99.36% as trained by
+``age_tf.metrics.mode_classifier``: 8 epochs, random 2-pixel shifts); the
+paper only says "a pre-trained MNIST classifier". The 128 dense features feed
+the classifier-feature Frechet distance.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def build_classifier(seed: int = 0) -> keras.Model:
 def with_features(classifier: keras.Model) -> keras.Model:
     """The same weights, returning (logits, penultimate features)."""
     return keras.Model(
-        classifier.inputs,
+        classifier.inputs[0],  # a single tensor, as the classifier is called
         [classifier.outputs[0], classifier.get_layer(FEATURES_LAYER).output],
         name="mnist_classifier_with_features",
     )

@@ -95,3 +95,52 @@ def test_stacked_labels_cover_1000_modes_uniformly():
     _, labels = mnist.stack_digits(mnist.load_mnist(MNIST_DIR, "test"), 26_000, seed=1)
     counts = np.bincount(labels, minlength=1000)
     assert (counts > 0).sum() == 1000 and counts.mean() == 26
+
+
+def marked_dir(tmp_path):
+    """IDX files whose image i has pixel (0, 0) = its label and (0, 1) = 1 (train) or 2 (test)."""
+    for split, marker in (("train", 1), ("test", 2)):
+        images_name, labels_name, count = mnist.FILES[split]
+        labels = (np.arange(count) * 7 % 10).astype(np.uint8)
+        images = np.zeros((count, 28, 28), np.uint8)
+        images[:, 0, 0], images[:, 0, 1] = labels, marker
+        write_idx(tmp_path / images_name, 2051, count, (28, 28), images.tobytes())
+        write_idx(tmp_path / labels_name, 2049, count, (), labels.tobytes())
+    return str(tmp_path)
+
+
+def test_stacked_sets_shapes_labels_and_splits(tmp_path):
+    data = mnist.stacked_mnist(marked_dir(tmp_path), num_train=500, num_eval=300, seed=4)
+    assert data.train_images.shape == (500, 28, 28, 3) and data.train_images.dtype == np.uint8
+    assert data.eval_images.shape == (300, 28, 28, 3) and data.eval_labels.shape == (300,)
+    for images, labels, marker in ((data.train_images, data.train_labels, 1), (data.eval_images, data.eval_labels, 2)):
+        digits = images[:, 0, 0, :].astype(np.int64)  # channel c's digit, read off its marker pixel
+        np.testing.assert_array_equal(labels, 100 * digits[:, 0] + 10 * digits[:, 1] + digits[:, 2])
+        assert (images[:, 0, 1, :] == marker).all()  # training digits from train, evaluation from test
+    assert data.eval_unit_range().dtype == np.float32 and data.eval_unit_range().min() == -1.0
+
+
+def test_stacked_sets_are_fixed_by_the_seed_and_the_draws_differ(tmp_path):
+    directory = marked_dir(tmp_path)
+    a = mnist.stacked_mnist(directory, num_train=400, num_eval=400, seed=0)
+    b = mnist.stacked_mnist(directory, num_train=400, num_eval=400, seed=0)
+    c = mnist.stacked_mnist(directory, num_train=400, num_eval=400, seed=1)
+    np.testing.assert_array_equal(a.train_labels, b.train_labels)
+    np.testing.assert_array_equal(a.eval_images, b.eval_images)
+    assert not np.array_equal(a.train_labels, c.train_labels)
+    assert not np.array_equal(a.train_labels, a.eval_labels)  # not the same draw on another split
+
+
+def test_paper_sized_sets_from_the_real_files():
+    data = mnist.stacked_mnist(MNIST_DIR)
+    assert len(data.train_labels) == 128_000 and len(data.eval_labels) == 26_000
+    assert (np.bincount(data.train_labels, minlength=1000) > 0).sum() == 1000
+
+
+def test_stacked_batches_feed_d_steps_plus_one_minibatches_in_unit_range():
+    images = np.random.default_rng(0).integers(0, 256, (40, 28, 28, 3), dtype=np.uint8)
+    batch = next(iter(mnist.stacked_batches(images, batch_size=4, d_steps=2, seed=0)))
+    assert batch.shape == (12, 28, 28, 3) and batch.dtype.name == "float32"
+    assert -1.0 <= float(batch.numpy().min()) and float(batch.numpy().max()) <= 1.0
+    values = {tuple(np.round(x.ravel()[:5], 4)) for x in mnist.to_unit_range(images)}
+    assert all(tuple(np.round(x.ravel()[:5], 4)) in values for x in batch.numpy())

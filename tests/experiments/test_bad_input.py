@@ -58,6 +58,21 @@ MOG = ["-m", "age_tf.experiments.mog"]
 CELEBA = ["-m", "age_tf.experiments.celeba"]
 TABLE4 = ["-m", "age_tf.experiments.reproduce_table4"]
 SUMMARIZE = ["-m", "age_tf.experiments.summarize"]
+STACKED = ["-m", "age_tf.experiments.stacked_mnist"]
+TABLE5 = ["-m", "age_tf.experiments.reproduce_table5"]
+
+
+def _truncated_mnist(tmp_path):
+    """A copy of the MNIST directory whose training images stop half-way."""
+    source = os.path.join(ROOT, "..", "shared", "data", "mnist")
+    target = tmp_path / "mnist"
+    target.mkdir()
+    for name in os.listdir(source):
+        data = open(os.path.join(source, name), "rb").read()
+        if name.startswith("train-images"):
+            data = data[: len(data) // 2]
+        (target / name).write_bytes(data)
+    return str(target)
 
 # (id, program, arguments (callables get tmp_path), expected words in the message)
 CASES = [
@@ -102,6 +117,10 @@ CASES = [
     ("too few view images", CELEBA, ["--num_view_images=4"], "--num_view_images must be at least 16"),
     ("unknown Table 4 row", TABLE4, ["--rows=AGE-XL"], "Unknown rows ['AGE-XL']. Available: AGE-KL"),
     ("no trials", TABLE4, ["--trials=0"], "--trials must be positive"),
+    ("MNIST directory missing", STACKED, [lambda t: f"--mnist_dir={t / 'no_mnist'}"], "no_mnist"),
+    ("MNIST file truncated", STACKED, [lambda t: f"--mnist_dir={_truncated_mnist(t)}"], "train-images"),
+    ("unknown Stacked MNIST method", STACKED, ["--method=vae"], "Unknown method 'vae'."),
+    ("unknown Table 5 row", TABLE5, ["--rows=AGE-XL"], "Unknown rows"),
     ("missing run to summarise", SUMMARIZE, [lambda t: f"--runs={t / 'never_ran'}"], "metrics.json does not exist; did the run"),
 ]
 
@@ -110,7 +129,7 @@ CASES = [
 def test_bad_input_exits_2_with_one_sentence_and_writes_nothing(tmp_path, name, program, args, message):
     out = tmp_path / "out"
     args = [a(tmp_path) if callable(a) else a for a in args]
-    if program in (TABLE4,):
+    if program in (TABLE4, TABLE5):
         args += [f"--results_dir={out}", f"--runs_dir={out / 'runs'}"]
     elif program is not SUMMARIZE and not any(a.startswith("--output_dir=") for a in args):
         args.append(f"--output_dir={out}")

@@ -77,3 +77,39 @@ def test_evaluate_by_hand():
     assert results["mode_kl"] == pytest.approx(0.75 * np.log(750) + 0.25 * np.log(250))
     assert results["recon_accuracy"] == 0.5
     assert np.isfinite(results["classifier_frechet_distance"])
+
+
+def test_registered_metric_by_hand_with_options_and_with_a_dataset():
+    from age_tf import metrics
+    from age_tf.data.mnist import StackedMnist
+
+    samples = np.stack([_image([1, 2, 3])] * 3 + [_image([4, 5, 6])])
+    eval_images = np.stack([_image([1, 2, 3]), _image([7, 7, 7])])
+    expected_kl = 0.75 * np.log(750) + 0.25 * np.log(250)
+    model = _FixedModel(samples, reconstruction=_image([1, 2, 3]))
+    results = metrics.compute(["stacked_mnist"], model, None, classifier=_DigitFromMeanPixel(),
+                              eval_images=eval_images, eval_modes=[123, 777], num_samples=4)
+    assert results["modes_covered"] == 2 and results["mode_kl"] == pytest.approx(expected_kl)
+    assert results["recon_accuracy"] == 0.5 and np.isfinite(results["classifier_frechet_distance"])
+    # The evaluation set of a StackedMnist (uint8) is used when no eval_images are given.
+    as_uint8 = np.round((eval_images + 1) * 127.5).astype(np.uint8)
+    data = StackedMnist(as_uint8[:0], np.zeros(0, int), as_uint8, np.array([123, 777]))
+    model = _FixedModel(samples, reconstruction=_image([7, 7, 7]))
+    results = metrics.compute(["stacked_mnist"], model, data, classifier=_DigitFromMeanPixel(), num_samples=4)
+    assert results["modes_covered"] == 2 and results["recon_accuracy"] == 0.5
+
+
+def test_registered_metric_wraps_a_keras_classifier_and_needs_one():
+    from age_tf import metrics
+    from age_tf.networks import mnist_classifier
+
+    rng = np.random.default_rng(0)
+    samples = rng.uniform(-1, 1, (6, 28, 28, 3)).astype(np.float32)
+    model = _FixedModel(samples, reconstruction=samples[0])
+    results = metrics.compute(["stacked_mnist"], model, None, classifier=mnist_classifier.build_classifier(0),
+                              eval_images=samples[:3], eval_modes=[0, 1, 2], num_samples=6)
+    assert 1 <= results["modes_covered"] <= 6
+    with pytest.raises(ValueError, match="needs classifier="):
+        metrics.compute(["stacked_mnist"], model, None, eval_images=samples, eval_modes=[0] * 6)
+    with pytest.raises(ValueError, match="needs eval_images and eval_modes"):
+        metrics.compute(["stacked_mnist"], model, None, classifier=_DigitFromMeanPixel())

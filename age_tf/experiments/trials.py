@@ -1,0 +1,252 @@
+"""Runs the rows of a paper table for several seeds each and tabulates mean (standard error).
+
+Shared by the ``reproduce_table*`` entry points. A table names the entry point
+that runs one trial, its rows (a label and the flags that make the row) and
+the metrics to tabulate. Every trial runs in its own process and run
+directory ``<runs_dir>/<row slug>_s<seed>``; trials run several at once when
+the machine has the cores. Results go to ``<results_dir>/<name>.json`` (every
+trial's metrics, the command, the machine, the wall time) after each trial and
+to ``<results_dir>/<name>.md`` at the end. Rerunning resumes: a trial already
+in the JSON, or whose run directory holds ``metrics.json``, is not run again.
+
+    TABLE = trials.Table(name="table4", title="...", runner="age_tf.experiments.reproduce_table4",
+                         module="age_tf.experiments.mog",
+                         rows=(("AGE-KL", ("--method=age", "--divergence=kl")), ...),
+                         columns=(trials.Column("modes_covered", "Modes"), ...))
+    trials.define_flags(TABLE, flagfile="experiments/mog25_age_kl.flags")
+
+    def main(argv):
+        return trials.main(TABLE, argv)
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from typing import Callable, Dict, Optional, Sequence, Tuple
+
+from absl import flags
+
+from age_tf.experiments import common, summarize
+
+FLAGS = flags.FLAGS
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    """One metric of the table: ``metrics.json`` key, header, and a factor (100 for %)."""
+
+    key: str
+    header: str
+    scale: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    """What a reproduce entry point runs and how it tabulates.
+
+    Args:
+        name: file stem of the results, e.g. ``table4``.
+        title: heading of the Markdown file.
+        runner: the reproduce entry point itself, as recorded in the command.
+        module: the entry point of one trial (``python -m module``).
+        rows: (label, flags) pairs in the paper's order.
+        columns: the metrics tabulated as mean (standard error).
+        paper: label -> the paper's values for that row, shown in a last column.
+        paper_header: header of that column.
+        notes: lines printed under the table.
+    """
+
+    name: str
+    title: str
+    runner: str
+    module: str
+    rows: Tuple[Tuple[str, Sequence[str]], ...]
+    columns: Tuple[Column, ...]
+    paper: Optional[Dict[str, str]] = None
+    paper_header: str = "paper"
+    notes: Tuple[str, ...] = ()
+
+    @property
+    def labels(self) -> list:
+        return [label for label, _ in self.rows]
+
+
+def define_flags(table: Table, flagfile: str, runs_dir: Optional[str] = None):
+    """The runner's flags; call once at import of the entry point."""
+    flags.DEFINE_integer("trials", 3, "Seeds per row (0, 1, ...).")
+    flags.DEFINE_list("rows", table.labels, "Subset of rows to run, by label.")
+    flags.DEFINE_integer("parallel", 0, "Trials at once (0: one per 2 CPU cores, at least 1).")
+    flags.DEFINE_string("flagfile_path", flagfile, "Base flags of every trial.")
+    flags.DEFINE_list("extra_flags", [], "More flags for every trial, e.g. --epochs=1.")
+    flags.DEFINE_string("runs_dir", runs_dir or os.path.join("runs", table.name),
+                        "Where trial run directories go (large).")
+    flags.DEFINE_string("results_dir", "results", f"Where {table.name}.md and {table.name}.json go (small).")
+    flags.DEFINE_boolean("dry_run", False, "Print the trials that would run and exit.")
+
+
+def slug(label: str) -> str:
+    return "".join(c.lower() if c.isalnum() else "_" for c in label).strip("_")
+
+
+def trial_dir(label: str, seed: int) -> str:
+    return os.path.join(FLAGS.runs_dir, f"{slug(label)}_s{seed}")
+
+
+def row_of(key: str) -> str:
+    """The row label of a trial key ``label/seed``."""
+    return key.rsplit("/", 1)[0]
+
+
+def load_recorded(path: str) -> dict:
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        return json.load(f).get("trials", {})
+
+
+def run_trial(module: str, label: str, row_flags, seed: int, threads: int) -> dict:
+    """One trial in its own process; its stdout and stderr go to ``stdout.log``."""
+    out = trial_dir(label, seed)
+    command = [
+        sys.executable, "-m", module,
+        f"--flagfile={FLAGS.flagfile_path}", *row_flags, *FLAGS.extra_flags,
+        f"--seed={seed}", f"--output_dir={out}", f"--num_threads={threads}",
+    ]
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "stdout.log"), "w") as log:
+        result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        raise RuntimeError(f"{label} seed {seed} failed (exit {result.returncode}); see {out}/stdout.log")
+    with open(os.path.join(out, "metrics.json")) as f:
+        return json.load(f)
+
+
+def mean_se_cell(values, scale: float = 1.0) -> str:
+    """'mean (se)' with 4 and 2 significant digits; the mean alone for one value."""
+    mean, se = summarize.mean_and_stderr([v * scale for v in values])
+    return f"{mean:.4g} ({se:.2g})" if not math.isnan(se) else f"{mean:.4g}"
+
+
+def render_table(table: Table, trials: dict, wall_seconds: float, command: str) -> str:
+    headers = ["Method", *(c.header for c in table.columns), "seeds"]
+    if table.paper:
+        headers.append(table.paper_header)
+    lines = [
+        f"# {table.title}",
+        "",
+        "Command:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        f"Machine: {common.machine_description()}. Wall time of this invocation: "
+        f"{wall_seconds / 60:.1f} minutes. Mean (standard error) over the seeds listed.",
+        "",
+        "| " + " | ".join(headers) + " |",
+        "|---" * len(headers) + "|",
+    ]
+    for label in table.labels:
+        results = [trials[k] for k in sorted(trials) if row_of(k) == label]
+        if not results:
+            continue
+        cells = [mean_se_cell([r[c.key] for r in results], c.scale) for c in table.columns]
+        cells.append(", ".join(str(r["seed"]) for r in results))
+        if table.paper:
+            cells.append(table.paper.get(label, "-"))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if table.notes:
+        lines += ["", *table.notes]
+    return "\n".join(lines) + "\n"
+
+
+def _validate(table: Table):
+    unknown = [r for r in FLAGS.rows if r not in table.labels]
+    if unknown:
+        common.usage_error(f"Unknown rows {unknown}. Available: {', '.join(table.labels)}.")
+    if FLAGS.trials <= 0 or FLAGS.parallel < 0:
+        common.usage_error("--trials must be positive and --parallel >= 0.")
+    if not os.path.isfile(FLAGS.flagfile_path):
+        common.usage_error(f"--flagfile_path {FLAGS.flagfile_path} does not exist.")
+
+
+def _pending(table: Table, trials: dict) -> list:
+    """(key, label, flags, seed) of every trial not finished yet; finished run
+    directories missing from ``trials`` are added to it."""
+    todo = []
+    for label, row_flags in table.rows:
+        if label not in FLAGS.rows:
+            continue
+        for seed in range(FLAGS.trials):
+            key = f"{label}/{seed}"
+            done = os.path.join(trial_dir(label, seed), "metrics.json")
+            if key in trials:
+                continue
+            if os.path.isfile(done):
+                with open(done) as f:
+                    trials[key] = json.load(f)
+                continue
+            todo.append((key, label, row_flags, seed))
+    return todo
+
+
+def main(table: Table, argv, progress: Optional[Callable[[dict], str]] = None,
+         after: Optional[Callable[[str, dict], None]] = None) -> int:
+    """Runs the pending trials of ``table`` and writes its results.
+
+    ``progress(metrics)`` gives the line printed when a trial ends;
+    ``after(results_dir, trials)`` writes anything more (e.g. a figure).
+    """
+    if len(argv) > 1:
+        common.usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
+    _validate(table)
+    results_dir = common.prepare_output_dir(FLAGS.results_dir)
+    json_path = os.path.join(results_dir, f"{table.name}.json")
+    trials = load_recorded(json_path)
+    todo = _pending(table, trials)
+    parallel = FLAGS.parallel or max(1, (os.cpu_count() or 2) // 2)
+    threads = max(1, (os.cpu_count() or 2) // parallel)
+    print(f"{len(trials)} trials recorded, {len(todo)} to run, {parallel} at a time.")
+    if FLAGS.dry_run:
+        for key, *_ in todo:
+            print(f"would run {key}")
+        return 0
+
+    start = time.time()
+    command = f"python -m {table.runner} " + " ".join(sys.argv[1:])
+    record = {"command": command, "machine": common.machine_description()}
+    failed = []
+    with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
+        futures = {
+            pool.submit(run_trial, table.module, label, row_flags, seed, threads): key
+            for key, label, row_flags, seed in todo
+        }
+        for future in concurrent.futures.as_completed(futures):
+            key = futures[future]
+            try:
+                trials[key] = future.result()
+            except RuntimeError as error:  # the others go on; a rerun retries this one
+                failed.append(str(error))
+                print(error, file=sys.stderr, flush=True)
+                continue
+            print(f"{key}: {progress(trials[key]) if progress else 'done'}", flush=True)
+            common.write_json(json_path, {"trials": trials, **record})
+    wall = time.time() - start
+    common.write_json(json_path, {"trials": trials, **record, "wall_seconds": wall})
+    text = render_table(table, trials, wall, command)
+    with open(os.path.join(results_dir, f"{table.name}.md"), "w") as f:
+        f.write(text)
+    if after:
+        after(results_dir, trials)
+    sys.stdout.write(text)
+    if failed:
+        print(f"{len(failed)} trial(s) failed; rerun the same command to retry them.", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,144 @@
+"""The Stacked MNIST entry point, run as a user runs it, on the real MNIST files."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MNIST_DIR = os.path.abspath(os.path.join(ROOT, "..", "shared", "data", "mnist"))
+TINY = ["--num_train_examples=256", "--batch_size=8", "--steps_per_epoch=2", "--num_eval_samples=64",
+        f"--mnist_dir={MNIST_DIR}", "--classifier_min_accuracy=0.9"]
+
+
+@pytest.fixture(scope="module")
+def classifier_dir(tmp_path_factory):
+    """A mode classifier trained on a small budget (about 10 s), shared by the module's runs."""
+    from age_tf.metrics import mode_classifier
+
+    directory = str(tmp_path_factory.mktemp("classifier"))
+    mode_classifier.load_or_train(MNIST_DIR, directory, epochs=1, batch_size=64, num_train_examples=6000,
+                                  min_accuracy=0.9, log=lambda line: None)
+    return directory
+
+
+def run_cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "age_tf.experiments.stacked_mnist", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_smoke_run_writes_metrics_views_checkpoint_and_resumes(tmp_path, classifier_dir):
+    out = tmp_path / "run"
+    args = [*TINY, f"--classifier_dir={classifier_dir}", f"--output_dir={out}", "--eval_every=2"]
+    first = run_cli(*args, "--epochs=2")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "Training the mode classifier" not in first.stdout  # loaded from the cache
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 1 <= metrics["modes_covered"] <= 64 and metrics["mode_kl"] >= 0
+    assert 0 <= metrics["recon_accuracy"] <= 1 and metrics["classifier_frechet_distance"] > 0
+    assert metrics["encoder_generator_steps"] == 4 and metrics["label"] == "AGE-ALL"
+    assert metrics["classifier_test_accuracy"] > 0.9 and metrics["num_eval_samples"] == 64
+    views = set(os.listdir(out / "views"))
+    for tag in ("epoch_0001", "epoch_0002", "final"):
+        assert {f"{tag}_samples.png", f"{tag}_reconstructions.png"} <= views
+    history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert [h["epoch"] for h in history] == [1, 2] and "eval_modes_covered" in history[1]
+    assert any(name.startswith("ckpt-2") for name in os.listdir(out / "checkpoint"))
+    assert "--divergence=all" in (out / "flags.txt").read_text()
+    assert f"Metrics: {out / 'metrics.json'}" in first.stdout
+
+    second = run_cli(*args, "--epochs=3", "--notensorboard")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Resuming after epoch 2" in second.stdout
+    assert json.loads((out / "metrics.json").read_text())["encoder_generator_steps"] == 6
+    info = json.loads((out / "run_info.json").read_text())
+    assert info["resumed_after_epoch"] == 2 and info["train_seconds"] > 0 and "eval_seconds" in info
+    history = [json.loads(line)["epoch"] for line in (out / "history.jsonl").read_text().splitlines()]
+    assert history == [1, 2, 3] and "epoch_0003_samples.png" in os.listdir(out / "views")
+
+
+def test_deterministic_hinge_run_with_mixed_bfloat16(tmp_path, classifier_dir):
+    out = tmp_path / "hinge"
+    result = run_cli(*TINY, f"--classifier_dir={classifier_dir}", f"--output_dir={out}", "--epochs=1",
+                     "--method=hinge", "--encoder_kind=deterministic", "--generator_kind=deterministic",
+                     "--precision=mixed_bfloat16", "--views_every=0", "--notensorboard")
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["label"] == "Hinge(d)" and metrics["encoder_generator_steps"] == 2
+    assert sorted(os.listdir(out / "views"))[0].startswith("final_")  # views_every=0: only at the end
+
+
+POISONED_RUN = r"""
+import sys
+from absl import app
+from age_tf.data import mnist
+from age_tf.experiments import stacked_mnist
+
+real = mnist.stacked_batches
+mnist.stacked_batches = lambda *a, **k: real(*a, **k).map(lambda x: x * float("nan"))
+sys.argv = ["stacked_mnist"] + sys.argv[1:]
+app.run(stacked_mnist.main)
+"""
+
+
+def test_diverging_run_exits_3_naming_the_players(tmp_path, classifier_dir):
+    out = tmp_path / "nan"
+    result = subprocess.run(
+        [sys.executable, "-c", POISONED_RUN, *TINY, f"--classifier_dir={classifier_dir}", f"--output_dir={out}",
+         "--epochs=2", "--notensorboard"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 3, result.stderr[-2000:]
+    assert "Training stopped: The discriminator" in result.stderr and "epoch 1, batch 1" in result.stderr
+    assert "no checkpoint was written" in result.stderr and "Traceback" not in result.stderr
+    assert not (out / "metrics.json").exists()
+
+
+def test_dry_run_prints_resolved_flags_and_writes_nothing(tmp_path):
+    result = run_cli("--flagfile=experiments/stacked_mnist_age_all_cpu.flags", "--dry_run",
+                     f"--output_dir={tmp_path / 'never'}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "--epochs=5" in result.stdout and "--steps_per_epoch=1000" in result.stdout
+    assert not (tmp_path / "never").exists()
+
+
+def test_the_paper_flagfile_has_the_paper_settings():
+    result = run_cli("--flagfile=experiments/stacked_mnist_age_all.flags", "--dry_run")
+    assert result.returncode == 0, result.stderr[-2000:]
+    for flag in ("--epochs=50", "--batch_size=64", "--d_steps=1", "--d_learning_rate=0.0001",
+                 "--eg_learning_rate=0.0001", "--adam_beta1=0.0", "--num_train_examples=128000",
+                 "--num_eval_samples=26000", "--encoder_kind=gaussian", "--generator_kind=implicit"):
+        assert flag in result.stdout.splitlines(), flag
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--method=bigan"], "Unknown method 'bigan'. Available: age, fgan, gan, logd, hinge."),
+        (["--divergence=kll"], "Unknown divergence 'kll'. Available: kl, revkl, js, hellinger, pearson, all."),
+        (["--scale_clip=2"], "scale_clip must lie in (0, 1]"),
+        (["--batch_size=0"], "--batch_size must be a positive integer"),
+        (["--num_eval_samples=8"], "--num_eval_samples must be at least 16"),
+        (["--mnist_dir=/nonexistent/mnist"], "--mnist_dir: MNIST directory /nonexistent/mnist does not exist"),
+    ],
+)
+def test_bad_flags_exit_2_before_anything_is_written(tmp_path, args, message):
+    result = run_cli(*args, f"--output_dir={tmp_path / 'out'}", f"--classifier_dir={tmp_path / 'cls'}")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "cls").exists()
+
+
+def test_corrupt_mnist_file_exits_2_with_the_loaders_message(tmp_path):
+    broken = tmp_path / "mnist"
+    broken.mkdir()
+    for name in os.listdir(MNIST_DIR):
+        if name.endswith(".gz"):
+            (broken / name).write_bytes((open(os.path.join(MNIST_DIR, name), "rb").read()))
+    (broken / "train-labels-idx1-ubyte.gz").write_bytes(b"not gzip at all")
+    result = run_cli(f"--mnist_dir={broken}", f"--output_dir={tmp_path / 'out'}")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "cannot be read as a (gzipped) IDX file" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
