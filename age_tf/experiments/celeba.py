@@ -237,33 +237,21 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
 
 
 def main(argv):
-    if len(argv) > 1:
-        common.usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
-    validate_flags()
-    if FLAGS.dry_run:
-        common.print_resolved_flags(_MODULE)
+    if not common.begin(argv, _MODULE, validate_flags):
         return 0
     common.set_threads(FLAGS.num_threads)
     # Opening the splits checks that the data is prepared, before anything is written.
     train_images = load_images(FLAGS.split, shuffle_seed=FLAGS.seed)
     validation_images = load_images(FLAGS.validation_split)
-    strategy = common.make_strategy(FLAGS.strategy)
-    common.check_divisible_batch(resolved("batch_size"), strategy, FLAGS.strategy)
-    steps_per_epoch(train_images, resolved("batch_size"))  # checked before anything is written
-    output_dir = common.prepare_output_dir(FLAGS.output_dir)
-    common.save_resolved_flags(output_dir, _MODULE)
-    try:
-        results = run(output_dir, strategy, train_images, validation_images)
-    except common.TrainingDiverged as error:
-        print(f"Training stopped: {error}", file=sys.stderr)
-        return 3
-    shown = [k for k in ("fid", "kid", "train_seconds", "generator_steps") if k in results]
-    print(" ".join(f"{k}={results[k]:.4g}" for k in shown))
-    print(f"Metrics: {os.path.join(output_dir, 'metrics.json')}")
-    print(f"Views: {os.path.join(output_dir, 'views')}")
-    print(f"Checkpoint: {results['checkpoint']}")
-    if "export" in results:
-        print(f"SavedModel: {results['export']}")
+    steps_per_epoch(train_images, resolved("batch_size"))
+    output_dir, strategy = common.open_run_directory(_MODULE, resolved("batch_size"))
+    results = run(output_dir, strategy, train_images, validation_images)
+    common.report(results, ("fid", "kid", "train_seconds", "generator_steps"), [
+        ("Metrics", os.path.join(output_dir, "metrics.json")),
+        ("Views", os.path.join(output_dir, "views")),
+        ("Checkpoint", results["checkpoint"]),
+        ("SavedModel", results.get("export")),
+    ])
     return 0
 
 

@@ -216,7 +216,7 @@ def parse_flags(argv):
 
 
 def run_main(main):
-    """``app.run(main)`` for an entry point: bad flags exit 2, failed writes exit 4.
+    """``app.run(main)`` for an entry point: bad flags exit 2, a diverged run 3, failed writes 4.
 
     An OSError that reaches here comes from writing the run's files (disk full,
     permissions): it is reported in one sentence naming the path, and the
@@ -226,6 +226,9 @@ def run_main(main):
     def guarded(argv):
         try:
             return main(argv)
+        except TrainingDiverged as error:
+            sys.stderr.write(f"Training stopped: {error}\n")
+            return 3
         except app.UsageError as error:
             # One sentence, not absl's usage text (the module docstring) before it.
             sys.stderr.write(f"{error}\n")
@@ -310,3 +313,33 @@ def training_callbacks(output_dir: str, guard, saver, epochs: int, checkpoint_ev
                                                  write_graph=False))
     found.append(checkpointing.CheckpointEveryEpochs(saver, checkpoint_every, epochs, guard=guard))
     return found
+
+
+def begin(argv, module_name: str, validate) -> bool:
+    """The opening of every entry point: no stray arguments, ``validate()``, and
+    --dry_run printing the resolved flags. False when the program should stop."""
+    if len(argv) > 1:
+        usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
+    validate()
+    if flags.FLAGS.dry_run:
+        print_resolved_flags(module_name)
+        return False
+    return True
+
+
+def open_run_directory(module_name: str, batch_size: int):
+    """The strategy (batch size checked against its replicas), then the run
+    directory with the resolved flags: the last checks before anything is written."""
+    strategy = make_strategy(flags.FLAGS.strategy)
+    check_divisible_batch(batch_size, strategy, flags.FLAGS.strategy)
+    output_dir = prepare_output_dir(flags.FLAGS.output_dir)
+    save_resolved_flags(output_dir, module_name)
+    return output_dir, strategy
+
+
+def report(results: dict, keys, files, prefix: str = ""):
+    """Prints the named numbers of ``results`` on one line, then 'Label: path' lines."""
+    print(prefix + " ".join(f"{k}={results[k]:.4g}" for k in keys if k in results))
+    for label, path in files:
+        if path:
+            print(f"{label}: {path}")

@@ -283,28 +283,17 @@ def run(output_dir: str, strategy) -> dict:
 
 
 def main(argv):
-    if len(argv) > 1:
-        common.usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
-    validate_flags()
-    if FLAGS.dry_run:
-        common.print_resolved_flags(_MODULE)
+    if not common.begin(argv, _MODULE, validate_flags):
         return 0
-    strategy = common.make_strategy(FLAGS.strategy)
-    common.check_divisible_batch(FLAGS.batch_size, strategy, FLAGS.strategy)
-    output_dir = common.prepare_output_dir(FLAGS.output_dir)
-    common.save_resolved_flags(output_dir, _MODULE)
-    try:
-        results = run(output_dir, strategy)
-    except TrainingDiverged as error:
-        print(f"Training stopped: {error}", file=sys.stderr)
-        return 3
-    shown = [k for k in results if k not in ("figure", "checkpoint", "export", "seed", "data_seed")]
-    print(" ".join(f"{k}={results[k]:.4g}" for k in shown))
-    print(f"Metrics: {os.path.join(output_dir, 'metrics.json')}")
-    print(f"Figure: {results['figure']}")
-    print(f"Checkpoint: {results['checkpoint']}")
-    if "export" in results:
-        print(f"SavedModel: {results['export']}")
+    output_dir, strategy = common.open_run_directory(_MODULE, FLAGS.batch_size)
+    results = run(output_dir, strategy)
+    hidden = ("figure", "checkpoint", "export", "seed", "data_seed")
+    common.report(results, [k for k in results if k not in hidden], [
+        ("Metrics", os.path.join(output_dir, "metrics.json")),
+        ("Figure", results["figure"]),
+        ("Checkpoint", results["checkpoint"]),
+        ("SavedModel", results.get("export")),
+    ])
     return 0
 
 

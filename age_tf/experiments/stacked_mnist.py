@@ -216,34 +216,25 @@ def run(output_dir: str, strategy, data) -> dict:
 
 
 def main(argv):
-    if len(argv) > 1:
-        common.usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
-    validate_flags()
-    if FLAGS.dry_run:
-        common.print_resolved_flags(_MODULE)
+    if not common.begin(argv, _MODULE, validate_flags):
         return 0
     common.set_threads(FLAGS.num_threads)
     data = load_data()  # checks --mnist_dir before anything is written
-    strategy = common.make_strategy(FLAGS.strategy)
-    common.check_divisible_batch(FLAGS.batch_size, strategy, FLAGS.strategy)
-    output_dir = common.prepare_output_dir(FLAGS.output_dir)
-    common.save_resolved_flags(output_dir, _MODULE)
+    output_dir, strategy = common.open_run_directory(_MODULE, FLAGS.batch_size)
     from age_tf.metrics import mode_classifier
 
     try:
         results = run(output_dir, strategy, data)
-    except common.TrainingDiverged as error:
-        print(f"Training stopped: {error}", file=sys.stderr)
-        return 3
     except (mode_classifier.ClassifierAccuracyError, mode_classifier.CacheError) as error:
         print(f"Mode classifier: {error}", file=sys.stderr)
         return 1
     shown = ("modes_covered", "mode_kl", "recon_accuracy", "classifier_frechet_distance", "train_seconds",
              "eval_seconds")
-    print(f"{results['label']}: " + " ".join(f"{k}={results[k]:.4g}" for k in shown))
-    print(f"Metrics: {os.path.join(output_dir, 'metrics.json')}")
-    print(f"Views: {os.path.join(output_dir, 'views')}")
-    print(f"Checkpoint: {results['checkpoint']}")
+    common.report(results, shown, [
+        ("Metrics", os.path.join(output_dir, "metrics.json")),
+        ("Views", os.path.join(output_dir, "views")),
+        ("Checkpoint", results["checkpoint"]),
+    ], prefix=f"{results['label']}: ")
     return 0
 
 

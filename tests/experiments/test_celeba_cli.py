@@ -15,11 +15,10 @@ TINY = ["--ch=2", "--latent_dim=8", "--mlp_units=16", "--encoder_backbone=small"
 MOCKED = r"""
 import sys
 import tensorflow_datasets as tfds
-from absl import app
-from age_tf.experiments import celeba
+from age_tf.experiments import common, celeba
 with tfds.testing.mock_data(num_examples=24):
     sys.argv = ["celeba"] + sys.argv[1:]
-    app.run(celeba.main)
+    common.run_main(celeba.main)
 """
 
 

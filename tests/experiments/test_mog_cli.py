@@ -93,8 +93,7 @@ POISONED_RUN = r"""
 import sys
 import numpy as np
 import age_tf
-from absl import app
-from age_tf.experiments import mog
+from age_tf.experiments import common, mog
 
 real = age_tf.data.grid_mixture
 
@@ -105,7 +104,7 @@ def poisoned(*args, **kwargs):
 
 age_tf.data.grid_mixture = poisoned
 sys.argv = ["mog"] + sys.argv[1:]
-app.run(mog.main)
+common.run_main(mog.main)
 """
 
 
