@@ -26,6 +26,7 @@ FLAGS = flags.FLAGS
 _MODULE = "age_tf.experiments.mog"
 METHODS = tuple(methods.names()) + ("vae",)
 _FIGURE_METRICS = ("modes_covered", "mode_kl", "objective", "nll")
+HELDOUT_POINTS = 10_000  # a fresh draw of the mixture for reconstruction, objective and nll
 
 flags.DEFINE_integer("num_modes", 25, "Mixture components on the grid: 9 or 25.")
 flags.DEFINE_boolean("imbalanced", True, "Odd-indexed modes get 500 points, others 10,000.")
@@ -52,6 +53,13 @@ flags.DEFINE_list(
     "metrics", ["mode_coverage", "reconstruction_mse"],
     "Registered metrics computed at the end (objective, cycle_consistency and nll need "
     "Gaussian encoder and generator).",
+)
+flags.DEFINE_integer("mc_samples", 10, "Draws of z per held-out point for objective and cycle_consistency.")
+flags.DEFINE_integer("ais_steps", 1000, "AIS intermediate distributions of the nll metric (paper: 1000).")
+flags.DEFINE_integer("ais_chains", 30, "AIS chains per point of the nll metric (paper: 30).")
+flags.DEFINE_float("ais_step_size", 0.2, "HMC step size of the AIS transitions (5 leapfrog steps each).")
+flags.DEFINE_integer(
+    "ais_examples", 100, "Held-out points of the nll metric (paper: 10,000, hours on a CPU)."
 )
 flags.DEFINE_integer("eval_every", 0, "Log the mode metrics every this many epochs (0: only at the end).")
 flags.DEFINE_integer("num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default).")
@@ -86,10 +94,15 @@ def validate_flags():
     common.check_non_negative(FLAGS, ("eval_every", "num_threads", "steps_per_epoch"))
     common.check_positive(
         FLAGS, ("d_steps", "batch_size", "epochs", "latent_dim", "num_eval_samples", "checkpoint_every",
-                "d_learning_rate", "eg_learning_rate"),
+                "d_learning_rate", "eg_learning_rate", "mc_samples", "ais_steps", "ais_chains",
+                "ais_examples", "ais_step_size"),
     )
     common.check_adam_betas(FLAGS)
     common.check_strategy(FLAGS)
+    if FLAGS.ais_examples > HELDOUT_POINTS:
+        common.usage_error(
+            f"--ais_examples must be at most the {HELDOUT_POINTS:,} held-out points, got {FLAGS.ais_examples}."
+        )
     from age_tf import metrics as metric_registry
 
     unknown = [m for m in FLAGS.metrics if m not in metric_registry.names()]
@@ -164,7 +177,7 @@ def run_label() -> str:
     return label + (f"-SC{FLAGS.scale_clip:g}" if FLAGS.scale_clip else "")
 
 
-def heldout_points(data_seed: int, num: int = 10_000) -> tuple:
+def heldout_points(data_seed: int, num: int = HELDOUT_POINTS) -> tuple:
     """A fresh draw of the same mixture, subsampled uniformly to ``num`` points."""
     fresh = age_tf.data.grid_mixture(FLAGS.num_modes, FLAGS.imbalanced, seed=data_seed + 1)
     index = np.random.default_rng(data_seed + 1).choice(len(fresh.points), num, replace=False)
@@ -251,6 +264,11 @@ def run(output_dir: str, strategy) -> dict:
         data,
         num_samples=FLAGS.num_eval_samples,
         heldout=heldout,
+        mc_samples=FLAGS.mc_samples,
+        ais_steps=FLAGS.ais_steps,
+        ais_chains=FLAGS.ais_chains,
+        ais_examples=FLAGS.ais_examples,
+        ais_step_size=FLAGS.ais_step_size,
     )
     results.update(
         encoder_generator_steps=int(

@@ -129,7 +129,8 @@ def cycle_consistency_metric(model, dataset, heldout=None, mc_samples: int = 10,
 
 
 @register_metric("nll")
-def nll_metric(model, dataset, heldout=None, ais_steps=1000, ais_chains=30, ais_examples=100, **_):
+def nll_metric(model, dataset, heldout=None, ais_steps=1000, ais_chains=30, ais_examples=100,
+               ais_step_size=0.2, **_):
     """-E log p_g(x) by AIS on the first ``ais_examples`` held-out points.
 
     Cost grows as examples x chains x steps x 5 leapfrog steps of the generator:
@@ -138,6 +139,7 @@ def nll_metric(model, dataset, heldout=None, ais_steps=1000, ais_chains=30, ais_
     """
     x = (dataset.points if heldout is None else heldout)[:ais_examples]
     log_px = ais_log_likelihood(
-        model.generator, x, model.latent_dim, num_steps=ais_steps, num_chains=ais_chains
+        model.generator, x, model.latent_dim, num_steps=ais_steps, num_chains=ais_chains,
+        step_size=ais_step_size,
     )
     return {"nll": float(-np.mean(log_px))}

@@ -60,6 +60,7 @@ TABLE4 = ["-m", "age_tf.experiments.reproduce_table4"]
 SUMMARIZE = ["-m", "age_tf.experiments.summarize"]
 STACKED = ["-m", "age_tf.experiments.stacked_mnist"]
 TABLE5 = ["-m", "age_tf.experiments.reproduce_table5"]
+TABLE3 = ["-m", "age_tf.experiments.reproduce_table3"]
 
 
 def _truncated_mnist(tmp_path):
@@ -115,6 +116,11 @@ CASES = [
     ("unknown image dataset", CELEBA, ["--dataset=mnist"], "flag --dataset=mnist: value should be one of <celeba|imagenet>"),
     ("unknown image method", CELEBA, ["--method=bigbigan"], "Unknown method 'bigbigan'. Available: age, fgan, gan, logd, hinge, ugm."),
     ("too few view images", CELEBA, ["--num_view_images=4"], "--num_view_images must be at least 16"),
+    ("AIS on more points than held out", MOG, ["--ais_examples=20000"],
+     "--ais_examples must be at most the 10,000 held-out points, got 20000."),
+    ("zero AIS chains", MOG, ["--ais_chains=0"], "--ais_chains must be a positive integer, got 0"),
+    ("nll without Gaussian nets", MOG, ["--metrics=nll"], "--metrics=nll needs --encoder_kind=gaussian"),
+    ("unknown Table 3 row", TABLE3, ["--rows=BiGAN"], "Unknown rows ['BiGAN']. Available: VAE, AGE-KL, f-GAN-KL."),
     ("unknown Table 4 row", TABLE4, ["--rows=AGE-XL"], "Unknown rows ['AGE-XL']. Available: AGE-KL"),
     ("no trials", TABLE4, ["--trials=0"], "--trials must be positive"),
     ("MNIST directory missing", STACKED, [lambda t: f"--mnist_dir={t / 'no_mnist'}"], "no_mnist"),
@@ -129,7 +135,7 @@ CASES = [
 def test_bad_input_exits_2_with_one_sentence_and_writes_nothing(tmp_path, name, program, args, message):
     out = tmp_path / "out"
     args = [a(tmp_path) if callable(a) else a for a in args]
-    if program in (TABLE4, TABLE5):
+    if program in (TABLE3, TABLE4, TABLE5):
         args += [f"--results_dir={out}", f"--runs_dir={out / 'runs'}"]
     elif program is not SUMMARIZE and not any(a.startswith("--output_dir=") for a in args):
         args.append(f"--output_dir={out}")
