@@ -6,7 +6,8 @@ the metrics to tabulate. Every trial runs in its own process and run
 directory ``<runs_dir>/<row slug>_s<seed>``; trials run several at once when
 the machine has the cores. Results go to ``<results_dir>/<name>.json`` (every
 trial's metrics, the command, the machine, the wall time) after each trial and
-to ``<results_dir>/<name>.md`` at the end. Rerunning resumes: a trial already
+to ``<results_dir>/<name>.md`` at the end, followed by ``<results_dir>/<name>_discussion.md``
+(the comparison with the paper, written by hand) when it exists. Rerunning resumes: a trial already
 in the JSON, or whose run directory holds ``metrics.json``, is not run again.
 
     TABLE = trials.Table(name="table4", title="...", runner="age_tf.experiments.reproduce_table4",
@@ -111,6 +112,27 @@ def load_recorded(path: str) -> dict:
         return json.load(f).get("trials", {})
 
 
+TIMES = ("train_seconds", "eval_seconds", "classifier_seconds")  # from a trial's run_info.json
+
+
+def finished_trial(out: str) -> dict:
+    """A finished trial's ``metrics.json`` with its wall times from ``run_info.json``."""
+    with open(os.path.join(out, "metrics.json")) as f:
+        record = json.load(f)
+    info_path = os.path.join(out, "run_info.json")
+    if os.path.isfile(info_path):
+        with open(info_path) as f:
+            info = json.load(f)
+        record.update({k: info[k] for k in TIMES if k in info})
+    return record
+
+
+def trial_minutes(record: dict) -> float:
+    """Training plus evaluation time of one trial, in minutes (NaN if not recorded)."""
+    seconds = [record[k] for k in TIMES if k in record]
+    return sum(seconds) / 60 if seconds else math.nan
+
+
 def run_trial(module: str, label: str, row_flags, seed: int, threads: int) -> dict:
     """One trial in its own process; its stdout and stderr go to ``stdout.log``."""
     out = trial_dir(label, seed)
@@ -124,8 +146,7 @@ def run_trial(module: str, label: str, row_flags, seed: int, threads: int) -> di
         result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
     if result.returncode != 0:
         raise RuntimeError(f"{label} seed {seed} failed (exit {result.returncode}); see {out}/stdout.log")
-    with open(os.path.join(out, "metrics.json")) as f:
-        return json.load(f)
+    return finished_trial(out)
 
 
 def mean_se_cell(values, scale: float = 1.0) -> str:
@@ -134,8 +155,8 @@ def mean_se_cell(values, scale: float = 1.0) -> str:
     return f"{mean:.4g} ({se:.2g})" if not math.isnan(se) else f"{mean:.4g}"
 
 
-def render_table(table: Table, trials: dict, wall_seconds: float, command: str) -> str:
-    headers = ["Method", *(c.header for c in table.columns), "seeds"]
+def render_table(table: Table, trials: dict, wall_seconds: float, command: str, ran: int = 0) -> str:
+    headers = ["Method", *(c.header for c in table.columns), "minutes a trial", "seeds"]
     if table.paper:
         headers.append(table.paper_header)
     lines = [
@@ -148,7 +169,9 @@ def render_table(table: Table, trials: dict, wall_seconds: float, command: str) 
         "```",
         "",
         f"Machine: {common.machine_description()}. Wall time of this invocation: "
-        f"{wall_seconds / 60:.1f} minutes. Mean (standard error) over the seeds listed.",
+        f"{wall_seconds / 60:.1f} minutes for {ran} trial(s) run (the others were recorded before). "
+        "Mean (standard error) over the seeds listed; minutes a trial: mean training plus "
+        "evaluation time from each trial's run_info.json.",
         "",
         "| " + " | ".join(headers) + " |",
         "|---" * len(headers) + "|",
@@ -158,6 +181,8 @@ def render_table(table: Table, trials: dict, wall_seconds: float, command: str) 
         if not results:
             continue
         cells = [mean_se_cell([r[c.key] for r in results], c.scale) for c in table.columns]
+        minutes = [trial_minutes(r) for r in results]
+        cells.append(f"{sum(minutes) / len(minutes):.1f}" if not any(map(math.isnan, minutes)) else "-")
         cells.append(", ".join(str(r["seed"]) for r in results))
         if table.paper:
             cells.append(table.paper.get(label, "-"))
@@ -190,8 +215,7 @@ def _pending(table: Table, trials: dict) -> list:
             if key in trials:
                 continue
             if os.path.isfile(done):
-                with open(done) as f:
-                    trials[key] = json.load(f)
+                trials[key] = finished_trial(trial_dir(label, seed))
                 continue
             todo.append((key, label, row_flags, seed))
     return todo
@@ -240,7 +264,11 @@ def main(table: Table, argv, progress: Optional[Callable[[dict], str]] = None,
             common.write_json(json_path, {"trials": trials, **record})
     wall = time.time() - start
     common.write_json(json_path, {"trials": trials, **record, "wall_seconds": wall})
-    text = render_table(table, trials, wall, command)
+    text = render_table(table, trials, wall, command, ran=len(todo) - len(failed))
+    discussion = os.path.join(results_dir, f"{table.name}_discussion.md")
+    if os.path.isfile(discussion):  # written by hand after reading the numbers; kept across reruns
+        with open(discussion) as f:
+            text += "\n" + f.read()
     with open(os.path.join(results_dir, f"{table.name}.md"), "w") as f:
         f.write(text)
     if after:

@@ -1,0 +1,39 @@
+"""The shared trials runner's bookkeeping: a finished trial's record and the rendered table."""
+
+import json
+import math
+
+from age_tf.experiments import trials
+
+TABLE = trials.Table(
+    name="table_x", title="Table X", runner="runner", module="module",
+    rows=(("A", ["--a"]), ("B", ["--b"])), columns=(trials.Column("score", "Score", scale=100.0),),
+    paper={"A": "paper A"},
+)
+
+
+def _trial(directory, score, seed, **times):
+    directory.mkdir()
+    (directory / "metrics.json").write_text(json.dumps({"score": score, "seed": seed}))
+    (directory / "run_info.json").write_text(json.dumps({"machine": "m", "command": "c", **times}))
+    return trials.finished_trial(str(directory))
+
+
+def test_a_finished_trial_carries_its_times_from_run_info(tmp_path):
+    record = _trial(tmp_path / "a_s0", 0.5, 0, train_seconds=90.0, eval_seconds=30.0)
+    assert record == {"score": 0.5, "seed": 0, "train_seconds": 90.0, "eval_seconds": 30.0}
+    assert trials.trial_minutes(record) == 2.0
+    assert math.isnan(trials.trial_minutes({"score": 0.5}))
+
+
+def test_render_table_means_standard_errors_and_minutes(tmp_path):
+    recorded = {
+        "A/0": _trial(tmp_path / "a_s0", 0.01, 0, train_seconds=120.0),
+        "A/1": _trial(tmp_path / "a_s1", 0.03, 1, train_seconds=180.0, eval_seconds=60.0),
+        "B/0": {"score": 0.5, "seed": 0},  # no times recorded
+    }
+    text = trials.render_table(TABLE, recorded, wall_seconds=300.0, command="python -m runner", ran=2)
+    # Scores 1 and 3 (%): mean 2, sample standard deviation sqrt(2), standard error 1.
+    assert "| A | 2 (1) | 3.0 | 0, 1 | paper A |" in text
+    assert "| B | 50 | - | 0 | - |" in text
+    assert "5.0 minutes for 2 trial(s) run" in text
