@@ -212,9 +212,9 @@ def _pending(table: Table, trials: dict) -> list:
         for seed in range(FLAGS.trials):
             key = f"{label}/{seed}"
             done = os.path.join(trial_dir(label, seed), "metrics.json")
-            if key in trials:
+            if key in trials and (any(k in trials[key] for k in TIMES) or not os.path.isfile(done)):
                 continue
-            if os.path.isfile(done):
+            if os.path.isfile(done):  # finished, or recorded before trials carried their times
                 trials[key] = finished_trial(trial_dir(label, seed))
                 continue
             todo.append((key, label, row_flags, seed))
