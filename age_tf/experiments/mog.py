@@ -168,13 +168,8 @@ TrainingDiverged = common.TrainingDiverged
 
 
 def run_label() -> str:
-    """AGE-KL, AGE-KL-SC0.5, f-GAN, ... as in the paper's tables."""
-    if FLAGS.method != "age":
-        return {"fgan": "f-GAN-KL", "gan": "GAN (JS)", "logd": "logD-GAN", "hinge": "Hinge", "vae": "VAE"}[
-            FLAGS.method
-        ]
-    label = f"AGE-{FLAGS.divergence.upper()}"
-    return label + (f"-SC{FLAGS.scale_clip:g}" if FLAGS.scale_clip else "")
+    """AGE-KL, AGE-KL-SC0.5, f-GAN-KL, VAE, ... as in the paper's tables."""
+    return common.run_label(FLAGS.method, FLAGS.divergence, FLAGS.scale_clip)
 
 
 def heldout_points(data_seed: int, num: int = HELDOUT_POINTS) -> tuple:

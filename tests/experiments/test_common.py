@@ -44,3 +44,14 @@ def test_run_info_records_the_onednn_choice(tmp_path, monkeypatch):
     assert on_disk == info
     assert info["TF_ENABLE_ONEDNN_OPTS"] == "0"
     assert (info["train_seconds"], info["eval_seconds"], info["resumed_after_epoch"]) == (12.3, 5.1, 0)
+
+
+def test_run_labels_are_the_papers_row_names():
+    from age_tf.experiments import common
+
+    assert common.run_label("age", "hellinger") == "AGE-H2"
+    assert common.run_label("age", "revkl") == "AGE-RevKL"
+    assert common.run_label("age", "kl", 0.5) == "AGE-KL-SC0.5"
+    assert common.run_label("age", "all", deterministic=True) == "AGE-ALL(d)"
+    assert common.run_label("gan", "kl") == "GAN (JS)"
+    assert common.run_label("vae", "kl") == "VAE"
