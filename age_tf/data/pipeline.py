@@ -42,7 +42,8 @@ def iteration_batches(
     ``steps_per_epoch=len(examples) // batch_size`` so that an epoch has as
     many encoder/generator updates as minibatches in the data, as in the paper.
     With ``num_replicas > 1`` (a distribution strategy), ``batch_size`` is the
-    global minibatch size and must be divisible by it.
+    global minibatch size and must be divisible by it. ``d_steps=0`` gives plain
+    minibatches of ``batch_size``, for models without a discriminator (the VAE).
     """
     if batch_size <= 0:
         raise ValueError(f"batch_size must be positive, got {batch_size}.")
@@ -50,8 +51,8 @@ def iteration_batches(
         raise ValueError(
             f"batch_size {batch_size} must be divisible by the number of replicas {num_replicas}."
         )
-    if d_steps <= 0:
-        raise ValueError(f"d_steps must be positive, got {d_steps}.")
+    if d_steps < 0:
+        raise ValueError(f"d_steps must be 0 (no discriminator) or positive, got {d_steps}.")
     if isinstance(examples, tf.data.Dataset):
         dataset = examples
         buffer = shuffle_buffer or 10_000

@@ -35,7 +35,8 @@ flags.DEFINE_string(
 )
 flags.DEFINE_string("divergence", "kl", f"f-divergence; one of {', '.join(divergences.names())}.")
 flags.DEFINE_float("scale_clip", None, "Scaling clipping r0 in (0, 1]; unset for none.")
-flags.DEFINE_integer("d_steps", 5, "Discriminator updates per encoder/generator update.")
+flags.DEFINE_integer("d_steps", 5, "Discriminator updates per encoder/generator update (unused by "
+                     "--method=vae, which takes one minibatch per update).")
 flags.DEFINE_integer("batch_size", 500, "Minibatch size of every update.")
 flags.DEFINE_integer("epochs", 7, "Epochs of len(data) // batch_size E/G updates each.")
 flags.DEFINE_integer("steps_per_epoch", 0, "E/G updates per epoch (0: len(data) // batch_size).")
@@ -199,10 +200,12 @@ def run(output_dir: str, strategy) -> dict:
     if initial_epoch:
         print(f"Resuming after epoch {initial_epoch} from {training_checkpoint.latest}")
     # A resumed run reshuffles with another seed rather than replaying epoch 1's order.
+    # The VAE has no discriminator: each of its updates takes one minibatch of
+    # batch_size, like AGE's encoder/generator update (Table 3's equal budget).
     batches = age_tf.data.iteration_batches(
         data.points,
         FLAGS.batch_size,
-        FLAGS.d_steps,
+        0 if FLAGS.method == "vae" else FLAGS.d_steps,
         seed=FLAGS.seed + 1000 * initial_epoch,
         num_replicas=replicas,
     )

@@ -39,3 +39,10 @@ def test_iteration_batches_hold_d_steps_plus_one_minibatches():
     first = next(iter(batches))
     assert first.shape == (12, 1)
     assert len(set(first.numpy().ravel().tolist())) == 12  # no repeats inside one iteration
+
+
+def test_iteration_batches_without_discriminator_steps_are_plain_minibatches():
+    batches = iteration_batches(np.arange(100, dtype=np.float32)[:, None], 4, d_steps=0, seed=0)
+    assert next(iter(batches)).shape == (4, 1)
+    with pytest.raises(ValueError, match="d_steps must be 0 .no discriminator. or positive, got -1"):
+        iteration_batches(np.zeros([10, 1], np.float32), 4, d_steps=-1)
