@@ -11,7 +11,10 @@ on its first NUM_POINTS held-out points, compares -log p_g(x) from:
 Agreement of AIS at the run's step size with both importance-sampling estimates says the NLL column
 of Table 3 is trustworthy for that model.
 
-    python scripts/check_ais.py runs/table3/age_kl_s0 [NUM_POINTS=20] [SAMPLES=20000]
+    python scripts/check_ais.py runs/table3/age_kl_s0 [NUM_POINTS=20] [SAMPLES=20000] [STEP_SIZES]
+
+STEP_SIZES is a comma-separated list (default: 0.05, the run's --ais_step_size and 0.5); "none"
+skips AIS (NUM_POINTS=100 then compares with the trial's own NLL, which is on the same points).
 """
 import sys
 import time
@@ -25,6 +28,7 @@ FLAGS = flags.FLAGS
 run = sys.argv[1]
 num_points = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 samples = int(sys.argv[3]) if len(sys.argv) > 3 else 20_000
+step_sizes = sys.argv[4] if len(sys.argv) > 4 else ""
 FLAGS(["check_ais", f"--flagfile={run}/flags.txt"])
 
 import tensorflow as tf  # noqa: E402
@@ -61,7 +65,13 @@ for widen in (1.0, 2.0):
     start = time.time()
     nll = importance_sampling_nll(widen)
     print(f"importance sampling, proposal scale x{widen:g}: NLL {nll:.4f} ({time.time() - start:.0f} s)")
-for step_size in (0.05, FLAGS.ais_step_size, 0.5):
+if step_sizes == "none":
+    step_sizes = []
+elif step_sizes:
+    step_sizes = [float(s) for s in step_sizes.split(",")]
+else:
+    step_sizes = [0.05, FLAGS.ais_step_size, 0.5]
+for step_size in step_sizes:
     start = time.time()
     log_px = likelihood.ais_log_likelihood(
         model.generator, x, model.latent_dim, num_steps=FLAGS.ais_steps, num_chains=FLAGS.ais_chains,
