@@ -203,13 +203,14 @@ def _validate(table: Table):
 
 
 def _pending(table: Table, trials: dict) -> list:
-    """(key, label, flags, seed) of every trial not finished yet; finished run
-    directories missing from ``trials`` are added to it."""
+    """(key, label, flags, seed) of every trial not finished yet, seed by seed
+    across the rows (an interrupted invocation leaves every row with trials);
+    finished run directories missing from ``trials`` are added to it."""
     todo = []
-    for label, row_flags in table.rows:
-        if label not in FLAGS.rows:
-            continue
-        for seed in range(FLAGS.trials):
+    for seed in range(FLAGS.trials):
+        for label, row_flags in table.rows:
+            if label not in FLAGS.rows:
+                continue
             key = f"{label}/{seed}"
             done = os.path.join(trial_dir(label, seed), "metrics.json")
             if key in trials and (any(k in trials[key] for k in TIMES) or not os.path.isfile(done)):

@@ -36,3 +36,10 @@ def test_unknown_row_is_refused(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 2 and "Unknown rows ['AGE-XL']. Available: AGE-KL" in result.stderr
+
+
+def test_trials_run_seed_by_seed_across_the_rows(tmp_path):
+    result = run(tmp_path, "--trials=2", "--dry_run")
+    assert result.returncode == 0, result.stderr[-2000:]
+    order = [line.split()[-1] for line in result.stdout.splitlines() if line.startswith("would run")]
+    assert order == ["AGE-KL/0", "Hinge/0", "AGE-KL/1", "Hinge/1"]
