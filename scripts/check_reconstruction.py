@@ -24,7 +24,7 @@ clf = smm._with_features(mode_classifier.load_or_train(FLAGS.mnist_dir, FLAGS.cl
 x = data.eval_unit_range()[:1024]; true = data.eval_labels[:1024]
 def acc(recon, name):
     d, _ = smm.classify_channels(clf, np.asarray(recon))
-    td = np.stack([true // 100, true // 10 % 10, true % 10], 1)
+    td = smm.digits_from_modes(true)
     print(name, "mode acc", np.mean(smm.modes_from_digits(d) == true), "per-channel", np.mean(d == td, 0))
 acc(x, "real images")
 acc(model.reconstruct(x), "reconstruct (inference BN)")

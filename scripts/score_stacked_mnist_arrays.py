@@ -26,6 +26,6 @@ recon_digits, _ = smm.classify_channels(classifier, recon)
 true = data.eval_labels[: len(recon)]
 result = smm.mode_coverage(smm.modes_from_digits(sample_digits))
 result["recon_accuracy"] = smm.reconstruction_accuracy(true, smm.modes_from_digits(recon_digits))
-true_digits = np.stack([true // 100, true // 10 % 10, true % 10], 1)
+true_digits = smm.digits_from_modes(true)
 result["recon_per_channel"] = np.mean(recon_digits == true_digits, 0).round(4).tolist()
 print(f"{len(samples)} samples, {len(recon)} reconstructions: {result}")

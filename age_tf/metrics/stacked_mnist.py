@@ -36,6 +36,12 @@ def modes_from_digits(digits) -> np.ndarray:
     return 100 * digits[:, 0] + 10 * digits[:, 1] + digits[:, 2]
 
 
+def digits_from_modes(modes) -> np.ndarray:
+    """[n] modes 100 d0 + 10 d1 + d2 -> [n, 3] per-channel digits (inverse of modes_from_digits)."""
+    modes = np.asarray(modes, dtype=np.int64)
+    return np.stack([modes // 100, modes // 10 % 10, modes % 10], axis=1)
+
+
 def mode_coverage(modes, num_modes: int = NUM_MODES) -> Dict[str, float]:
     """modes_covered and mode_kl = KL(q || uniform over num_modes)."""
     counts = np.bincount(np.asarray(modes, dtype=np.int64), minlength=num_modes).astype(np.float64)

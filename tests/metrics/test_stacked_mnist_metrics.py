@@ -4,6 +4,12 @@ import pytest
 from age_tf.metrics import stacked_mnist as sm
 
 
+def test_digits_from_modes_inverts_modes_from_digits():
+    assert sm.digits_from_modes([123, 7, 999]).tolist() == [[1, 2, 3], [0, 0, 7], [9, 9, 9]]
+    modes = np.arange(1000)
+    assert (sm.modes_from_digits(sm.digits_from_modes(modes)) == modes).all()
+
+
 def test_modes_from_digits():
     assert sm.modes_from_digits([[1, 2, 3], [0, 0, 7], [9, 9, 9]]).tolist() == [123, 7, 999]
     with pytest.raises(ValueError, match=r"shape \[n, 3\]"):
