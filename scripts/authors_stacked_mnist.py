@@ -29,8 +29,7 @@ import numpy as np
 def prepare(path):
     from age_tf.data import mnist
     train = mnist.load_mnist(os.path.join("..", "shared", "data", "mnist"), "train")
-    rng = np.random.default_rng(0)  # age_tf.data.mnist.stack_digits with seed 0
-    index = rng.integers(0, len(train.labels), size=(mnist.NUM_TRAIN, 3)).astype(np.int32)
+    index = mnist.stack_indices(len(train.labels), mnist.NUM_TRAIN, seed=0).astype(np.int32)
     data = mnist.stacked_mnist(os.path.join("..", "shared", "data", "mnist"), seed=0)
     assert (np.stack([train.images[index[:, c]] for c in range(3)], -1) == data.train_images).all()
     np.savez_compressed(path, digits=train.images, index=index, eval=data.eval_images[:2000])

@@ -110,14 +110,19 @@ def _load_from_tfds(split: str) -> Split:  # pragma: no cover - needs the networ
     return Split(images=data["image"][..., 0], labels=data["label"].astype(np.uint8))
 
 
+def stack_indices(num_digits: int, num_examples: int, seed: int) -> np.ndarray:
+    """[num_examples, 3] indices into a split of ``num_digits`` digits: which digit each
+    channel of each stacked image holds (uniform, with replacement)."""
+    return np.random.default_rng(seed).integers(0, num_digits, size=(num_examples, 3))
+
+
 def stack_digits(split: Split, num_examples: int, seed: int) -> Tuple[np.ndarray, np.ndarray]:
     """Stacked MNIST: [n, 28, 28, 3] uint8 images and labels in 0..999.
 
     Channel c holds digit d_c, drawn uniformly with replacement from ``split``;
     the label is 100 d_0 + 10 d_1 + d_2.
     """
-    rng = np.random.default_rng(seed)
-    index = rng.integers(0, len(split.labels), size=(num_examples, 3))
+    index = stack_indices(len(split.labels), num_examples, seed)
     images = np.stack([split.images[index[:, c]] for c in range(3)], axis=-1)
     digits = split.labels[index].astype(np.int64)
     labels = 100 * digits[:, 0] + 10 * digits[:, 1] + digits[:, 2]
