@@ -2,9 +2,10 @@
 
 Restores the newest checkpoint of a mog RUN_DIR trained with a Gaussian encoder and generator and,
 on its first NUM_POINTS held-out points, compares -log p_g(x) from:
-- importance sampling with the trained encoder p_e(z|x) as proposal (SAMPLES draws a point,
-  log mean_s p_z(z_s) p_g(x|z_s) / p_e(z_s|x)): unbiased for p_g(x), tight when p_e(z|x) is close
-  to the posterior, and converging to the truth as SAMPLES grows, whatever the proposal;
+- importance sampling with the trained encoder p_e(z|x) as proposal (SAMPLES draws a point;
+  age_tf.metrics.likelihood.importance_sampled_log_likelihood, the nll_is metric): unbiased for
+  p_g(x), tight when p_e(z|x) is close to the posterior, and converging to the truth as SAMPLES
+  grows, whatever the proposal;
 - the same with the proposal's standard deviations doubled (heavier tails);
 - AIS (age_tf.metrics.likelihood.ais_log_likelihood) with the run's settings at several HMC step
   sizes.
@@ -31,39 +32,17 @@ samples = int(sys.argv[3]) if len(sys.argv) > 3 else 20_000
 step_sizes = sys.argv[4] if len(sys.argv) > 4 else ""
 FLAGS(["check_ais", f"--flagfile={run}/flags.txt"])
 
-import tensorflow as tf  # noqa: E402
-import tensorflow_probability as tfp  # noqa: E402
-
 from age_tf.metrics import likelihood  # noqa: E402
 
-tfd = tfp.distributions
 model = mog.build_model(FLAGS.seed)
 _, epoch = common.restore_training(model, run, True)
 print(f"{run}: restored after epoch {epoch}; {num_points} held-out points, {samples} IS samples each")
-x = tf.constant(mog.heldout_points(FLAGS.data_seed)[0][:num_points], tf.float32)
-prior = tfd.MultivariateNormalDiag(tf.zeros([model.latent_dim]), tf.ones([model.latent_dim]))
-
-
-def importance_sampling_nll(widen: float, chunk: int = 2000) -> float:
-    """-mean_x log mean_s p_z(z) p_g(x|z) / q(z|x), q = p_e(z|x) with its scale times ``widen``."""
-    posterior = model.encoder.distribution(x, training=False).distribution
-    proposal = tfd.MultivariateNormalDiag(posterior.loc, posterior.scale * widen)
-    log_weights = []
-    for start in range(0, samples, chunk):
-        z = proposal.sample(chunk, seed=tf.constant([start, 7]))  # [S, B, k]
-        flat = tf.reshape(z, [-1, model.latent_dim])
-        x_tiled = tf.reshape(tf.tile(x[None], [chunk, 1, 1]), [-1, x.shape[-1]])
-        log_px_z = tf.reshape(model.generator.distribution(flat, training=False).log_prob(x_tiled),
-                              [chunk, num_points])
-        log_weights.append(prior.log_prob(z) + log_px_z - proposal.log_prob(z))
-    log_weights = tf.concat(log_weights, 0)
-    log_px = tf.reduce_logsumexp(log_weights, 0) - np.log(samples)
-    return float(-tf.reduce_mean(log_px))
-
+x = mog.heldout_points(FLAGS.data_seed)[0][:num_points]
 
 for widen in (1.0, 2.0):
     start = time.time()
-    nll = importance_sampling_nll(widen)
+    nll = -np.mean(likelihood.importance_sampled_log_likelihood(
+        model.encoder, model.generator, x, num_samples=samples, proposal_scale=widen, chunk=2000))
     print(f"importance sampling, proposal scale x{widen:g}: NLL {nll:.4f} ({time.time() - start:.0f} s)")
 if step_sizes == "none":
     step_sizes = []

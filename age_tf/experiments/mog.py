@@ -52,8 +52,8 @@ flags.DEFINE_integer("data_seed", 0, "Seed of the training data draw.")
 flags.DEFINE_integer("num_eval_samples", 10_000, "Generated points for the mode metrics.")
 flags.DEFINE_list(
     "metrics", ["mode_coverage", "reconstruction_mse"],
-    "Registered metrics computed at the end (objective, cycle_consistency and nll need "
-    "Gaussian encoder and generator).",
+    "Registered metrics computed at the end (objective, cycle_consistency, nll and nll_is "
+    "need Gaussian encoder and generator).",
 )
 flags.DEFINE_integer("mc_samples", 10, "Draws of z per held-out point for objective and cycle_consistency.")
 flags.DEFINE_integer("ais_steps", 1000, "AIS intermediate distributions of the nll metric (paper: 1000).")
@@ -61,6 +61,9 @@ flags.DEFINE_integer("ais_chains", 30, "AIS chains per point of the nll metric (
 flags.DEFINE_float("ais_step_size", 0.2, "HMC step size of the AIS transitions (5 leapfrog steps each).")
 flags.DEFINE_integer(
     "ais_examples", 100, "Held-out points of the nll metric (paper: 10,000, hours on a CPU)."
+)
+flags.DEFINE_integer(
+    "is_samples", 1000, "Encoder-proposal draws per point of the nll_is metric (on the nll metric's points)."
 )
 flags.DEFINE_integer("eval_every", 0, "Log the mode metrics every this many epochs (0: only at the end).")
 flags.DEFINE_integer("num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default).")
@@ -96,7 +99,7 @@ def validate_flags():
     common.check_positive(
         FLAGS, ("d_steps", "batch_size", "epochs", "latent_dim", "num_eval_samples", "checkpoint_every",
                 "d_learning_rate", "eg_learning_rate", "mc_samples", "ais_steps", "ais_chains",
-                "ais_examples", "ais_step_size"),
+                "ais_examples", "ais_step_size", "is_samples"),
     )
     common.check_adam_betas(FLAGS)
     common.check_strategy(FLAGS)
@@ -111,7 +114,7 @@ def validate_flags():
         common.usage_error(
             f"Unknown metrics {', '.join(unknown)}. Available: {', '.join(metric_registry.names())}."
         )
-    gaussian_only = {"objective", "cycle_consistency", "nll"} & set(FLAGS.metrics)
+    gaussian_only = {"objective", "cycle_consistency", "nll", "nll_is"} & set(FLAGS.metrics)
     needs_gaussian = FLAGS.method == "vae" or gaussian_only
     if needs_gaussian and (FLAGS.encoder_kind, FLAGS.generator_kind) != ("gaussian", "gaussian"):
         what = "--method=vae" if FLAGS.method == "vae" else f"--metrics={','.join(sorted(gaussian_only))}"
@@ -267,6 +270,7 @@ def run(output_dir: str, strategy) -> dict:
         ais_chains=FLAGS.ais_chains,
         ais_examples=FLAGS.ais_examples,
         ais_step_size=FLAGS.ais_step_size,
+        is_samples=FLAGS.is_samples,
     )
     results.update(
         encoder_generator_steps=int(

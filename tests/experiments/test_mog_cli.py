@@ -127,19 +127,22 @@ def test_vae_method_with_likelihood_metrics(tmp_path):
     result = run_cli(
         "--method=vae", "--encoder_kind=gaussian", "--generator_kind=gaussian", "--num_modes=9",
         "--batch_size=50", "--epochs=1", "--steps_per_epoch=3", "--num_eval_samples=300",
-        "--metrics=mode_coverage,objective,cycle_consistency", "--notensorboard", f"--output_dir={out}",
+        "--metrics=mode_coverage,objective,cycle_consistency,nll_is", "--ais_examples=20", "--is_samples=50",
+        "--notensorboard", f"--output_dir={out}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
-    assert {"objective", "cycle_consistency", "modes_covered"} <= set(metrics)
+    assert {"objective", "cycle_consistency", "nll_is", "modes_covered"} <= set(metrics)
+    assert np.isfinite(metrics["nll_is"])
     assert metrics["encoder_generator_steps"] == 3
     assert np.isfinite(metrics["objective"]) and metrics["objective"] > metrics["cycle_consistency"] - 10
 
 
-def test_likelihood_metrics_need_gaussian_networks(tmp_path):
-    result = run_cli("--metrics=objective", f"--output_dir={tmp_path / 'out'}")
+@pytest.mark.parametrize("metric", ["objective", "nll_is"])
+def test_likelihood_metrics_need_gaussian_networks(tmp_path, metric):
+    result = run_cli(f"--metrics={metric}", f"--output_dir={tmp_path / 'out'}")
     assert result.returncode == 2
-    assert "--metrics=objective needs --encoder_kind=gaussian and --generator_kind=gaussian." in result.stderr
+    assert f"--metrics={metric} needs --encoder_kind=gaussian and --generator_kind=gaussian." in result.stderr
 
 
 def test_mixed_bfloat16_run_trains_and_reports_finite_metrics(tmp_path):

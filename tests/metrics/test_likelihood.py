@@ -65,3 +65,37 @@ def test_ais_matches_the_closed_form_marginal_likelihood():
     assert np.mean(np.abs(estimate - exact)) < 0.05
     # And AIS is not just the prior importance-sampling guess: far points need the annealing.
     assert np.max(np.abs(estimate - exact)) < 0.2
+
+
+def exact_posterior_encoder(weight_diag):
+    """p(z|x) of x|z ~ N(diag(w) z + B, diag(SIGMA^2)), z ~ N(0, I): diagonal, so a Gaussian encoder."""
+    precision = 1 + weight_diag**2 / SIGMA**2
+    gain = weight_diag / SIGMA**2 / precision  # mean = gain * (x - B)
+    return linear_gaussian(np.diag(gain), -gain * B, 1 / np.sqrt(precision))
+
+
+def test_importance_sampling_is_exact_with_the_true_posterior():
+    weight_diag = np.array([1.2, 0.8], np.float32)
+    generator = linear_gaussian(np.diag(weight_diag), B, SIGMA)
+    exact = stats.multivariate_normal(B, np.diag(weight_diag**2 + SIGMA**2)).logpdf(X)
+    # Every importance weight equals p(x): two draws suffice, whatever the seed.
+    estimate = likelihood.importance_sampled_log_likelihood(
+        exact_posterior_encoder(weight_diag), generator, X, num_samples=2, seed=3
+    )
+    np.testing.assert_allclose(estimate, exact, atol=1e-4)
+
+
+def test_importance_sampling_converges_with_an_approximate_proposal():
+    exact = stats.multivariate_normal(B, W @ W.T + np.diag(SIGMA**2)).logpdf(X)
+    few = likelihood.importance_sampled_log_likelihood(ENCODER, GENERATOR, X, num_samples=1, chunk=1)
+    many = likelihood.importance_sampled_log_likelihood(
+        ENCODER, GENERATOR, X, num_samples=20_000, proposal_scale=1.5, chunk=5000
+    )
+    assert np.mean(np.abs(many - exact)) < 0.02
+    # One draw is the ELBO-like bound: clearly worse on average (Jensen), so the average matters.
+    assert np.mean(exact - few) > 0.1
+
+
+def test_importance_sampling_rejects_a_bad_sample_count():
+    with pytest.raises(ValueError, match="num_samples, chunk and proposal_scale must be positive"):
+        likelihood.importance_sampled_log_likelihood(ENCODER, GENERATOR, X, num_samples=0)
