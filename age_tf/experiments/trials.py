@@ -192,6 +192,25 @@ def render_table(table: Table, trials: dict, wall_seconds: float, command: str, 
     return "\n".join(lines) + "\n"
 
 
+def write_results(table: Table, results_dir: str, trials: dict, record: dict, wall_seconds: float,
+                  ran: int, after: Optional[Callable[[str, dict], None]] = None) -> str:
+    """Writes ``<table>.json`` and ``<table>.md`` (with the hand-written
+    ``<table>_discussion.md`` appended when it exists) and runs ``after``;
+    returns the Markdown."""
+    common.write_json(os.path.join(results_dir, f"{table.name}.json"),
+                      {"trials": trials, **record, "wall_seconds": wall_seconds})
+    text = render_table(table, trials, wall_seconds, record["command"], ran=ran)
+    discussion = os.path.join(results_dir, f"{table.name}_discussion.md")
+    if os.path.isfile(discussion):  # written by hand after reading the numbers; kept across reruns
+        with open(discussion) as f:
+            text += "\n" + f.read()
+    with open(os.path.join(results_dir, f"{table.name}.md"), "w") as f:
+        f.write(text)
+    if after:
+        after(results_dir, trials)
+    return text
+
+
 def _validate(table: Table):
     unknown = [r for r in FLAGS.rows if r not in table.labels]
     if unknown:
@@ -247,7 +266,7 @@ def main(table: Table, argv, progress: Optional[Callable[[dict], str]] = None,
     start = time.time()
     command = f"python -m {table.runner} " + " ".join(sys.argv[1:])
     record = {"command": command, "machine": common.machine_description()}
-    failed = []
+    failed, ran = [], 0
     with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
         futures = {
             pool.submit(run_trial, table.module, label, row_flags, seed, threads): key
@@ -262,18 +281,10 @@ def main(table: Table, argv, progress: Optional[Callable[[dict], str]] = None,
                 print(error, file=sys.stderr, flush=True)
                 continue
             print(f"{key}: {progress(trials[key]) if progress else 'done'}", flush=True)
-            common.write_json(json_path, {"trials": trials, **record})
-    wall = time.time() - start
-    common.write_json(json_path, {"trials": trials, **record, "wall_seconds": wall})
-    text = render_table(table, trials, wall, command, ran=len(todo) - len(failed))
-    discussion = os.path.join(results_dir, f"{table.name}_discussion.md")
-    if os.path.isfile(discussion):  # written by hand after reading the numbers; kept across reruns
-        with open(discussion) as f:
-            text += "\n" + f.read()
-    with open(os.path.join(results_dir, f"{table.name}.md"), "w") as f:
-        f.write(text)
-    if after:
-        after(results_dir, trials)
+            ran += 1
+            # After every trial, so a stopped invocation leaves a current table, not only the JSON.
+            write_results(table, results_dir, trials, record, time.time() - start, ran, after)
+    text = write_results(table, results_dir, trials, record, time.time() - start, ran, after)
     sys.stdout.write(text)
     if failed:
         print(f"{len(failed)} trial(s) failed; rerun the same command to retry them.", file=sys.stderr)

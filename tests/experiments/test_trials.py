@@ -37,3 +37,18 @@ def test_render_table_means_standard_errors_and_minutes(tmp_path):
     assert "| A | 2 (1) | 3.0 | 0, 1 | paper A |" in text
     assert "| B | 50 | - | 0 | - |" in text
     assert "5.0 minutes for 2 trial(s) run" in text
+
+
+def test_write_results_writes_json_and_table_with_the_discussion(tmp_path):
+    recorded = {"A/0": {"score": 0.01, "seed": 0}, "A/1": {"score": 0.03, "seed": 1}}
+    (tmp_path / "table_x_discussion.md").write_text("## Discussion\nHand-written.\n")
+    seen = []
+    record = {"command": "python -m runner --trials=2", "machine": "m"}
+    text = trials.write_results(TABLE, str(tmp_path), recorded, record, wall_seconds=60.0, ran=1,
+                                after=lambda directory, got: seen.append((directory, sorted(got))))
+    on_disk = json.loads((tmp_path / "table_x.json").read_text())
+    assert on_disk == {"trials": recorded, "command": record["command"], "machine": "m", "wall_seconds": 60.0}
+    assert (tmp_path / "table_x.md").read_text() == text
+    assert "| A | 2 (1) | - | 0, 1 | paper A |" in text and "1.0 minutes for 1 trial(s) run" in text
+    assert text.endswith("\n## Discussion\nHand-written.\n")
+    assert seen == [(str(tmp_path), ["A/0", "A/1"])]
