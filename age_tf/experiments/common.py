@@ -37,6 +37,7 @@ def write_json(path: str, payload) -> str:
     tmp = None
     try:
         handle, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are shared like any file
         with os.fdopen(handle, "w") as f:
             json.dump(payload, f, indent=2, sort_keys=True)
             f.write("\n")
@@ -47,6 +48,16 @@ def write_json(path: str, payload) -> str:
         if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it; done before any thread starts)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
 
 
 def _naming(error: OSError, path: str) -> OSError:

@@ -55,3 +55,14 @@ def test_run_labels_are_the_papers_row_names():
     assert common.run_label("age", "all", deterministic=True) == "AGE-ALL(d)"
     assert common.run_label("gan", "kl") == "GAN (JS)"
     assert common.run_label("vae", "kl") == "VAE"
+
+
+def test_write_json_files_follow_the_umask_like_any_other_file(tmp_path):
+    from age_tf.experiments import common
+
+    common.write_json(str(tmp_path / "metrics.json"), {"modes_covered": 25})
+    (tmp_path / "plain.txt").write_text("x")
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"modes_covered": 25}
+    mode = os.stat(tmp_path / "metrics.json").st_mode & 0o777
+    assert mode == os.stat(tmp_path / "plain.txt").st_mode & 0o777 != 0o600
+    assert set(os.listdir(tmp_path)) == {"metrics.json", "plain.txt"}  # no temporary file left
