@@ -20,7 +20,7 @@ data = mnist.stacked_mnist(FLAGS.mnist_dir, 1000, 2000, seed=FLAGS.data_seed)
 model = sm.build_model(FLAGS.seed)
 saver, epoch = common.restore_training(model, run, True)
 print("restored epoch", epoch)
-clf = smm._with_features(mode_classifier.load_or_train(FLAGS.mnist_dir, FLAGS.classifier_dir, seed=0).model)
+clf = mode_classifier.load_or_train(FLAGS.mnist_dir, FLAGS.classifier_dir, seed=0).with_features()
 x = data.eval_unit_range()[:1024]; true = data.eval_labels[:1024]
 def acc(recon, name):
     d, _ = smm.classify_channels(clf, np.asarray(recon))

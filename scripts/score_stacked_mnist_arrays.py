@@ -19,8 +19,7 @@ from age_tf.metrics import stacked_mnist as smm
 arrays = np.load(sys.argv[1])
 samples, recon = (mnist.to_unit_range(arrays[key]) for key in ("samples", "recon"))
 data = mnist.stacked_mnist("../shared/data/mnist", seed=0)
-classifier = smm._with_features(
-    mode_classifier.load_or_train("../shared/data/mnist", "runs/mnist_classifier", seed=0).model)
+classifier = mode_classifier.load_or_train("../shared/data/mnist", "runs/mnist_classifier", seed=0).with_features()
 sample_digits, _ = smm.classify_channels(classifier, samples)
 recon_digits, _ = smm.classify_channels(classifier, recon)
 true = data.eval_labels[: len(recon)]
