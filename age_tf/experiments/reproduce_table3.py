@@ -62,11 +62,7 @@ trials.define_flags(TABLE, flagfile="experiments/mog9_table3.flags")
 
 
 def main(argv):
-    return trials.main(
-        TABLE, argv,
-        progress=lambda m: (f"objective {m['objective']:.4f}, CC {m['cycle_consistency']:.4f}, "
-                            f"NLL {m['nll']:.4f}"),
-    )
+    return trials.main(TABLE, argv)
 
 
 if __name__ == "__main__":

@@ -67,11 +67,7 @@ def samples_figure(results_dir: str, recorded: dict):
 
 
 def main(argv):
-    return trials.main(
-        TABLE, argv,
-        progress=lambda m: f"modes {m['modes_covered']}, KL {m['mode_kl']:.4f}",
-        after=samples_figure,
-    )
+    return trials.main(TABLE, argv, after=samples_figure)
 
 
 if __name__ == "__main__":

@@ -81,11 +81,7 @@ trials.define_flags(TABLE, flagfile="experiments/stacked_mnist_age_all.flags")
 
 
 def main(argv):
-    return trials.main(
-        TABLE, argv,
-        progress=lambda m: (f"modes {m['modes_covered']}, KL {m['mode_kl']:.4f}, "
-                            f"recon {100 * m['recon_accuracy']:.1f}%"),
-    )
+    return trials.main(TABLE, argv)
 
 
 if __name__ == "__main__":

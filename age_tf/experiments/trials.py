@@ -5,9 +5,9 @@ that runs one trial, its rows (a label and the flags that make the row) and
 the metrics to tabulate. Every trial runs in its own process and run
 directory ``<runs_dir>/<row slug>_s<seed>``; trials run several at once when
 the machine has the cores. Results go to ``<results_dir>/<name>.json`` (every
-trial's metrics, the command, the machine, the wall time) after each trial and
-to ``<results_dir>/<name>.md`` at the end, followed by ``<results_dir>/<name>_discussion.md``
-(the comparison with the paper, written by hand) when it exists. Rerunning resumes: a trial already
+trial's metrics, the command, the machine, the wall time) and
+``<results_dir>/<name>.md``, followed by ``<results_dir>/<name>_discussion.md``
+(the comparison with the paper, written by hand) when it exists, after each trial. Rerunning resumes: a trial already
 in the JSON, or whose run directory holds ``metrics.json``, is not run again.
 
     TABLE = trials.Table(name="table4", title="...", runner="age_tf.experiments.reproduce_table4",
@@ -77,6 +77,10 @@ class Table:
     @property
     def labels(self) -> list:
         return [label for label, _ in self.rows]
+
+    def progress(self, metrics: dict) -> str:
+        """The line printed when a trial ends: each column's header and value."""
+        return ", ".join(f"{c.header} {metrics[c.key] * c.scale:.4g}" for c in self.columns)
 
 
 def define_flags(table: Table, flagfile: str, runs_dir: Optional[str] = None):
@@ -241,11 +245,9 @@ def _pending(table: Table, trials: dict) -> list:
     return todo
 
 
-def main(table: Table, argv, progress: Optional[Callable[[dict], str]] = None,
-         after: Optional[Callable[[str, dict], None]] = None) -> int:
+def main(table: Table, argv, after: Optional[Callable[[str, dict], None]] = None) -> int:
     """Runs the pending trials of ``table`` and writes its results.
 
-    ``progress(metrics)`` gives the line printed when a trial ends;
     ``after(results_dir, trials)`` writes anything more (e.g. a figure).
     """
     if len(argv) > 1:
@@ -280,7 +282,7 @@ def main(table: Table, argv, progress: Optional[Callable[[dict], str]] = None,
                 failed.append(str(error))
                 print(error, file=sys.stderr, flush=True)
                 continue
-            print(f"{key}: {progress(trials[key]) if progress else 'done'}", flush=True)
+            print(f"{key}: {table.progress(trials[key])}", flush=True)
             ran += 1
             # After every trial, so a stopped invocation leaves a current table, not only the JSON.
             write_results(table, results_dir, trials, record, time.time() - start, ran, after)

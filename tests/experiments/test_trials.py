@@ -52,3 +52,7 @@ def test_write_results_writes_json_and_table_with_the_discussion(tmp_path):
     assert "| A | 2 (1) | - | 0, 1 | paper A |" in text and "1.0 minutes for 1 trial(s) run" in text
     assert text.endswith("\n## Discussion\nHand-written.\n")
     assert seen == [(str(tmp_path), ["A/0", "A/1"])]
+
+
+def test_progress_line_names_each_column_in_its_scale():
+    assert TABLE.progress({"score": 0.01234, "seed": 0}) == "Score 1.234"
