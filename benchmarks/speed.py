@@ -8,7 +8,10 @@ config, precision and jit setting: seconds per iteration (median of
 ``--iterations`` after ``--warmup`` untimed ones, with min and max), examples
 per second, the FLOPs of one iteration counted from the layer shapes
 (``age_tf.flops``), the achieved GFLOP/s and that as a share of the measured
-matmul rate of the same precision (the ceiling). Each measurement runs in a
+matmul rate of the same precision and oneDNN setting (the ceiling). Each run
+uses the oneDNN setting of the entry point that trains that config (on for
+Stacked MNIST, TensorFlow's default for the mixtures) unless
+TF_ENABLE_ONEDNN_OPTS is set, which then applies to all. Each measurement runs in a
 fresh process, so a precision policy or an XLA cache never leaks into the next.
 
 Configs (one iteration = ``d_steps`` D steps and one E/G step, Algorithm 1):
@@ -46,6 +49,11 @@ CONFIGS = {
     "stacked_mnist": dict(batch_size=64, d_steps=1),
 }
 PRECISIONS = ("float32", "mixed_bfloat16")
+# Runs whose entry point turns oneDNN on (age_tf.experiments.stacked_mnist calls
+# common.relaunch_with_onednn, BUILD_NOTES "The speed harness"); the others keep
+# TensorFlow's default, as the mixture entry point does. A TF_ENABLE_ONEDNN_OPTS
+# set by the user applies to every run instead.
+ONEDNN_RUNS = ("stacked_mnist", "eval_stacked_mnist")
 
 
 # -- Workers (each runs in its own process) ---------------------------------
@@ -180,14 +188,16 @@ def run_worker(spec, iterations, warmup):
     kind, *args = spec.split(":")
     if kind == "train":
         config, precision, jit = args
-        return train_worker(config, precision, jit == "on", iterations, warmup)
-    if kind == "ceiling":
-        return ceiling_worker(args[0])
-    if kind == "eval_mog":
-        return eval_mog_worker()
-    if kind == "eval_stacked_mnist":
-        return eval_stacked_mnist_worker()
-    raise ValueError(f"Unknown worker {spec!r}.")
+        result = train_worker(config, precision, jit == "on", iterations, warmup)
+    elif kind == "ceiling":
+        result = ceiling_worker(args[0])
+    elif kind == "eval_mog":
+        result = eval_mog_worker()
+    elif kind == "eval_stacked_mnist":
+        result = eval_stacked_mnist_worker()
+    else:
+        raise ValueError(f"Unknown worker {spec!r}.")
+    return {**result, "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default")}
 
 
 # -- Driver -------------------------------------------------------------------
@@ -204,14 +214,26 @@ def machine():
         pass
     return {
         "cpu": cpu, "cores": os.cpu_count(), "tensorflow": tf.__version__,
-        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"), "python": platform.python_version(),
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "per run (ONEDNN_RUNS)"),
+        "python": platform.python_version(),
     }
 
 
-def spawn(spec, iterations, warmup):
+def onednn_setting(spec):
+    """TF_ENABLE_ONEDNN_OPTS for a run: the user's if set, else what its entry point uses."""
+    if "TF_ENABLE_ONEDNN_OPTS" in os.environ:
+        return os.environ["TF_ENABLE_ONEDNN_OPTS"]
+    kind, *args = spec.split(":")
+    return "1" if (args[:1] == ["stacked_mnist"] or kind in ONEDNN_RUNS) else "default"
+
+
+def spawn(spec, iterations, warmup, onednn="default"):
     command = [sys.executable, os.path.abspath(__file__), f"--worker={spec}",
                f"--iterations={iterations}", f"--warmup={warmup}"]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    env = dict(os.environ)
+    if onednn != "default":
+        env["TF_ENABLE_ONEDNN_OPTS"] = onednn
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or not lines:
         return {"kind": "error", "spec": spec, "error": result.stderr.strip().splitlines()[-1:]}
@@ -219,29 +241,33 @@ def spawn(spec, iterations, warmup):
 
 
 def table(results):
-    ceilings = {r["precision"]: r["gflops"] for r in results if r["kind"] == "ceiling"}
+    ceilings = {(r["precision"], r["onednn"]): r["gflops"] for r in results if r["kind"] == "ceiling"}
     lines = [
-        "| config | precision | jit | s/iter median | min | max | examples/s | GFLOP/iter | GFLOP/s | of ceiling |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| config | precision | jit | oneDNN | s/iter median | min | max | examples/s | GFLOP/iter | GFLOP/s "
+        "| of ceiling |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         if r["kind"] == "train":
-            share = r["gflops"] / ceilings[r["precision"]] if r["precision"] in ceilings else float("nan")
+            ceiling = ceilings.get((r["precision"], r["onednn"]), float("nan"))
+            share = r["gflops"] / ceiling
             lines.append(
-                f"| {r['config']} | {r['precision']} | {'on' if r['jit'] else 'off'} | {r['median_s']:.3f} | "
+                f"| {r['config']} | {r['precision']} | {'on' if r['jit'] else 'off'} | {r['onednn']} | "
+                f"{r['median_s']:.3f} | "
                 f"{r['min_s']:.3f} | {r['max_s']:.3f} | {r['examples_per_s']:.0f} | {r['gflop']:.1f} | "
                 f"{r['gflops']:.0f} | {share:.0%} |"
             )
     lines.append("")
-    lines.append("| ceiling: 2048^3 matmul | GFLOP/s |")
-    lines.append("|---|---|")
-    lines += [f"| {p} | {g:.0f} |" for p, g in ceilings.items()]
+    lines.append("| ceiling: 2048^3 matmul | oneDNN | GFLOP/s |")
+    lines.append("|---|---|---|")
+    lines += [f"| {p} | {o} | {g:.0f} |" for (p, o), g in ceilings.items()]
     lines.append("")
-    lines.append("| evaluation | s median | min | max |")
-    lines.append("|---|---|---|---|")
+    lines.append("| evaluation | oneDNN | s median | min | max |")
+    lines.append("|---|---|---|---|---|")
     for r in results:
         if r["kind"] == "eval":
-            lines.append(f"| {r['config']} | {r['median_s']:.2f} | {r['min_s']:.2f} | {r['max_s']:.2f} |")
+            lines.append(f"| {r['config']} | {r['onednn']} | {r['median_s']:.2f} | {r['min_s']:.2f} | "
+                         f"{r['max_s']:.2f} |")
     for r in results:
         if r["kind"] == "error":
             lines.append(f"\nFAILED {r['spec']}: {r['error']}")
@@ -272,15 +298,18 @@ def main():
     if args.iterations < 1 or args.warmup < 1:
         parser.error("--iterations and --warmup must be at least 1")
 
-    specs = [f"ceiling:{p}" for p in precisions]
-    specs += [f"train:{c}:{p}:{j}" for c in configs for p in precisions for j in args.jit.split(",")]
+    runs = [(s, onednn_setting(s)) for s in
+            [f"train:{c}:{p}:{j}" for c in configs for p in precisions for j in args.jit.split(",")]]
     if not args.no_eval:
-        specs += ["eval_mog", "eval_stacked_mnist"]
+        runs += [(s, onednn_setting(s)) for s in ("eval_mog", "eval_stacked_mnist")]
+    # One matmul ceiling per precision and oneDNN setting in use, measured first.
+    settings = sorted({onednn for _, onednn in runs})
+    runs = [(f"ceiling:{p}", o) for o in settings for p in precisions] + runs
     start = time.time()
     results = []
-    for spec in specs:
-        results.append(spawn(spec, args.iterations, args.warmup))
-        print(f"done {spec} ({time.time() - start:.0f} s)", file=sys.stderr, flush=True)
+    for spec, onednn in runs:
+        results.append(spawn(spec, args.iterations, args.warmup, onednn))
+        print(f"done {spec}, oneDNN {onednn} ({time.time() - start:.0f} s)", file=sys.stderr, flush=True)
     report = {
         "command": "python benchmarks/speed.py " + " ".join(sys.argv[1:]),
         "machine": machine(), "wall_s": round(time.time() - start, 1), "results": results,
