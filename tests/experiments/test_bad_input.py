@@ -89,7 +89,7 @@ CASES = [
     ("zero D steps", MOG, ["--d_steps=0"], "--d_steps must be a positive integer"),
     ("non-square mixture", MOG, ["--num_modes=10"], "--num_modes must be a square number"),
     ("unknown encoder kind", MOG, ["--encoder_kind=normal"], "Unknown --encoder_kind 'normal'. Available: deterministic, gaussian, implicit."),
-    ("unknown metric", MOG, ["--metrics=fid2"], "Unknown metrics fid2. Available:"),
+    ("unknown metric", MOG, ["--metrics=fid2"], "Unknown metrics fid2 for a mixture run. Available:"),
     ("VAE without Gaussian nets", MOG, ["--method=vae"], "--method=vae needs --encoder_kind=gaussian and --generator_kind=gaussian."),
     ("Adam beta1 of 1", MOG, ["--adam_beta1=1"], "--adam_beta1 must lie in [0, 1), got 1.0"),
     ("XLA under a strategy", MOG, ["--strategy=mirrored", "--jit_compile"], "--jit_compile cannot be combined with --strategy=mirrored"),

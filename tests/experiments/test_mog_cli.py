@@ -56,6 +56,7 @@ def test_dry_run_prints_resolved_flags_and_writes_nothing(tmp_path):
         (["--batch_size=0"], "--batch_size must be a positive integer"),
         (["--method=bigan"], "Unknown method 'bigan'. Available: age, fgan, gan, logd, hinge, vae."),
         (["--num_modes=10"], "--num_modes must be a square number"),
+        (["--metrics=mode_coverage,fid"], "Unknown metrics fid for a mixture run. Available: mode_coverage,"),
     ],
 )
 def test_bad_flags_exit_2_with_one_clear_sentence(tmp_path, args, message):
@@ -155,3 +156,11 @@ def test_mixed_bfloat16_run_trains_and_reports_finite_metrics(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["encoder_generator_steps"] == 3 and np.isfinite(metrics["mode_kl"])
     assert "--precision=mixed_bfloat16" in (out / "flags.txt").read_text()
+
+
+def test_every_mixture_metric_is_registered():
+    code = ("from age_tf import metrics; from age_tf.experiments import mog; "
+            "print(sorted(set(mog.MIXTURE_METRICS) - set(metrics.names())))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
