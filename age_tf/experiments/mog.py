@@ -259,6 +259,7 @@ def run(output_dir: str, strategy) -> dict:
     if guard.diverged:
         raise TrainingDiverged(common.diverged_message(guard, training_checkpoint))
 
+    eval_start = time.time()
     results = metrics.compute(
         FLAGS.metrics,
         model,
@@ -272,6 +273,7 @@ def run(output_dir: str, strategy) -> dict:
         ais_step_size=FLAGS.ais_step_size,
         is_samples=FLAGS.is_samples,
     )
+    eval_seconds = time.time() - eval_start
     results.update(
         encoder_generator_steps=int(
             getattr(model, "e_optimizer", getattr(model, "optimizer", None)).iterations.numpy()
@@ -280,8 +282,9 @@ def run(output_dir: str, strategy) -> dict:
         data_seed=FLAGS.data_seed,
     )
     common.write_json(os.path.join(output_dir, "metrics.json"), results)
-    info = common.write_run_info(output_dir, train_seconds, initial_epoch)
-    results.update(train_seconds=info["train_seconds"], resumed_after_epoch=initial_epoch)
+    info = common.write_run_info(output_dir, train_seconds, initial_epoch, eval_seconds=eval_seconds)
+    results.update(train_seconds=info["train_seconds"], eval_seconds=info["eval_seconds"],
+                   resumed_after_epoch=initial_epoch)
 
     samples = np.asarray(model.generate(5000))
     np.save(os.path.join(output_dir, "samples.npy"), samples)

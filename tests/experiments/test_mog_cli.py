@@ -29,6 +29,8 @@ def test_short_run_writes_metrics_figure_flags_and_checkpoint(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert 0 <= metrics["modes_covered"] <= 9 and metrics["mode_kl"] >= 0
     assert metrics["encoder_generator_steps"] == 6
+    info = json.loads((out / "run_info.json").read_text())
+    assert info["train_seconds"] > 0 and info["eval_seconds"] > 0  # Table runners add the two
     assert (out / "mog.png").stat().st_size > 10_000
     assert "--num_modes=9" in (out / "flags.txt").read_text()
     history = [json.loads(l) for l in (out / "history.jsonl").read_text().splitlines()]
