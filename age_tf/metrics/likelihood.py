@@ -38,14 +38,19 @@ def _prior(latent_dim, dtype):
     )
 
 
+def conditional_log_prob(generator, x, z):
+    """log p_g(x_b|z_sb) for x [B, ...] and S draws z [S, B, k] per example: [S, B]."""
+    num_draws, batch = z.shape[0], x.shape[0]
+    flat_z = tf.reshape(z, [num_draws * batch, z.shape[-1]])
+    flat_x = tf.tile(x, [num_draws] + [1] * (len(x.shape) - 1))  # draw-major, as flat_z
+    return tf.reshape(generator.distribution(flat_z, training=False).log_prob(flat_x), [num_draws, batch])
+
+
 def reconstruction_log_prob_samples(encoder, generator, x, num_samples, seed=0):
     """log p_g(x|z) for ``num_samples`` seeded draws z ~ p_e(z|x): [S, B], and the posterior."""
     posterior = encoder.distribution(x, training=False)
     z = posterior.sample(num_samples, seed=tf.constant([seed, 0]))  # [S, B, k]
-    flat = tf.reshape(z, [-1, z.shape[-1]])
-    x_tiled = tf.tile(x, [num_samples] + [1] * (len(x.shape) - 1))
-    log_px_z = generator.distribution(flat, training=False).log_prob(x_tiled)
-    return tf.reshape(log_px_z, [num_samples, -1]), posterior
+    return conditional_log_prob(generator, x, z), posterior
 
 
 def negative_elbo(encoder, generator, x, num_samples: int = 10, seed: int = 0) -> float:
@@ -141,7 +146,6 @@ def importance_sampled_log_likelihood(
             f"{num_samples}, {chunk} and {proposal_scale}."
         )
     x = tf.convert_to_tensor(x, tf.float32)
-    batch = x.shape[0]
     posterior = encoder.distribution(x, training=False).distribution  # Normal, batch [B, k]
     proposal = tfd.Independent(
         tfd.Normal(posterior.loc, posterior.scale * proposal_scale), reinterpreted_batch_ndims=1
@@ -151,10 +155,7 @@ def importance_sampled_log_likelihood(
     for start in range(0, num_samples, chunk):
         size = min(chunk, num_samples - start)
         z = proposal.sample(size, seed=tf.constant([seed, start]))  # [S, B, k]
-        flat_z = tf.reshape(z, [size * batch, -1])
-        flat_x = tf.tile(x, [size] + [1] * (len(x.shape) - 1))
-        log_px_z = tf.reshape(generator.distribution(flat_z, training=False).log_prob(flat_x), [size, batch])
-        log_weights.append(prior.log_prob(z) + log_px_z - proposal.log_prob(z))
+        log_weights.append(prior.log_prob(z) + conditional_log_prob(generator, x, z) - proposal.log_prob(z))
     log_weights = tf.concat(log_weights, axis=0)
     return (tf.reduce_logsumexp(log_weights, axis=0) - tf.math.log(float(num_samples))).numpy()
 
