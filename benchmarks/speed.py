@@ -224,7 +224,8 @@ def onednn_setting(spec):
     if "TF_ENABLE_ONEDNN_OPTS" in os.environ:
         return os.environ["TF_ENABLE_ONEDNN_OPTS"]
     kind, *args = spec.split(":")
-    return "1" if (args[:1] == ["stacked_mnist"] or kind in ONEDNN_RUNS) else "default"
+    name = args[0] if kind == "train" else kind  # the config trained, or the evaluation
+    return "1" if name in ONEDNN_RUNS else "default"
 
 
 def spawn(spec, iterations, warmup, onednn="default"):
