@@ -75,8 +75,8 @@ def true_log_ratio(x, z):
 
 def pairs(x):
     """(x, z) ~ p_e with x given, and as many (x, z) ~ p_g, with E and G in inference mode."""
-    x = tf.constant(x)
-    z_g = tf.random.normal((len(x), FLAGS.latent_dim))
+    x = tf.convert_to_tensor(x)
+    z_g = tf.random.normal((tf.shape(x)[0], FLAGS.latent_dim))
     return (x, model.encoder(x, training=False)), (model.generator(z_g, training=False), z_g)
 
 
@@ -84,7 +84,8 @@ heldout_e, heldout_g = pairs(mog.heldout_points(FLAGS.data_seed, 2000)[0])
 
 
 @tf.function
-def step(x_e, z_e, x_g, z_g):
+def step(x):
+    (x_e, z_e), (x_g, z_g) = pairs(x)
     with tf.GradientTape() as tape:
         logits = discriminator([tf.concat([x_e, x_g], 0), tf.concat([z_e, z_g], 0)], training=True)
         n = tf.shape(x_e)[0]
@@ -129,8 +130,6 @@ print(f"{args.run_dir}, epoch {epoch}, {'fresh' if args.fresh else 'the run'}'s 
       f"{float(tf.reduce_mean(true_log_ratio(*heldout_e))) - log_data:.3f}", flush=True)
 report(0)
 for done in range(1, args.steps + 1):
-    x = data.points[rng.integers(0, len(data.points), FLAGS.batch_size)]
-    (x_e, z_e), (x_g, z_g) = pairs(x)
-    step(x_e, z_e, x_g, z_g)
+    step(data.points[rng.integers(0, len(data.points), FLAGS.batch_size)])
     if done % args.report_every == 0:
         report(done)
