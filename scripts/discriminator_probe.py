@@ -34,14 +34,13 @@ args = parser.parse_args()
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
-import tensorflow_probability as tfp  # noqa: E402
 from absl import flags  # noqa: E402
 
 import age_tf  # noqa: E402
 from age_tf.experiments import common, mog  # noqa: E402
+from age_tf.metrics import likelihood  # noqa: E402
 from age_tf.networks import mlp  # noqa: E402
 
-tfd = tfp.distributions
 FLAGS = flags.FLAGS
 FLAGS(["discriminator_probe", f"--flagfile={args.run_dir}/flags.txt"])
 common.set_threads(args.num_threads)
@@ -53,12 +52,7 @@ _, epoch = common.restore_training(model, args.run_dir, True)
 if not epoch:
     sys.exit(f"No checkpoint in {args.run_dir}/checkpoint.")
 data = age_tf.data.grid_mixture(FLAGS.num_modes, FLAGS.imbalanced, seed=FLAGS.data_seed)
-data_density = tfd.MixtureSameFamily(
-    tfd.Categorical(probs=data.probabilities.astype(np.float32)),
-    tfd.MultivariateNormalDiag(loc=data.centers.astype(np.float32),
-                               scale_diag=np.full_like(data.centers, data.std, dtype=np.float32)),
-)
-prior = tfd.MultivariateNormalDiag(loc=tf.zeros(FLAGS.latent_dim))
+data_density = data.distribution()
 keras.utils.set_random_seed(args.seed)
 discriminator = model.discriminator
 if args.fresh:
@@ -69,8 +63,7 @@ rng = np.random.default_rng(args.seed)
 
 def true_log_ratio(x, z):
     """D*(x, z) in closed form (the docstring's equation)."""
-    return (data_density.log_prob(x) + model.encoder.distribution(x).log_prob(z)
-            - prior.log_prob(z) - model.generator.distribution(z).log_prob(x))
+    return likelihood.joint_log_ratio(model.encoder, model.generator, data_density.log_prob, x, z)
 
 
 def pairs(x):

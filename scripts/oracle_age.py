@@ -38,11 +38,7 @@ if FLAGS.method != "age" or FLAGS.encoder_kind != "gaussian" or FLAGS.generator_
 common.set_threads(FLAGS.num_threads)
 model = mog.build_model(FLAGS.seed)
 data = age_tf.data.grid_mixture(FLAGS.num_modes, FLAGS.imbalanced, seed=FLAGS.data_seed)
-data_density = tfd.MixtureSameFamily(
-    tfd.Categorical(probs=data.probabilities.astype(np.float32)),
-    tfd.MultivariateNormalDiag(loc=data.centers.astype(np.float32),
-                               scale_diag=np.full_like(data.centers, data.std, dtype=np.float32)),
-)
+data_density = data.distribution()
 prior = tfd.MultivariateNormalDiag(loc=tf.zeros(FLAGS.latent_dim))
 TRAINING = not FLAGS.batch_norm_inference
 
@@ -56,8 +52,8 @@ def oracle_logits(x, z):
     x0, z0 = tf.stop_gradient(x), tf.stop_gradient(z)
     with tf.GradientTape() as tape:
         tape.watch([x0, z0])
-        ratio = (data_density.log_prob(x0) + model.encoder.distribution(x0, training=TRAINING).log_prob(z0)
-                 - prior.log_prob(z0) - model.generator.distribution(z0, training=TRAINING).log_prob(x0))
+        ratio = likelihood.joint_log_ratio(model.encoder, model.generator, data_density.log_prob, x0, z0,
+                                           training=TRAINING)
     grad_x, grad_z = (tf.stop_gradient(g) for g in tape.gradient(ratio, [x0, z0]))
     return (tf.stop_gradient(ratio) + tf.reduce_sum(grad_x * (x - x0), -1)
             + tf.reduce_sum(grad_z * (z - z0), -1))

@@ -23,6 +23,23 @@ class GridMixture:
     probabilities: np.ndarray  # [num_modes] float64, the true mode probabilities
     std: float
 
+    def distribution(self):
+        """The mixture p_r itself, as a TFP distribution over [..., 2] points (float32).
+
+        Its ``log_prob`` is the data term of the exact log-ratio
+        ``age_tf.metrics.likelihood.joint_log_ratio`` (Section 5.1).
+        """
+        import tensorflow_probability as tfp
+
+        tfd = tfp.distributions
+        return tfd.MixtureSameFamily(
+            tfd.Categorical(probs=self.probabilities.astype(np.float32)),
+            tfd.MultivariateNormalDiag(
+                loc=self.centers.astype(np.float32),
+                scale_diag=np.full(self.centers.shape, self.std, dtype=np.float32),
+            ),
+        )
+
 
 def grid_centers(num_modes: int, spacing: float = 2.0) -> np.ndarray:
     """Grid means, row by row, centred on the origin."""

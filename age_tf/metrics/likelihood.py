@@ -11,7 +11,9 @@ For a Gaussian encoder p_e(z|x) and a Gaussian generator p_g(x|z):
   HMC transitions from the prior to the posterior (tfp.mcmc);
 - ``importance_sampled_log_likelihood``: log p_g(x) by importance sampling with
   the encoder p_e(z|x) as proposal, a check on AIS for the same models (exact
-  when p_e(z|x) is the posterior; BUILD_NOTES, Table 3).
+  when p_e(z|x) is the posterior; BUILD_NOTES, Table 3);
+- ``joint_log_ratio``: log(p_e(x, z) / p_g(x, z)) when the data density is known,
+  the discriminator's target (diagnostics of AGE's D, results/table3.md).
 
 Each is a pure function of the networks and the data; the registered metrics
 wrap them for ``age_tf.metrics.compute``.
@@ -44,6 +46,22 @@ def conditional_log_prob(generator, x, z):
     flat_z = tf.reshape(z, [num_draws * batch, z.shape[-1]])
     flat_x = tf.tile(x, [num_draws] + [1] * (len(x.shape) - 1))  # draw-major, as flat_z
     return tf.reshape(generator.distribution(flat_z, training=False).log_prob(flat_x), [num_draws, batch])
+
+
+def joint_log_ratio(encoder, generator, data_log_prob, x, z, training=False):
+    """log(p_e(x, z) / p_g(x, z)) in closed form: [B] for pairs x [B, ...], z [B, k].
+
+    log p_r(x) + log p_e(z|x) - log p_z(z) - log p_g(x|z), for a Gaussian encoder
+    and generator and a data density ``data_log_prob`` known in closed form (a
+    synthetic mixture: ``GridMixture.distribution().log_prob``). It is the
+    discriminator that logistic regression should find (Section 2.2), and its
+    mean over p_e is KL(p_e, p_g), equation 8's objective minus the data's
+    entropy (Section 5.1).
+    """
+    x, z = tf.convert_to_tensor(x, tf.float32), tf.convert_to_tensor(z, tf.float32)
+    prior = _prior(z.shape[-1], z.dtype)
+    return (data_log_prob(x) + encoder.distribution(x, training=training).log_prob(z)
+            - prior.log_prob(z) - generator.distribution(z, training=training).log_prob(x))
 
 
 def reconstruction_log_prob_samples(encoder, generator, x, num_samples, seed=0):

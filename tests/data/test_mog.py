@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from scipy import stats
+from scipy.special import logsumexp
 
 from age_tf.data import grid_centers, grid_mixture, iteration_batches
 
@@ -46,3 +48,14 @@ def test_iteration_batches_without_discriminator_steps_are_plain_minibatches():
     assert next(iter(batches)).shape == (4, 1)
     with pytest.raises(ValueError, match="d_steps must be 0 .no discriminator. or positive, got -1"):
         iteration_batches(np.zeros([10, 1], np.float32), 4, d_steps=-1)
+
+
+def test_distribution_is_the_mixture_density():
+    mixture = grid_mixture(9, imbalanced=True, seed=0)
+    x = np.array([[0.0, 0.0], [2.1, -1.9], [0.9, 1.0], [5.0, 5.0]], np.float32)
+    expected = logsumexp(
+        [np.log(p) + stats.multivariate_normal(c, 0.09 * np.eye(2)).logpdf(x)
+         for p, c in zip(mixture.probabilities, mixture.centers)],
+        axis=0,
+    )
+    np.testing.assert_allclose(mixture.distribution().log_prob(x).numpy(), expected, rtol=1e-5)

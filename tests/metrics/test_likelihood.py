@@ -99,3 +99,21 @@ def test_importance_sampling_converges_with_an_approximate_proposal():
 def test_importance_sampling_rejects_a_bad_sample_count():
     with pytest.raises(ValueError, match="num_samples, chunk and proposal_scale must be positive"):
         likelihood.importance_sampled_log_likelihood(ENCODER, GENERATOR, X, num_samples=0)
+
+
+def test_joint_log_ratio_by_hand():
+    """log p_r(x) + log p_e(z|x) - log p_z(z) - log p_g(x|z) from scipy's densities."""
+    z = np.random.default_rng(1).normal(size=(20, 2)).astype(np.float32)
+    data = stats.multivariate_normal(mean=[1.0, -0.5], cov=np.diag([2.0, 0.5]))
+    expected = (
+        data.logpdf(X)
+        + stats.norm.logpdf(z, X @ A.T + C, S).sum(1)
+        - stats.norm.logpdf(z).sum(1)
+        - stats.norm.logpdf(X, z @ W.T + B, SIGMA).sum(1)
+    )
+
+    def data_log_prob(x):
+        return data.logpdf(np.asarray(x)).astype(np.float32)
+
+    got = likelihood.joint_log_ratio(ENCODER, GENERATOR, data_log_prob, X, z).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
