@@ -23,19 +23,17 @@ import time
 import numpy as np
 from absl import flags
 
-from age_tf.experiments import common, mog
+from age_tf.experiments import mog
 
 FLAGS = flags.FLAGS
 run = sys.argv[1]
 num_points = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 samples = int(sys.argv[3]) if len(sys.argv) > 3 else 20_000
 step_sizes = sys.argv[4] if len(sys.argv) > 4 else ""
-FLAGS(["check_ais", f"--flagfile={run}/flags.txt"])
 
 from age_tf.metrics import likelihood  # noqa: E402
 
-model = mog.build_model(FLAGS.seed)
-_, epoch = common.restore_training(model, run, True)
+model, epoch = mog.load_run(run)
 print(f"{run}: restored after epoch {epoch}; {num_points} held-out points, {samples} IS samples each")
 x = mog.heldout_points(FLAGS.data_seed)[0][:num_points]
 

@@ -37,20 +37,15 @@ import tensorflow as tf  # noqa: E402
 from absl import flags  # noqa: E402
 
 import age_tf  # noqa: E402
-from age_tf.experiments import common, mog  # noqa: E402
+from age_tf.experiments import mog  # noqa: E402
 from age_tf.metrics import likelihood  # noqa: E402
 from age_tf.networks import mlp  # noqa: E402
 
 FLAGS = flags.FLAGS
-FLAGS(["discriminator_probe", f"--flagfile={args.run_dir}/flags.txt"])
-common.set_threads(args.num_threads)
+model, epoch = mog.load_run(args.run_dir, args.num_threads)
 if FLAGS.encoder_kind != "gaussian" or FLAGS.generator_kind != "gaussian":
     sys.exit("The closed-form ratio needs --encoder_kind=gaussian and --generator_kind=gaussian.")
 
-model = mog.build_model(FLAGS.seed)
-_, epoch = common.restore_training(model, args.run_dir, True)
-if not epoch:
-    sys.exit(f"No checkpoint in {args.run_dir}/checkpoint.")
 data = age_tf.data.grid_mixture(FLAGS.num_modes, FLAGS.imbalanced, seed=FLAGS.data_seed)
 data_density = data.distribution()
 keras.utils.set_random_seed(args.seed)

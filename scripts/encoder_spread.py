@@ -11,15 +11,13 @@ import sys
 import numpy as np
 from absl import flags
 
-from age_tf.experiments import common, mog
+from age_tf.experiments import mog
 
 FLAGS = flags.FLAGS
 run = sys.argv[1]
 num_points = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
-FLAGS(["encoder_spread", f"--flagfile={run}/flags.txt"])
 
-model = mog.build_model(FLAGS.seed)
-_, epoch = common.restore_training(model, run, True)
+model, epoch = mog.load_run(run)
 x = mog.heldout_points(FLAGS.data_seed)[0][:num_points]
 posterior = model.encoder.distribution(x, training=False).distribution
 std, mean = posterior.scale.numpy(), posterior.loc.numpy()

@@ -12,15 +12,13 @@ import sys
 import numpy as np
 from absl import flags
 
-from age_tf.experiments import common, mog
+from age_tf.experiments import mog
 from age_tf.metrics import likelihood
 
 FLAGS = flags.FLAGS
 run = sys.argv[1]
-FLAGS(["objective_tail", f"--flagfile={run}/flags.txt"])
 
-model = mog.build_model(FLAGS.seed)
-_, epoch = common.restore_training(model, run, True)
+model, epoch = mog.load_run(run)
 x = mog.heldout_points(FLAGS.data_seed)[0]
 for n in (2000, len(x)):
     objective = likelihood.negative_elbo(model.encoder, model.generator, x[:n], FLAGS.mc_samples)

@@ -176,6 +176,30 @@ def run_label() -> str:
     return common.run_label(FLAGS.method, FLAGS.divergence, FLAGS.scale_clip)
 
 
+def load_run(run_dir: str, num_threads: int = 0):
+    """(model, finished epochs) of a run directory this entry point wrote.
+
+    Parses ``run_dir/flags.txt`` into FLAGS (which then describe that run), sets
+    the CPU threads, builds the model as the run did and restores its newest
+    checkpoint; for scripts that examine a trained run.
+    """
+    flagfile = os.path.join(run_dir, "flags.txt")
+    if not os.path.isfile(flagfile):
+        raise FileNotFoundError(
+            f"{flagfile} does not exist: give a run directory written by "
+            "python -m age_tf.experiments.mog --output_dir=..."
+        )
+    FLAGS([sys.argv[0] if sys.argv else "mog", f"--flagfile={flagfile}"])
+    common.set_threads(num_threads)
+    model = build_model(FLAGS.seed)
+    _, epoch = common.restore_training(model, run_dir, True)
+    if not epoch:
+        raise FileNotFoundError(
+            f"No checkpoint in {run_dir}/checkpoint: the run saved none yet (see --checkpoint_every)."
+        )
+    return model, epoch
+
+
 def heldout_points(data_seed: int, num: int = HELDOUT_POINTS) -> tuple:
     """A fresh draw of the same mixture, subsampled uniformly to ``num`` points."""
     fresh = age_tf.data.grid_mixture(FLAGS.num_modes, FLAGS.imbalanced, seed=data_seed + 1)

@@ -42,6 +42,21 @@ def test_short_run_writes_metrics_figure_flags_and_checkpoint(tmp_path):
     assert (tensorboard / "mixture_epoch0002.png").exists()
     assert any(tensorboard.joinpath("train").iterdir()) and any(tensorboard.joinpath("images").iterdir())
 
+    # load_run rebuilds the trained model from the directory, as the diagnostic scripts use it.
+    code = ("import numpy as np; from age_tf.experiments import mog; "
+            f"model, epoch = mog.load_run({str(out)!r}); "
+            "print(epoch, mog.FLAGS.num_modes, np.asarray(model.generate(3)).shape)")
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert loaded.stdout.splitlines()[-1] == "2 9 (3, 2)"
+
+
+def test_load_run_names_a_directory_without_flags(tmp_path):
+    code = f"from age_tf.experiments import mog; mog.load_run({str(tmp_path)!r})"
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert loaded.returncode != 0
+    assert f"{tmp_path / 'flags.txt'} does not exist: give a run directory written by" in loaded.stderr
+
 
 def test_dry_run_prints_resolved_flags_and_writes_nothing(tmp_path):
     result = run_cli("--dry_run", f"--output_dir={tmp_path / 'never'}")
