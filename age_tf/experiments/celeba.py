@@ -189,6 +189,7 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
     with strategy.scope():
         model = build_model(FLAGS.seed)
     training_checkpoint, initial_epoch = common.restore_training(model, output_dir, FLAGS.resume)
+    earlier_seconds = common.earlier_train_seconds(output_dir, initial_epoch)
     batches = images.training_batches(
         train_images, batch_size, d_steps=1, seed=FLAGS.seed + 1000 * initial_epoch, num_replicas=replicas
     )
@@ -205,7 +206,7 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
             verbose=common.fit_verbosity(),
             callbacks=common.training_callbacks(
                 output_dir, guard, training_checkpoint, FLAGS.epochs, FLAGS.checkpoint_every,
-                tensorboard=FLAGS.tensorboard, extra=[views_callback],
+                tensorboard=FLAGS.tensorboard, extra=[views_callback], earlier_seconds=earlier_seconds,
             ),
         )
     train_seconds = time.time() - start
@@ -225,7 +226,7 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
         ))
     results.update(generator_steps=int(model.g_optimizer.iterations.numpy()), seed=FLAGS.seed)
     common.write_json(os.path.join(output_dir, "metrics.json"), results)
-    info = common.write_run_info(output_dir, train_seconds, initial_epoch)
+    info = common.write_run_info(output_dir, train_seconds, initial_epoch, earlier_seconds)
     results.update(train_seconds=info["train_seconds"], resumed_after_epoch=initial_epoch)
     if FLAGS.export_dir:
         from age_tf import export

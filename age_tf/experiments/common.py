@@ -103,18 +103,30 @@ def relaunch_with_onednn(module_name: str):
     os.execve(sys.executable, [sys.executable, "-m", module_name, *sys.argv[1:]], env)
 
 
-def write_run_info(output_dir: str, train_seconds: float, resumed_after_epoch: int, **seconds) -> dict:
+def command_line() -> str:
+    """This process's command as a user would retype it: ``python -m <module> <flags>``
+    when run with -m (whose sys.argv[0] is the module's file path), else the script."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    program = ["python -m", spec.name] if spec is not None and spec.name else ["python", *sys.argv[:1]]
+    return " ".join(program + sys.argv[1:])
+
+
+def write_run_info(output_dir: str, train_seconds: float, resumed_after_epoch: int,
+                   earlier_train_seconds: float = 0.0, **seconds) -> dict:
     """Wall time and machine of a run, in run_info.json.
 
     They live apart from metrics.json so that two runs with the same seed on the
-    same machine write byte-identical metrics.json files. ``seconds`` adds other
-    timings, e.g. ``eval_seconds=...``.
+    same machine write byte-identical metrics.json files. ``train_seconds`` covers
+    every stretch of a resumed run: ``earlier_train_seconds`` (what the history
+    recorded before the resume) plus this invocation's ``train_seconds``.
+    ``seconds`` adds other timings, e.g. ``eval_seconds=...``.
     """
     info = {
-        "train_seconds": round(float(train_seconds), 1),
+        "train_seconds": round(float(earlier_train_seconds + train_seconds), 1),
+        "earlier_train_seconds": round(float(earlier_train_seconds), 1),
         "resumed_after_epoch": int(resumed_after_epoch),
         "machine": machine_description(),
-        "command": " ".join(["python -m", *sys.argv]) if sys.argv else "",
+        "command": command_line(),
         ONEDNN_VARIABLE: os.environ.get(ONEDNN_VARIABLE),  # oneDNN kernels change the round-off
         **{name: round(float(value), 1) for name, value in seconds.items()},
     }
@@ -145,13 +157,40 @@ def resolved_flags(module_name: str) -> dict:
     return {f.name: f.value for f in _module_flags(module_name)}
 
 
-class JsonLinesLogger(keras.callbacks.Callback):
-    """Appends one JSON line of logs per epoch (with wall time) to a file."""
+HISTORY_FILE = "history.jsonl"
 
-    def __init__(self, path: str):
+
+def recorded_wall_seconds(history_path: str, epoch: int) -> float:
+    """Training wall time up to the end of ``epoch``, as a run's history recorded it.
+
+    The last record of that epoch counts: it belongs to the stretch whose checkpoint
+    a resumed run restored. 0.0 for epoch 0, a missing history or no such record;
+    a torn line (a process killed mid-write) is skipped. A resumed run adds this to
+    its own time, so that its ``train_seconds`` cover every stretch, not the last.
+    """
+    if epoch <= 0 or not os.path.isfile(history_path):  # isfile: not a device such as /dev/full
+        return 0.0
+    found = 0.0
+    with open(history_path) as f:
+        for line in f:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("epoch") == epoch and "wall_s" in record:
+                found = float(record["wall_s"])
+    return found
+
+
+class JsonLinesLogger(keras.callbacks.Callback):
+    """Appends one JSON line of logs per epoch to a file, with ``wall_s``: the
+    training wall time so far, counting ``earlier_seconds`` from the stretches
+    before a resume (``recorded_wall_seconds``)."""
+
+    def __init__(self, path: str, earlier_seconds: float = 0.0):
         super().__init__()
         self.path = path
-        self._start = time.time()
+        self._start = time.time() - earlier_seconds
 
     def on_epoch_end(self, epoch, logs=None):
         record = {"epoch": epoch + 1, "wall_s": round(time.time() - self._start, 2)}
@@ -324,7 +363,9 @@ def fit_verbosity() -> int:
 
 
 def restore_training(model, output_dir: str, resume: bool):
-    """(TrainingCheckpoint in output_dir/checkpoint, finished epochs restored from it)."""
+    """(TrainingCheckpoint in output_dir/checkpoint, finished epochs restored from it).
+
+    ``earlier_train_seconds(output_dir, epochs)`` is the training time those epochs took."""
     from age_tf import checkpointing
 
     saver = checkpointing.TrainingCheckpoint(model, os.path.join(output_dir, "checkpoint"))
@@ -334,13 +375,20 @@ def restore_training(model, output_dir: str, resume: bool):
     return saver, initial_epoch
 
 
+def earlier_train_seconds(output_dir: str, initial_epoch: int) -> float:
+    """Training seconds the run's history recorded for its first ``initial_epoch``
+    epochs: what a resumed run adds to its own time."""
+    return recorded_wall_seconds(os.path.join(output_dir, HISTORY_FILE), initial_epoch)
+
+
 def training_callbacks(output_dir: str, guard, saver, epochs: int, checkpoint_every: int,
-                       tensorboard: bool = True, extra=()) -> list:
+                       tensorboard: bool = True, extra=(), earlier_seconds: float = 0.0) -> list:
     """The NaN guard, ``extra`` (evaluation first: loggers record its values), the
     JSON-lines history, TensorBoard scalars and the resumable checkpoints."""
     from age_tf import checkpointing
 
-    found = [guard, *extra, JsonLinesLogger(os.path.join(output_dir, "history.jsonl"))]
+    history = JsonLinesLogger(os.path.join(output_dir, HISTORY_FILE), earlier_seconds)
+    found = [guard, *extra, history]
     if tensorboard:
         found.append(keras.callbacks.TensorBoard(log_dir=os.path.join(output_dir, "tensorboard"),
                                                  write_graph=False))

@@ -220,12 +220,8 @@ def run(output_dir: str, strategy) -> dict:
     with strategy.scope():  # networks and optimizers are built under the strategy
         model = build_model(FLAGS.seed)
     steps_per_epoch = FLAGS.steps_per_epoch or len(data.points) // FLAGS.batch_size
-    training_checkpoint = checkpointing.TrainingCheckpoint(
-        model, os.path.join(output_dir, "checkpoint")
-    )
-    initial_epoch = training_checkpoint.restore_latest() if FLAGS.resume else 0
-    if initial_epoch:
-        print(f"Resuming after epoch {initial_epoch} from {training_checkpoint.latest}")
+    training_checkpoint, initial_epoch = common.restore_training(model, output_dir, FLAGS.resume)
+    earlier_seconds = common.earlier_train_seconds(output_dir, initial_epoch)
     # A resumed run reshuffles with another seed rather than replaying epoch 1's order.
     # The VAE has no discriminator: each of its updates takes one minibatch of
     # batch_size, like AGE's encoder/generator update (Table 3's equal budget).
@@ -271,7 +267,7 @@ def run(output_dir: str, strategy) -> dict:
                 callbacks.PeriodicEvaluation(
                     ["mode_coverage"], data, FLAGS.eval_every, num_samples=FLAGS.num_eval_samples
                 ),
-                common.JsonLinesLogger(os.path.join(output_dir, "history.jsonl")),
+                common.JsonLinesLogger(os.path.join(output_dir, common.HISTORY_FILE), earlier_seconds),
                 *logging_callbacks,
                 checkpointing.CheckpointEveryEpochs(
                     training_checkpoint, FLAGS.checkpoint_every, FLAGS.epochs, guard=guard
@@ -306,7 +302,8 @@ def run(output_dir: str, strategy) -> dict:
         data_seed=FLAGS.data_seed,
     )
     common.write_json(os.path.join(output_dir, "metrics.json"), results)
-    info = common.write_run_info(output_dir, train_seconds, initial_epoch, eval_seconds=eval_seconds)
+    info = common.write_run_info(output_dir, train_seconds, initial_epoch, earlier_seconds,
+                                 eval_seconds=eval_seconds)
     results.update(train_seconds=info["train_seconds"], eval_seconds=info["eval_seconds"],
                    resumed_after_epoch=initial_epoch)
 

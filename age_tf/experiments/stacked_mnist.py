@@ -169,6 +169,7 @@ def run(output_dir: str, strategy, data) -> dict:
     with strategy.scope():
         model = build_model(FLAGS.seed)
     saver, initial_epoch = common.restore_training(model, output_dir, FLAGS.resume)
+    earlier_seconds = common.earlier_train_seconds(output_dir, initial_epoch)
     # A resumed run reshuffles with another seed rather than replaying epoch 1's order.
     batches = mnist.stacked_batches(data.train_images, FLAGS.batch_size, FLAGS.d_steps,
                                     seed=FLAGS.seed + 1000 * initial_epoch,
@@ -190,7 +191,7 @@ def run(output_dir: str, strategy, data) -> dict:
             steps_per_epoch=FLAGS.steps_per_epoch or FLAGS.num_train_examples // FLAGS.batch_size,
             verbose=common.fit_verbosity(),
             callbacks=common.training_callbacks(output_dir, guard, saver, FLAGS.epochs, FLAGS.checkpoint_every,
-                                                FLAGS.tensorboard, extra),
+                                                FLAGS.tensorboard, extra, earlier_seconds),
         )
     train_seconds = time.time() - fit_start
     if guard.diverged:
@@ -209,8 +210,8 @@ def run(output_dir: str, strategy, data) -> dict:
         data_seed=FLAGS.data_seed,
     )
     common.write_json(os.path.join(output_dir, "metrics.json"), results)
-    info = common.write_run_info(output_dir, train_seconds, initial_epoch, eval_seconds=eval_seconds,
-                                 classifier_seconds=classifier_seconds)
+    info = common.write_run_info(output_dir, train_seconds, initial_epoch, earlier_seconds,
+                                 eval_seconds=eval_seconds, classifier_seconds=classifier_seconds)
     results.update(train_seconds=info["train_seconds"], eval_seconds=info["eval_seconds"],
                    resumed_after_epoch=initial_epoch, views=view_paths, checkpoint=saver.latest)
     return results

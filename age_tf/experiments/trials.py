@@ -138,7 +138,8 @@ def trial_minutes(record: dict) -> float:
 
 
 def run_trial(module: str, label: str, row_flags, seed: int, threads: int) -> dict:
-    """One trial in its own process; its stdout and stderr go to ``stdout.log``."""
+    """One trial in its own process; its stdout and stderr go to ``stdout.log``
+    (appended: a resumed trial keeps the log of its earlier stretches)."""
     out = trial_dir(label, seed)
     command = [
         sys.executable, "-m", module,
@@ -146,7 +147,9 @@ def run_trial(module: str, label: str, row_flags, seed: int, threads: int) -> di
         f"--seed={seed}", f"--output_dir={out}", f"--num_threads={threads}",
     ]
     os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "stdout.log"), "w") as log:
+    with open(os.path.join(out, "stdout.log"), "a") as log:
+        log.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(command)}\n")
+        log.flush()
         result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
     if result.returncode != 0:
         raise RuntimeError(f"{label} seed {seed} failed (exit {result.returncode}); see {out}/stdout.log")
@@ -157,6 +160,20 @@ def mean_se_cell(values, scale: float = 1.0) -> str:
     """'mean (se)' with 4 and 2 significant digits; the mean alone for one value."""
     mean, se = summarize.mean_and_stderr([v * scale for v in values])
     return f"{mean:.4g} ({se:.2g})" if not math.isnan(se) else f"{mean:.4g}"
+
+
+def recorded_hours_sentence(trials: dict) -> str:
+    """'All N trials took H hours of training and evaluation together. ' from their
+    run_info times: the whole table's cost when invocations were interrupted and
+    resumed, which no single invocation's wall time shows. Empty if none is timed."""
+    minutes = [trial_minutes(r) for r in trials.values()]
+    timed = [m for m in minutes if not math.isnan(m)]
+    if not timed:
+        return ""
+    missing = len(minutes) - len(timed)
+    untimed = f" ({missing} without recorded times)" if missing else ""
+    return (f"All {len(minutes)} trials{untimed} took {sum(timed) / 60:.1f} hours of training and "
+            "evaluation together (trials that ran side by side each count in full). ")
 
 
 def render_table(table: Table, trials: dict, wall_seconds: float, command: str, ran: int = 0) -> str:
@@ -174,8 +191,9 @@ def render_table(table: Table, trials: dict, wall_seconds: float, command: str, 
         "",
         f"Machine: {common.machine_description()}. Wall time of this invocation: "
         f"{wall_seconds / 60:.1f} minutes for {ran} trial(s) run (the others were recorded before). "
+        f"{recorded_hours_sentence(trials)}"
         "Mean (standard error) over the seeds listed; minutes a trial: mean training plus "
-        "evaluation time from each trial's run_info.json.",
+        "evaluation time from each trial's run_info.json (every stretch of a resumed trial).",
         "",
         "| " + " | ".join(headers) + " |",
         "|---" * len(headers) + "|",

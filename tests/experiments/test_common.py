@@ -46,6 +46,41 @@ def test_run_info_records_the_onednn_choice(tmp_path, monkeypatch):
     assert (info["train_seconds"], info["eval_seconds"], info["resumed_after_epoch"]) == (12.3, 5.1, 0)
 
 
+def test_run_info_of_a_resumed_run_adds_the_earlier_stretches(tmp_path):
+    from age_tf.experiments import common
+
+    info = common.write_run_info(str(tmp_path), 100.04, 11, 1726.46, eval_seconds=0.8)
+    assert (info["train_seconds"], info["earlier_train_seconds"], info["resumed_after_epoch"]) == (1826.5, 1726.5, 11)
+
+
+def test_recorded_wall_seconds_takes_the_last_record_of_the_restored_epoch(tmp_path):
+    from age_tf.experiments import common
+
+    history = tmp_path / "history.jsonl"
+    # Two stretches: killed after logging epoch 3 but before its checkpoint, resumed
+    # after epoch 2 (a cumulative 250 s), then a torn line from a second kill.
+    lines = [{"epoch": 1, "wall_s": 100.0}, {"epoch": 2, "wall_s": 200.0}, {"epoch": 3, "wall_s": 300.0},
+             {"epoch": 3, "wall_s": 250.0}, {"epoch": 4, "wall_s": 350.5}]
+    history.write_text("\n".join(json.dumps(l) for l in lines) + '\n{"epoch": 5, "wa')
+    assert common.recorded_wall_seconds(str(history), 3) == 250.0
+    assert common.recorded_wall_seconds(str(history), 4) == 350.5
+    assert common.recorded_wall_seconds(str(history), 0) == 0.0
+    assert common.recorded_wall_seconds(str(history), 9) == 0.0  # no record: nothing to add
+    assert common.recorded_wall_seconds(str(tmp_path / "missing.jsonl"), 2) == 0.0
+    assert common.earlier_train_seconds(str(tmp_path), 2) == 200.0
+
+
+def test_history_wall_time_continues_from_the_earlier_stretches(tmp_path):
+    from age_tf.experiments import common
+
+    path = tmp_path / "history.jsonl"
+    logger = common.JsonLinesLogger(str(path), earlier_seconds=500.0)
+    logger.on_epoch_end(4, {"g_loss": 1.5})
+    record = json.loads(path.read_text())
+    assert record["epoch"] == 5 and record["g_loss"] == 1.5
+    assert 500.0 <= record["wall_s"] < 560.0
+
+
 def test_run_labels_are_the_papers_row_names():
     from age_tf.experiments import common
 

@@ -101,9 +101,15 @@ def test_rerun_into_the_same_directory_resumes_to_the_same_step_count(tmp_path):
     assert "Resuming after epoch 2" in second.stdout
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["encoder_generator_steps"] == 9
-    assert json.loads((tmp_path / "run" / "run_info.json").read_text())["resumed_after_epoch"] == 2
-    history = [json.loads(l)["epoch"] for l in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
-    assert history == [1, 2, 3]
+    info = json.loads((tmp_path / "run" / "run_info.json").read_text())
+    assert info["resumed_after_epoch"] == 2
+    assert info["command"].startswith("python -m age_tf.experiments.mog --num_modes=9 ")  # as retyped
+    history = [json.loads(l) for l in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    # The times cover both stretches: the second one starts from the first's epoch-2 time.
+    assert info["earlier_train_seconds"] == round(history[1]["wall_s"], 1) > 0
+    assert history[2]["wall_s"] > history[1]["wall_s"]
+    assert info["train_seconds"] > info["earlier_train_seconds"]
 
 
 

@@ -19,8 +19,13 @@ def run(tmp_path, *args):
 
 
 def test_runs_tabulates_and_resumes(tmp_path):
+    earlier_log = tmp_path / "runs" / "age_kl_s0" / "stdout.log"  # as a stopped invocation leaves it
+    earlier_log.parent.mkdir(parents=True)
+    earlier_log.write_text("log of an earlier stretch\n")
     first = run(tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
+    log = earlier_log.read_text()
+    assert log.startswith("log of an earlier stretch\n=== ") and "--seed=0" in log and "Metrics:" in log
     table = (tmp_path / "results" / "table4.md").read_text()
     assert "| AGE-KL |" in table and "| Hinge |" in table and "Machine:" in table
     recorded = json.loads((tmp_path / "results" / "table4.json").read_text())["trials"]

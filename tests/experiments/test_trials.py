@@ -37,6 +37,8 @@ def test_render_table_means_standard_errors_and_minutes(tmp_path):
     assert "| A | 2 (1) | 3.0 | 0, 1 | paper A |" in text
     assert "| B | 50 | - | 0 | - |" in text
     assert "5.0 minutes for 2 trial(s) run" in text
+    # 120 s + 180 s + 60 s of the timed trials: 0.1 hours.
+    assert "All 3 trials (1 without recorded times) took 0.1 hours of training and evaluation" in text
 
 
 def test_write_results_writes_json_and_table_with_the_discussion(tmp_path):
