@@ -9,17 +9,14 @@ batch norm, with batch statistics, and from the encoder's mean. A check that a l
 """
 import sys, numpy as np
 from absl import flags
-from age_tf.experiments import stacked_mnist as sm, common
+from age_tf.experiments import stacked_mnist as sm
 FLAGS = flags.FLAGS
 run = sys.argv[1]
-FLAGS([ "x", f"--flagfile={run}/flags.txt"])
-import keras, tensorflow as tf
+model, epoch = sm.load_run(run)
+print("restored epoch", epoch)
 from age_tf.data import mnist
 from age_tf.metrics import mode_classifier, stacked_mnist as smm
 data = mnist.stacked_mnist(FLAGS.mnist_dir, 1000, 2000, seed=FLAGS.data_seed)
-model = sm.build_model(FLAGS.seed)
-saver, epoch = common.restore_training(model, run, True)
-print("restored epoch", epoch)
 clf = mode_classifier.load_or_train(FLAGS.mnist_dir, FLAGS.classifier_dir, seed=0).with_features()
 x = data.eval_unit_range()[:1024]; true = data.eval_labels[:1024]
 def acc(recon, name):

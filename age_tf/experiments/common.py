@@ -375,6 +375,31 @@ def restore_training(model, output_dir: str, resume: bool):
     return saver, initial_epoch
 
 
+def load_run(run_dir: str, module_name: str, build_model, num_threads: int = 0):
+    """(model, finished epochs) of a run directory that ``python -m module_name`` wrote.
+
+    Parses ``run_dir/flags.txt`` into FLAGS (which then describe that run; the
+    module must be imported so that its flags are defined), sets the CPU threads,
+    builds the model with ``build_model(seed)`` as the run did and restores its
+    newest checkpoint; for scripts that examine a trained run.
+    """
+    flagfile = os.path.join(run_dir, "flags.txt")
+    if not os.path.isfile(flagfile):
+        raise FileNotFoundError(
+            f"{flagfile} does not exist: give a run directory written by "
+            f"python -m {module_name} --output_dir=..."
+        )
+    flags.FLAGS([sys.argv[0] if sys.argv else module_name, f"--flagfile={flagfile}"])
+    set_threads(num_threads)
+    model = build_model(flags.FLAGS.seed)
+    _, epoch = restore_training(model, run_dir, True)
+    if not epoch:
+        raise FileNotFoundError(
+            f"No checkpoint in {run_dir}/checkpoint: the run saved none yet (see --checkpoint_every)."
+        )
+    return model, epoch
+
+
 def earlier_train_seconds(output_dir: str, initial_epoch: int) -> float:
     """Training seconds the run's history recorded for its first ``initial_epoch``
     epochs: what a resumed run adds to its own time."""

@@ -177,27 +177,9 @@ def run_label() -> str:
 
 
 def load_run(run_dir: str, num_threads: int = 0):
-    """(model, finished epochs) of a run directory this entry point wrote.
-
-    Parses ``run_dir/flags.txt`` into FLAGS (which then describe that run), sets
-    the CPU threads, builds the model as the run did and restores its newest
-    checkpoint; for scripts that examine a trained run.
-    """
-    flagfile = os.path.join(run_dir, "flags.txt")
-    if not os.path.isfile(flagfile):
-        raise FileNotFoundError(
-            f"{flagfile} does not exist: give a run directory written by "
-            "python -m age_tf.experiments.mog --output_dir=..."
-        )
-    FLAGS([sys.argv[0] if sys.argv else "mog", f"--flagfile={flagfile}"])
-    common.set_threads(num_threads)
-    model = build_model(FLAGS.seed)
-    _, epoch = common.restore_training(model, run_dir, True)
-    if not epoch:
-        raise FileNotFoundError(
-            f"No checkpoint in {run_dir}/checkpoint: the run saved none yet (see --checkpoint_every)."
-        )
-    return model, epoch
+    """(model, finished epochs) of a run directory this entry point wrote; FLAGS then
+    describe that run (``common.load_run``)."""
+    return common.load_run(run_dir, "age_tf.experiments.mog", build_model, num_threads)
 
 
 def heldout_points(data_seed: int, num: int = HELDOUT_POINTS) -> tuple:

@@ -154,6 +154,12 @@ def build_model(seed: int):
     return model
 
 
+def load_run(run_dir: str, num_threads: int = 0):
+    """(model, finished epochs) of a run directory this entry point wrote; FLAGS then
+    describe that run (``common.load_run``)."""
+    return common.load_run(run_dir, "age_tf.experiments.stacked_mnist", build_model, num_threads)
+
+
 def run(output_dir: str, strategy, data) -> dict:
     """Trains, evaluates and writes the run directory; returns the metrics."""
     from age_tf import callbacks, metrics, views

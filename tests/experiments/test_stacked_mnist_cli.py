@@ -58,6 +58,14 @@ def test_smoke_run_writes_metrics_views_checkpoint_and_resumes(tmp_path, classif
     history = [json.loads(line)["epoch"] for line in (out / "history.jsonl").read_text().splitlines()]
     assert history == [1, 2, 3] and "epoch_0003_samples.png" in os.listdir(out / "views")
 
+    # load_run rebuilds the trained model from the directory, as scripts/check_reconstruction.py does.
+    code = ("import numpy as np; from age_tf.experiments import stacked_mnist as sm; "
+            f"model, epoch = sm.load_run({str(out)!r}); "
+            "print(epoch, sm.FLAGS.num_train_examples, np.asarray(model.generate(2)).shape)")
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert loaded.stdout.splitlines()[-1] == "3 256 (2, 28, 28, 3)"
+
 
 def test_deterministic_hinge_run_with_mixed_bfloat16(tmp_path, classifier_dir):
     out = tmp_path / "hinge"
