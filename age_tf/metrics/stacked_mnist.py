@@ -17,6 +17,7 @@ Registered as the metric ``stacked_mnist``: ``age_tf.metrics.compute(
 
 from __future__ import annotations
 
+import hashlib
 from typing import Dict
 
 import numpy as np
@@ -89,6 +90,41 @@ def _in_batches(fn, inputs, batch_size):
     )
 
 
+def _digest(arrays) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(str((array.dtype, array.shape)).encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
+class RealFeatureCache:
+    """The classifier features of the evaluation images, computed once per classifier and image set.
+
+    They are the same at every periodic evaluation of a run, and classifying them is a third of
+    ``evaluate``'s classifier work. The key is the images' content and the classifier's weights
+    (a Keras model: the features model ``_with_features`` builds anew each time shares them), or
+    the classifier object itself when it has no weights. One entry: a new set replaces the old.
+    """
+
+    def __init__(self):
+        self._key, self._features, self._classifier = None, None, None
+
+    def features(self, classifier, eval_images, batch_size: int) -> np.ndarray:
+        weights = getattr(classifier, "weights", None)
+        owner = _digest(np.asarray(w) for w in weights) if weights else id(classifier)
+        key = (owner, _digest([eval_images]))
+        if key != self._key:
+            _, features = classify_channels(classifier, eval_images, batch_size)
+            # The classifier is kept so that an id used as the key cannot be reused meanwhile.
+            self._key, self._features, self._classifier = key, features, classifier
+        return self._features
+
+
+REAL_FEATURES = RealFeatureCache()
+
+
 def evaluate(model, classifier, eval_images, eval_modes, num_samples: int = 26_000,
              batch_size: int = 2048) -> Dict[str, float]:
     """Table 5's metrics plus a classifier-feature Frechet distance.
@@ -98,7 +134,8 @@ def evaluate(model, classifier, eval_images, eval_modes, num_samples: int = 26_0
     ``recon_accuracy`` through G(E(x)). ``classifier_frechet_distance`` compares
     the classifier's penultimate features (three channels concatenated) of the
     generated and the evaluation images: a Frechet distance on MNIST features,
-    not Inception FID.
+    not Inception FID. The evaluation images' features are classified once and
+    reused while the classifier and the images stay the same (``RealFeatureCache``).
     """
     from age_tf.metrics import frechet
 
@@ -110,7 +147,7 @@ def evaluate(model, classifier, eval_images, eval_modes, num_samples: int = 26_0
     eval_images = np.asarray(eval_images, dtype=np.float32)
     recon = _in_batches(model.reconstruct, eval_images, batch_size)
     recon_digits, _ = classify_channels(classifier, recon, batch_size)
-    _, real_features = classify_channels(classifier, eval_images, batch_size)
+    real_features = REAL_FEATURES.features(classifier, eval_images, batch_size)
     results = mode_coverage(modes_from_digits(sample_digits))
     results["recon_accuracy"] = reconstruction_accuracy(eval_modes, modes_from_digits(recon_digits))
     results["classifier_frechet_distance"] = frechet.frechet_distance_from_activations(

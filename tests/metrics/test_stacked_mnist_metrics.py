@@ -85,6 +85,46 @@ def test_evaluate_by_hand():
     assert np.isfinite(results["classifier_frechet_distance"])
 
 
+class _CountingClassifier(_DigitFromMeanPixel):
+    def __init__(self):
+        self.seen = 0
+
+    def __call__(self, x, training=False):
+        self.seen += len(x)
+        return super().__call__(x, training)
+
+
+def test_evaluation_images_are_classified_once_while_classifier_and_images_stay():
+    samples = np.stack([_image([1, 2, 3])] * 3 + [_image([4, 5, 6])])
+    eval_images = np.stack([_image([1, 2, 3]), _image([7, 7, 7])])
+    classifier = _CountingClassifier()
+    first = sm.evaluate(_FixedModel(samples, _image([1, 2, 3])), classifier, eval_images, [123, 777], num_samples=4)
+    assert classifier.seen == 3 * (4 + 2 + 2)  # channels of samples, reconstructions, evaluation images
+    again = sm.evaluate(_FixedModel(samples, _image([1, 2, 3])), classifier, eval_images.copy(), [123, 777],
+                        num_samples=4)
+    assert classifier.seen == 3 * (8 + 2 + 2 + 2)  # the same images' features came from the cache
+    assert again == first
+    changed = eval_images.copy()
+    changed[1] = _image([7, 7, 6])
+    sm.evaluate(_FixedModel(samples, _image([1, 2, 3])), classifier, changed, [123, 776], num_samples=4)
+    assert classifier.seen == 3 * (12 + 2 + 2 + 2 + 2 + 2)  # other images: classified again
+    other = _CountingClassifier()
+    sm.evaluate(_FixedModel(samples, _image([1, 2, 3])), other, changed, [123, 776], num_samples=4)
+    assert other.seen == 3 * (4 + 2 + 2)  # another classifier: classified again
+
+
+def test_a_keras_classifier_is_keyed_by_its_weights():
+    from age_tf.networks import mnist_classifier
+
+    classifier = mnist_classifier.build_classifier(0)
+    images = np.random.default_rng(0).uniform(-1, 1, (3, 28, 28, 3)).astype(np.float32)
+    cache = sm.RealFeatureCache()
+    first = cache.features(mnist_classifier.with_features(classifier), images, 8)
+    assert cache.features(mnist_classifier.with_features(classifier), images, 8) is first  # a new wrapper, same weights
+    classifier.layers[-1].kernel.assign(classifier.layers[-1].kernel * 2.0)
+    assert cache.features(mnist_classifier.with_features(classifier), images, 8) is not first
+
+
 def test_registered_metric_by_hand_with_options_and_with_a_dataset():
     from age_tf import metrics
     from age_tf.data.mnist import StackedMnist
