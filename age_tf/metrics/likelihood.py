@@ -109,13 +109,9 @@ def ais_log_likelihood(
     x = tf.convert_to_tensor(x, tf.float32)
     batch = x.shape[0]
     prior = _prior(latent_dim, x.dtype)
-    x_tiled = tf.tile(x[None], [num_chains] + [1] * len(x.shape))  # [C, B, ...]
-    flat_x = tf.reshape(x_tiled, [num_chains * batch, *x.shape[1:]])
 
-    def log_likelihood(z):  # z [C, B, k] -> log p_g(x|z) [C, B]
-        flat_z = tf.reshape(z, [num_chains * batch, latent_dim])
-        log_prob = generator.distribution(flat_z, training=False).log_prob(flat_x)
-        return tf.reshape(log_prob, [num_chains, batch])
+    def log_likelihood(z):  # z [C, B, k]: the C chains are the draws -> log p_g(x|z) [C, B]
+        return conditional_log_prob(generator, x, z)
 
     def make_kernel(target_log_prob_fn):
         return tfp.mcmc.HamiltonianMonteCarlo(
