@@ -201,6 +201,7 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
         model.fit(
             batches,
             initial_epoch=initial_epoch,
+            shuffle=False,  # the dataset shuffles itself (Keras warns that it ignores shuffle=True)
             epochs=FLAGS.epochs,
             steps_per_epoch=steps_per_epoch(train_images, batch_size),
             verbose=common.fit_verbosity(),

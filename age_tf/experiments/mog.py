@@ -241,6 +241,7 @@ def run(output_dir: str, strategy) -> dict:
         model.fit(
             batches,
             initial_epoch=initial_epoch,
+            shuffle=False,  # the dataset shuffles itself (Keras warns that it ignores shuffle=True)
             epochs=FLAGS.epochs,
             steps_per_epoch=steps_per_epoch,
             verbose=common.fit_verbosity(),

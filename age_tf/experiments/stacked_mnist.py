@@ -193,6 +193,7 @@ def run(output_dir: str, strategy, data) -> dict:
         model.fit(
             batches,
             initial_epoch=initial_epoch,
+            shuffle=False,  # the dataset shuffles itself (Keras warns that it ignores shuffle=True)
             epochs=FLAGS.epochs,
             steps_per_epoch=FLAGS.steps_per_epoch or FLAGS.num_train_examples // FLAGS.batch_size,
             verbose=common.fit_verbosity(),

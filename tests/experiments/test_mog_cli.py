@@ -37,6 +37,7 @@ def test_short_run_writes_metrics_figure_flags_and_checkpoint(tmp_path):
     assert [h["epoch"] for h in history] == [1, 2] and "eval_modes_covered" in history[-1]
     assert any(name.startswith("ckpt-1") for name in os.listdir(out / "checkpoint"))
     assert f"Metrics: {out / 'metrics.json'}" in result.stdout
+    assert "UserWarning" not in result.stderr  # e.g. Keras's about shuffle=True on a dataset
     assert (tmp_path / "export" / "1" / "saved_model.pb").exists()
     tensorboard = out / "tensorboard"
     assert (tensorboard / "mixture_epoch0002.png").exists()
