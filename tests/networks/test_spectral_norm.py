@@ -1,5 +1,9 @@
 """Spectral normalization: sigma(W) -> 1, gradients through sigma, kernels left alone."""
 
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -82,3 +86,41 @@ def test_bad_arguments_are_clear_errors():
         SpectralNorm(keras.layers.Dense(3), power_iterations=0)
     with pytest.raises(ValueError, match="ReLU has none"):
         SpectralNorm(keras.layers.ReLU())(tf.zeros([1, 2]))
+
+
+MIRRORED = r"""
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras, numpy as np
+from age_tf.networks.spectral_norm import SpectralNorm
+
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    layer = SpectralNorm(keras.layers.Dense(4))
+    layer.build((None, 3))
+kernel, u0 = layer.layer.kernel.numpy(), layer.u.numpy()
+batches = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices(tf.ones([4, 3])).batch(4))
+step = tf.function(lambda x: strategy.run(lambda x: layer(x, training=True), (x,)))
+for batch in batches:
+    step(batch)
+# One power-iteration step from u0, by hand: v = u0 W^T / |.|, u = v W / |.|.
+v = u0 @ kernel.T
+v /= np.linalg.norm(v)
+expected = v @ kernel
+expected /= np.linalg.norm(expected)
+replicas = [np.asarray(value) for value in layer.u.value.values]
+assert len(replicas) == 2
+for value in replicas:
+    np.testing.assert_allclose(value, expected, rtol=1e-5, atol=1e-6)
+print("u on both replicas:", replicas[0].round(4).tolist())
+"""
+
+
+def test_power_iteration_vector_is_updated_alike_on_every_replica():
+    """Under MirroredStrategy (two logical CPUs, in a subprocess) a training call's u update."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    result = subprocess.run([sys.executable, "-c", MIRRORED], cwd=root, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "u on both replicas" in result.stdout
