@@ -43,8 +43,12 @@ def mixture_panels(path, real, real_labels, samples, reconstructions, latents, t
     return path
 
 
-def sample_grid(path, panels, columns=4, limit=6.0):
-    """One scatter panel of generated points per (title, points) pair (Figure 9)."""
+def sample_grid(path, panels, columns=4, limit=6.0, centers=None, minority=None):
+    """One scatter panel of generated points per (title, points) pair (Figure 9).
+
+    ``centers`` [K, 2] marks the true mode centres, ``minority`` [K] (booleans)
+    the minority ones apart, so that a dropped minority mode shows as a bare mark.
+    """
     rows = (len(panels) + columns - 1) // columns
     fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 4 * rows), squeeze=False)
     for ax in axes.ravel():
@@ -53,11 +57,19 @@ def sample_grid(path, panels, columns=4, limit=6.0):
         points = np.asarray(points)
         ax.axis("on")
         ax.scatter(points[:, 0], points[:, 1], s=1, alpha=0.4)
+        if centers is not None:
+            centers = np.asarray(centers)
+            small = np.zeros(len(centers), bool) if minority is None else np.asarray(minority, bool)
+            ax.scatter(centers[~small, 0], centers[~small, 1], marker="+", s=40, c="black", linewidths=1)
+            ax.scatter(centers[small, 0], centers[small, 1], marker="x", s=40, c="red", linewidths=1)
         ax.set_xlim(-limit, limit)
         ax.set_ylim(-limit, limit)
         ax.set_aspect("equal")
         ax.set_title(title)
+    if centers is not None:
+        fig.suptitle("+ majority mode centre, x minority mode centre" if minority is not None
+                     else "+ mode centre")
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=80, bbox_inches="tight")
     plt.close(fig)
     return path

@@ -50,11 +50,21 @@ TABLE = trials.Table(
 trials.define_flags(TABLE, flagfile="experiments/mog25_age_kl.flags")
 
 
+def trial_mixture(run_dir: str):
+    """The grid mixture a trial trained on, from the --num_modes and --[no]imbalanced of its flags.txt."""
+    from age_tf.data import grid_mixture
+
+    with open(os.path.join(run_dir, "flags.txt")) as f:
+        resolved = f.read().split()
+    num_modes = next(int(a.split("=", 1)[1]) for a in resolved if a.startswith("--num_modes="))
+    return grid_mixture(num_modes, imbalanced="--imbalanced" in resolved)
+
+
 def samples_figure(results_dir: str, recorded: dict):
-    """Generated samples of the first recorded trial of each row (Figure 9)."""
+    """Generated samples of the first recorded trial of each row (Figure 9), over the true mode centres."""
     from age_tf import figures
 
-    panels = []
+    panels, mixture = [], None
     for label in ROW_LABELS:
         keys = sorted(k for k in recorded if trials.row_of(k) == label)
         if keys:
@@ -62,8 +72,11 @@ def samples_figure(results_dir: str, recorded: dict):
             samples_path = os.path.join(trials.trial_dir(label, seed), "samples.npy")
             if os.path.isfile(samples_path):
                 panels.append((f"{label} (seed {seed})", np.load(samples_path)))
+                mixture = mixture or trial_mixture(trials.trial_dir(label, seed))
     if panels:
-        figures.sample_grid(os.path.join(results_dir, "table4_samples.png"), panels)
+        probabilities = mixture.probabilities
+        figures.sample_grid(os.path.join(results_dir, "table4_samples.png"), panels, centers=mixture.centers,
+                            minority=probabilities < probabilities.max())
 
 
 def main(argv):

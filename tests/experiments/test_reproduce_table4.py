@@ -48,3 +48,15 @@ def test_trials_run_seed_by_seed_across_the_rows(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     order = [line.split()[-1] for line in result.stdout.splitlines() if line.startswith("would run")]
     assert order == ["AGE-KL/0", "Hinge/0", "AGE-KL/1", "Hinge/1"]
+
+
+def test_the_figure_marks_the_mixture_the_trial_trained_on(tmp_path):
+    from age_tf.experiments import reproduce_table4
+
+    (tmp_path / "flags.txt").write_text("# Resolved flags\n--num_modes=9\n--imbalanced\n--seed=0\n")
+    mixture = reproduce_table4.trial_mixture(str(tmp_path))
+    assert mixture.centers.shape == (9, 2)
+    # 5 modes of 10,000 points and 4 of 500 (Appendix E.1).
+    assert sorted(mixture.probabilities.round(6)) == [round(500 / 52_000, 6)] * 4 + [round(10_000 / 52_000, 6)] * 5
+    (tmp_path / "flags.txt").write_text("--num_modes=25\n--noimbalanced\n")
+    assert set(reproduce_table4.trial_mixture(str(tmp_path)).probabilities) == {1 / 25}
