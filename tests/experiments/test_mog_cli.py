@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import loaded_run_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -44,12 +45,7 @@ def test_short_run_writes_metrics_figure_flags_and_checkpoint(tmp_path):
     assert any(tensorboard.joinpath("train").iterdir()) and any(tensorboard.joinpath("images").iterdir())
 
     # load_run rebuilds the trained model from the directory, as the diagnostic scripts use it.
-    code = ("import numpy as np; from age_tf.experiments import mog; "
-            f"model, epoch = mog.load_run({str(out)!r}); "
-            "print(epoch, mog.FLAGS.num_modes, np.asarray(model.generate(3)).shape)")
-    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert loaded.returncode == 0, loaded.stderr[-3000:]
-    assert loaded.stdout.splitlines()[-1] == "2 9 (3, 2)"
+    assert loaded_run_line("mog", out, "num_modes", 3) == "2 9 (3, 2)"
 
 
 def test_load_run_names_a_directory_without_flags(tmp_path):

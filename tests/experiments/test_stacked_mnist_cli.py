@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import loaded_run_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MNIST_DIR = os.path.abspath(os.path.join(ROOT, "..", "shared", "data", "mnist"))
@@ -59,12 +60,7 @@ def test_smoke_run_writes_metrics_views_checkpoint_and_resumes(tmp_path, classif
     assert history == [1, 2, 3] and "epoch_0003_samples.png" in os.listdir(out / "views")
 
     # load_run rebuilds the trained model from the directory, as scripts/check_reconstruction.py does.
-    code = ("import numpy as np; from age_tf.experiments import stacked_mnist as sm; "
-            f"model, epoch = sm.load_run({str(out)!r}); "
-            "print(epoch, sm.FLAGS.num_train_examples, np.asarray(model.generate(2)).shape)")
-    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert loaded.returncode == 0, loaded.stderr[-3000:]
-    assert loaded.stdout.splitlines()[-1] == "3 256 (2, 28, 28, 3)"
+    assert loaded_run_line("stacked_mnist", out, "num_train_examples", 2) == "3 256 (2, 28, 28, 3)"
 
 
 def test_deterministic_hinge_run_with_mixed_bfloat16(tmp_path, classifier_dir):
