@@ -176,7 +176,13 @@ def recorded_hours_sentence(trials: dict) -> str:
             "evaluation together (trials that ran side by side each count in full). ")
 
 
-def render_table(table: Table, trials: dict, wall_seconds: float, command: str, ran: int = 0) -> str:
+def render_table(table: Table, trials: dict, wall_seconds: float, command: str, ran: int = 0,
+                 parallel: int = 0, threads: int = 0) -> str:
+    """The Markdown table; ``parallel`` and ``threads`` (when given) say how many
+    trials this invocation ran side by side and with how many CPU threads each,
+    on which its trials' minutes depend."""
+    concurrency = (f", {parallel} side by side with {threads} CPU thread(s) each"
+                   if parallel and threads else "")
     headers = ["Method", *(c.header for c in table.columns), "minutes a trial", "seeds"]
     if table.paper:
         headers.append(table.paper_header)
@@ -190,7 +196,8 @@ def render_table(table: Table, trials: dict, wall_seconds: float, command: str, 
         "```",
         "",
         f"Machine: {common.machine_description()}. Wall time of this invocation: "
-        f"{wall_seconds / 60:.1f} minutes for {ran} trial(s) run (the others were recorded before). "
+        f"{wall_seconds / 60:.1f} minutes for {ran} trial(s) run (the others were recorded before)"
+        f"{concurrency}. "
         f"{recorded_hours_sentence(trials)}"
         "Mean (standard error) over the seeds listed; minutes a trial: mean training plus "
         "evaluation time from each trial's run_info.json (every stretch of a resumed trial).",
@@ -221,7 +228,8 @@ def write_results(table: Table, results_dir: str, trials: dict, record: dict, wa
     returns the Markdown."""
     common.write_json(os.path.join(results_dir, f"{table.name}.json"),
                       {"trials": trials, **record, "wall_seconds": wall_seconds})
-    text = render_table(table, trials, wall_seconds, record["command"], ran=ran)
+    text = render_table(table, trials, wall_seconds, record["command"], ran=ran,
+                        parallel=record.get("parallel", 0), threads=record.get("threads", 0))
     discussion = os.path.join(results_dir, f"{table.name}_discussion.md")
     if os.path.isfile(discussion):  # written by hand after reading the numbers; kept across reruns
         with open(discussion) as f:
@@ -285,7 +293,8 @@ def main(table: Table, argv, after: Optional[Callable[[str, dict], None]] = None
 
     start = time.time()
     command = f"python -m {table.runner} " + " ".join(sys.argv[1:])
-    record = {"command": command, "machine": common.machine_description()}
+    record = {"command": command, "machine": common.machine_description(),
+              "parallel": parallel, "threads": threads}
     failed, ran = [], 0
     with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
         futures = {

@@ -36,7 +36,7 @@ def test_render_table_means_standard_errors_and_minutes(tmp_path):
     # Scores 1 and 3 (%): mean 2, sample standard deviation sqrt(2), standard error 1.
     assert "| A | 2 (1) | 3.0 | 0, 1 | paper A |" in text
     assert "| B | 50 | - | 0 | - |" in text
-    assert "5.0 minutes for 2 trial(s) run" in text
+    assert "5.0 minutes for 2 trial(s) run (the others were recorded before). " in text
     # 120 s + 180 s + 60 s of the timed trials: 0.1 hours.
     assert "All 3 trials (1 without recorded times) took 0.1 hours of training and evaluation" in text
 
@@ -45,13 +45,14 @@ def test_write_results_writes_json_and_table_with_the_discussion(tmp_path):
     recorded = {"A/0": {"score": 0.01, "seed": 0}, "A/1": {"score": 0.03, "seed": 1}}
     (tmp_path / "table_x_discussion.md").write_text("## Discussion\nHand-written.\n")
     seen = []
-    record = {"command": "python -m runner --trials=2", "machine": "m"}
+    record = {"command": "python -m runner --trials=2", "machine": "m", "parallel": 2, "threads": 1}
     text = trials.write_results(TABLE, str(tmp_path), recorded, record, wall_seconds=60.0, ran=1,
                                 after=lambda directory, got: seen.append((directory, sorted(got))))
     on_disk = json.loads((tmp_path / "table_x.json").read_text())
-    assert on_disk == {"trials": recorded, "command": record["command"], "machine": "m", "wall_seconds": 60.0}
+    assert on_disk == {"trials": recorded, **record, "wall_seconds": 60.0}
     assert (tmp_path / "table_x.md").read_text() == text
     assert "| A | 2 (1) | - | 0, 1 | paper A |" in text and "1.0 minutes for 1 trial(s) run" in text
+    assert "recorded before), 2 side by side with 1 CPU thread(s) each. " in text
     assert text.endswith("\n## Discussion\nHand-written.\n")
     assert seen == [(str(tmp_path), ["A/0", "A/1"])]
 
