@@ -24,7 +24,7 @@ import time
 from absl import app, flags
 
 from age_tf import divergences, methods
-from age_tf.experiments import common
+from age_tf.experiments import common, run_flags
 
 FLAGS = flags.FLAGS
 _MODULE = "age_tf.experiments.celeba"
@@ -53,10 +53,6 @@ flags.DEFINE_enum("generator_kind", "implicit", ["implicit", "deterministic"], "
 flags.DEFINE_integer("batch_size", 0, "Minibatch size (0: 256 for CelebA, 240 for ImageNet).")
 flags.DEFINE_integer("epochs", 50, "Epochs of len(split) // batch_size updates of each network.")
 flags.DEFINE_integer("steps_per_epoch", 0, "Updates per epoch (0: the split's size // batch_size).")
-flags.DEFINE_float("d_learning_rate", 1e-4, "Adam learning rate of the discriminator.")
-flags.DEFINE_float("eg_learning_rate", 5e-5, "Adam learning rate of encoder and generator.")
-flags.DEFINE_float("adam_beta1", 0.0, "Adam beta_1 (Appendix E.3: 0).")
-flags.DEFINE_float("adam_beta2", 0.999, "Adam beta_2 (Appendix E.3: 0.999).")
 flags.DEFINE_integer("seed", 0, "Seed of the weights, the shuffling and all training noise.")
 flags.DEFINE_integer("views_every", 1, "Write the PNG views every this many epochs (0: only at the end).")
 flags.DEFINE_integer("num_view_images", 64, "Validation images used by the views.")
@@ -64,18 +60,9 @@ flags.DEFINE_string("inception_weights", None, "InceptionV3 (include_top=False) 
 flags.DEFINE_string("inception_cache", None, "Where to cache the real data's Inception statistics "
                     "(default: <output_dir>/inception_reference.npz).")
 flags.DEFINE_integer("fid_samples", 50_000, "Generated (and real) images for FID/KID (paper: 50,000).")
-flags.DEFINE_integer("num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default).")
-flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
-                  "tf.distribute strategy (mirrored: all local GPUs).")
-flags.DEFINE_boolean("jit_compile", False, "Compile train_step with XLA.")
-flags.DEFINE_enum("precision", "float32", ["float32", "mixed_bfloat16"],
-                  "mixed_bfloat16: bfloat16 compute, float32 weights, losses and scales.")
-flags.DEFINE_string("output_dir", "runs/celeba", "Run directory.")
-flags.DEFINE_integer("checkpoint_every", 1, "Write a resumable checkpoint every this many epochs.")
-flags.DEFINE_boolean("resume", True, "Continue from the newest checkpoint in --output_dir if there is one.")
-flags.DEFINE_boolean("tensorboard", True, "Write TensorBoard scalars to <output_dir>/tensorboard.")
-flags.DEFINE_string("export_dir", None, "If set, write a versioned SavedModel for serving here.")
-flags.DEFINE_boolean("dry_run", False, "Print the resolved flags and exit.")
+run_flags.define_optimizer_flags(d_learning_rate=1e-4, eg_learning_rate=5e-5, source="Appendix E.3")
+run_flags.define_run_flags("runs/celeba")
+flags.adopt_module_key_flags(run_flags)
 
 
 def resolved(name: str) -> int:

@@ -19,7 +19,7 @@ from absl import app, flags
 
 import age_tf
 from age_tf import divergences, methods
-from age_tf.experiments import common
+from age_tf.experiments import common, run_flags
 from age_tf.networks import KINDS, mlp
 
 FLAGS = flags.FLAGS
@@ -42,10 +42,6 @@ flags.DEFINE_integer("d_steps", 5, "Discriminator updates per encoder/generator 
 flags.DEFINE_integer("batch_size", 500, "Minibatch size of every update.")
 flags.DEFINE_integer("epochs", 7, "Epochs of len(data) // batch_size E/G updates each.")
 flags.DEFINE_integer("steps_per_epoch", 0, "E/G updates per epoch (0: len(data) // batch_size).")
-flags.DEFINE_float("d_learning_rate", 1e-4, "Adam learning rate of the discriminator.")
-flags.DEFINE_float("eg_learning_rate", 5e-5, "Adam learning rate of encoder and generator.")
-flags.DEFINE_float("adam_beta1", 0.0, "Adam beta_1 of all three optimizers (the paper's code uses 0).")
-flags.DEFINE_float("adam_beta2", 0.999, "Adam beta_2 of all three optimizers.")
 flags.DEFINE_string("encoder_kind", "deterministic", f"One of {', '.join(KINDS)}.")
 flags.DEFINE_string("generator_kind", "deterministic", f"One of {', '.join(KINDS)}.")
 flags.DEFINE_integer("latent_dim", 2, "Size of z.")
@@ -68,28 +64,9 @@ flags.DEFINE_integer(
     "is_samples", 1000, "Encoder-proposal draws per point of the nll_is metric (on the nll metric's points)."
 )
 flags.DEFINE_integer("eval_every", 0, "Log the mode metrics every this many epochs (0: only at the end).")
-flags.DEFINE_integer("num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default).")
-flags.DEFINE_enum(
-    "strategy", "default", ["default", "mirrored", "multi_worker"],
-    "tf.distribute strategy: default (one device), mirrored (all local GPUs) or multi_worker "
-    "(MultiWorkerMirroredStrategy configured by the TF_CONFIG environment variable).",
-)
-flags.DEFINE_boolean("jit_compile", False, "Compile train_step with XLA (slower on CPU).")
-flags.DEFINE_enum(
-    "precision", "float32", ["float32", "mixed_bfloat16"],
-    "float32, or mixed_bfloat16: bfloat16 compute with float32 weights, losses and scale "
-    "factors (faster only on CPUs with bfloat16 matrix units, e.g. AMX; see BUILD_NOTES.md).",
-)
-flags.DEFINE_string("output_dir", "runs/mog", "Run directory for flags, metrics, figure, checkpoint.")
-flags.DEFINE_integer("checkpoint_every", 1, "Write a resumable checkpoint every this many epochs.")
-flags.DEFINE_boolean(
-    "resume", True, "Continue from the newest checkpoint in --output_dir if there is one."
-)
-flags.DEFINE_boolean(
-    "tensorboard", True, "Write TensorBoard scalars and (with --eval_every) figures to <output_dir>/tensorboard."
-)
-flags.DEFINE_string("export_dir", None, "If set, write a versioned SavedModel for serving here.")
-flags.DEFINE_boolean("dry_run", False, "Print the resolved flags and exit.")
+run_flags.define_optimizer_flags(d_learning_rate=1e-4, eg_learning_rate=5e-5, source="Appendix E.1")
+run_flags.define_run_flags("runs/mog")
+flags.adopt_module_key_flags(run_flags)
 
 
 def validate_flags():

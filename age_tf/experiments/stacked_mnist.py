@@ -33,7 +33,7 @@ import time
 from absl import flags
 
 from age_tf import methods
-from age_tf.experiments import common
+from age_tf.experiments import common, run_flags
 
 FLAGS = flags.FLAGS
 _MODULE = "age_tf.experiments.stacked_mnist"
@@ -62,27 +62,14 @@ flags.DEFINE_integer("steps_per_epoch", 0, "Updates per epoch (0: num_train_exam
 flags.DEFINE_integer("num_train_examples", 128_000, "Stacked training images (paper: 128,000).")
 flags.DEFINE_integer("num_eval_samples", 26_000,
                      "Generated samples, and stacked evaluation images, for the metrics (paper: 26,000).")
-flags.DEFINE_float("d_learning_rate", 1e-4, "Adam learning rate of the discriminator (paper: 1e-4).")
-flags.DEFINE_float("eg_learning_rate", 1e-4, "Adam learning rate of encoder and generator (paper: 1e-4).")
-flags.DEFINE_float("adam_beta1", 0.0, "Adam beta_1 of all three optimizers (the authors' code: 0).")
-flags.DEFINE_float("adam_beta2", 0.999, "Adam beta_2 of all three optimizers.")
 flags.DEFINE_integer("seed", 0, "Seed of the weights, the shuffling and all training noise.")
 flags.DEFINE_integer("data_seed", 0, "Seed of the stacked training (data_seed) and evaluation "
                      "(data_seed + 1) draws.")
 flags.DEFINE_integer("eval_every", 0, "Log the metrics every this many epochs (0: only at the end).")
 flags.DEFINE_integer("views_every", 1, "Write the PNG views every this many epochs (0: only at the end).")
-flags.DEFINE_integer("num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default).")
-flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
-                  "tf.distribute strategy (mirrored: all local GPUs).")
-flags.DEFINE_boolean("jit_compile", False, "Compile train_step with XLA.")
-flags.DEFINE_enum("precision", "float32", ["float32", "mixed_bfloat16"],
-                  "mixed_bfloat16: bfloat16 compute, float32 weights, losses and scales (the mode "
-                  "classifier stays float32).")
-flags.DEFINE_string("output_dir", "runs/stacked_mnist", "Run directory.")
-flags.DEFINE_integer("checkpoint_every", 1, "Write a resumable checkpoint every this many epochs.")
-flags.DEFINE_boolean("resume", True, "Continue from the newest checkpoint in --output_dir if there is one.")
-flags.DEFINE_boolean("tensorboard", True, "Write TensorBoard scalars to <output_dir>/tensorboard.")
-flags.DEFINE_boolean("dry_run", False, "Print the resolved flags and exit.")
+run_flags.define_optimizer_flags(d_learning_rate=1e-4, eg_learning_rate=1e-4, source="Appendix E.2")
+run_flags.define_run_flags("runs/stacked_mnist", export=False, precision_note="the mode classifier stays float32")
+flags.adopt_module_key_flags(run_flags)
 
 
 def validate_flags():

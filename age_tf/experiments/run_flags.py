@@ -1,0 +1,62 @@
+"""Flags that every training entry point shares: optimizers, hardware, run directory.
+
+Each entry point calls the two ``define_*`` functions once at import, with its
+own defaults and the source it cites, and then adopts them as its key flags
+(``flags.adopt_module_key_flags(run_flags)``) so that ``--dry_run`` and each
+run's ``flags.txt`` list them with the entry point's own flags.
+
+    run_flags.define_optimizer_flags(d_learning_rate=1e-4, eg_learning_rate=5e-5,
+                                     source="Appendix E.1")
+    run_flags.define_run_flags("runs/mog", export=True)
+    flags.adopt_module_key_flags(run_flags)
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from absl import flags
+
+STRATEGIES = ("default", "mirrored", "multi_worker")
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+def define_optimizer_flags(d_learning_rate: float, eg_learning_rate: float, source: str):
+    """Adam's learning rates and betas; ``source`` names where the defaults come from."""
+    flags.DEFINE_float("d_learning_rate", d_learning_rate,
+                       f"Adam learning rate of the discriminator ({source}: {d_learning_rate:g}).")
+    flags.DEFINE_float("eg_learning_rate", eg_learning_rate,
+                       f"Adam learning rate of encoder and generator ({source}: {eg_learning_rate:g}).")
+    flags.DEFINE_float("adam_beta1", 0.0,
+                       "Adam beta_1 of all three optimizers (Appendix E.3 and the authors' code: 0).")
+    flags.DEFINE_float("adam_beta2", 0.999, "Adam beta_2 of all three optimizers.")
+
+
+def define_run_flags(output_dir: str, export: bool = True, precision_note: Optional[str] = None):
+    """Threads, distribution strategy, XLA, precision, run directory, checkpoints,
+    TensorBoard, SavedModel export (when ``export``) and ``--dry_run``."""
+    flags.DEFINE_integer("num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default).")
+    flags.DEFINE_enum(
+        "strategy", "default", list(STRATEGIES),
+        "tf.distribute strategy: default (one device), mirrored (all local GPUs) or multi_worker "
+        "(MultiWorkerMirroredStrategy configured by the TF_CONFIG environment variable).",
+    )
+    flags.DEFINE_boolean("jit_compile", False,
+                         "Compile train_step with XLA (slower on the CPUs measured; BUILD_NOTES.md).")
+    flags.DEFINE_enum(
+        "precision", "float32", list(PRECISIONS),
+        "float32, or mixed_bfloat16: bfloat16 compute with float32 weights, losses and scale factors "
+        "(faster only on CPUs with bfloat16 matrix units, e.g. AMX; see BUILD_NOTES.md)"
+        + (f"; {precision_note}" if precision_note else "") + ".",
+    )
+    flags.DEFINE_string("output_dir", output_dir,
+                        "Run directory: resolved flags, history, checkpoints, metrics, figures.")
+    flags.DEFINE_integer("checkpoint_every", 1, "Write a resumable checkpoint every this many epochs.")
+    flags.DEFINE_boolean("resume", True,
+                         "Continue from the newest checkpoint in --output_dir if there is one.")
+    flags.DEFINE_boolean("tensorboard", True,
+                         "Write TensorBoard scalars (and figures where the entry point draws them) "
+                         "to <output_dir>/tensorboard.")
+    if export:
+        flags.DEFINE_string("export_dir", None, "If set, write a versioned SavedModel for serving here.")
+    flags.DEFINE_boolean("dry_run", False, "Print the resolved flags and exit.")
