@@ -10,7 +10,6 @@ a write leaves the previous checkpoint readable.
 
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 import keras

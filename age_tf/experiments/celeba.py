@@ -18,10 +18,9 @@ downloaded). FID and KID need InceptionV3 weights from a file
 from __future__ import annotations
 
 import os
-import sys
 import time
 
-from absl import app, flags
+from absl import flags
 
 from age_tf import divergences, methods
 from age_tf.experiments import common, run_flags

@@ -11,11 +11,10 @@ with deterministic encoder and generator, shortened to fit in five minutes on a
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 import age_tf
 from age_tf import divergences, methods

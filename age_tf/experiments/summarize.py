@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import sys
 
-from absl import app, flags
+from absl import flags
 
 from age_tf.experiments import common
 

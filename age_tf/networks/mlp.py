@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Optional
 
 import keras
-import tensorflow as tf
 
 from age_tf.networks.stochastic import StochasticNetwork, validate_kind
 
