@@ -1,24 +1,10 @@
 """The Tables 5/7 runner on a tiny configuration: runs, tabulates, resumes."""
 
 import json
-import os
 import subprocess
 import sys
 
-import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MNIST_DIR = os.path.abspath(os.path.join(ROOT, "..", "shared", "data", "mnist"))
-
-
-@pytest.fixture(scope="module")
-def classifier_dir(tmp_path_factory):
-    from age_tf.metrics import mode_classifier
-
-    directory = str(tmp_path_factory.mktemp("classifier"))
-    mode_classifier.load_or_train(MNIST_DIR, directory, epochs=1, batch_size=64, num_train_examples=6000,
-                                  min_accuracy=0.9, log=lambda line: None)
-    return directory
+from conftest import MNIST_DIR, ROOT
 
 
 def run(tmp_path, classifier_dir, *args):

@@ -6,23 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import loaded_run_line
+from conftest import MNIST_DIR, ROOT, loaded_run_line
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MNIST_DIR = os.path.abspath(os.path.join(ROOT, "..", "shared", "data", "mnist"))
 TINY = ["--num_train_examples=256", "--batch_size=8", "--steps_per_epoch=2", "--num_eval_samples=64",
         f"--mnist_dir={MNIST_DIR}", "--classifier_min_accuracy=0.9"]
-
-
-@pytest.fixture(scope="module")
-def classifier_dir(tmp_path_factory):
-    """A mode classifier trained on a small budget (about 10 s), shared by the module's runs."""
-    from age_tf.metrics import mode_classifier
-
-    directory = str(tmp_path_factory.mktemp("classifier"))
-    mode_classifier.load_or_train(MNIST_DIR, directory, epochs=1, batch_size=64, num_train_examples=6000,
-                                  min_accuracy=0.9, log=lambda line: None)
-    return directory
 
 
 def run_cli(*args, timeout=300):
