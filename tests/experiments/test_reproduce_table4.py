@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -29,7 +30,8 @@ def test_runs_tabulates_and_resumes(tmp_path):
     table = (tmp_path / "results" / "table4.md").read_text()
     assert "| AGE-KL |" in table and "| Hinge |" in table and "Machine:" in table
     assert "| 0 | 24.9 (0.36) / 0.0284 (0.0035) |" in table and "| 0 | 20.9 (0.92) / 0.1929 (0.0366) |" in table
-    assert "PacGAN's released rule" in table
+    assert "PacGAN's released rule" in table and "![Generated samples](table4_samples.png)" in table
+    assert re.search(r"recorded before\), 1 side by side with \d+ CPU thread\(s\) each\. ", table)
     recorded = json.loads((tmp_path / "results" / "table4.json").read_text())["trials"]
     assert set(recorded) == {"AGE-KL/0", "Hinge/0"}
     assert (tmp_path / "results" / "table4_samples.png").exists()
