@@ -137,6 +137,30 @@ def trial_minutes(record: dict) -> float:
     return sum(seconds) / 60 if seconds else math.nan
 
 
+def progress_note(out: str) -> str:
+    """' (history reaches epoch E of N)' for a trial that has trained before, else ''.
+
+    E is the last epoch in its ``history.jsonl`` (torn lines skipped), N the
+    ``--epochs`` of its ``flags.txt``; the trial resumes from its newest
+    checkpoint, which is epoch E when it checkpointed every epoch."""
+    history = os.path.join(out, common.HISTORY_FILE)
+    if not os.path.isfile(history):
+        return ""
+    last = 0
+    with open(history) as f:
+        for line in f:
+            try:
+                last = max(last, int(json.loads(line)["epoch"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+    epochs = ""
+    flags_path = os.path.join(out, "flags.txt")
+    if os.path.isfile(flags_path):
+        with open(flags_path) as f:
+            epochs = next((a.split("=", 1)[1] for a in f.read().split() if a.startswith("--epochs=")), "")
+    return f" (history reaches epoch {last}{' of ' + epochs if epochs else ''})" if last else ""
+
+
 def run_trial(module: str, label: str, row_flags, seed: int, threads: int) -> dict:
     """One trial in its own process; its stdout and stderr go to ``stdout.log``
     (appended: a resumed trial keeps the log of its earlier stretches)."""
@@ -287,8 +311,9 @@ def main(table: Table, argv, after: Optional[Callable[[str, dict], None]] = None
     threads = max(1, (os.cpu_count() or 2) // parallel)
     print(f"{len(trials)} trials recorded, {len(todo)} to run, {parallel} at a time.")
     if FLAGS.dry_run:
-        for key, *_ in todo:
-            print(f"would run {key}")
+        for key, label, _, seed in todo:
+            started = progress_note(trial_dir(label, seed))
+            print(f"would {'resume' if started else 'run'} {key}{started}")
         return 0
 
     start = time.time()

@@ -59,3 +59,11 @@ def test_write_results_writes_json_and_table_with_the_discussion(tmp_path):
 
 def test_progress_line_names_each_column_in_its_scale():
     assert TABLE.progress({"score": 0.01234, "seed": 0}) == "Score 1.234"
+
+
+def test_progress_note_reads_the_history_and_the_epochs_of_a_started_trial(tmp_path):
+    assert trials.progress_note(str(tmp_path)) == ""  # never trained
+    (tmp_path / "history.jsonl").write_text('{"epoch": 1, "wall_s": 9.0}\n{"epoch": 2, "wall_s": 18.0}\n{"epo')
+    assert trials.progress_note(str(tmp_path)) == " (history reaches epoch 2)"  # torn last line skipped
+    (tmp_path / "flags.txt").write_text("# Resolved flags\n--num_modes=25\n--epochs=30\n")
+    assert trials.progress_note(str(tmp_path)) == " (history reaches epoch 2 of 30)"
