@@ -153,6 +153,26 @@ def save_resolved_flags(output_dir: str, module_name: str) -> str:
     return path
 
 
+def saved_flag(run_dir: str, name: str):
+    """The value of ``--name`` in ``run_dir/flags.txt`` as written there (a string;
+    ``"true"``/``"false"`` for ``--name``/``--noname``), or None when the file or
+    the flag is missing. For tools that look at a finished run without parsing
+    its flags into FLAGS (``load_run`` does that)."""
+    path = os.path.join(run_dir, "flags.txt")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith(f"--{name}="):
+                return line.split("=", 1)[1]
+            if line == f"--{name}":
+                return "true"
+            if line == f"--no{name}":
+                return "false"
+    return None
+
+
 def resolved_flags(module_name: str) -> dict:
     return {f.name: f.value for f in _module_flags(module_name)}
 

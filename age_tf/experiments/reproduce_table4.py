@@ -6,10 +6,14 @@ at once when the machine has the cores, and writes into ``--results_dir``:
 
 - ``table4.md``: mean (standard error) of modes covered and mode KL per row;
 - ``table4.json``: every trial's metrics, the flags and the wall time;
-- ``table4_samples.png``: generated samples of one trial per method (Figure 9).
+- ``table4_samples.png``: generated samples of one trial per method (Figure 9),
+  drawn from the points kept in ``table4_samples/``.
 
 It resumes: a trial whose metrics are already in ``table4.json`` or whose run
-directory holds ``metrics.json`` is not run again. The runner itself is
+directory holds ``metrics.json`` is not run again. The results directory alone
+(committed) is enough to resume and redraw everything in a fresh clone; the
+run directories under ``--runs_dir`` (checkpoints, logs) are not needed once
+a trial is recorded. The runner itself is
 ``age_tf.experiments.trials``, shared with ``reproduce_table5``.
 
     python -m age_tf.experiments.reproduce_table4 --trials=3
@@ -18,6 +22,8 @@ directory holds ``metrics.json`` is not run again. The runner itself is
 from __future__ import annotations
 
 import os
+import sys
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -35,6 +41,7 @@ ROWS = (
     ("Hinge", ["--method=hinge"]),
 )
 ROW_LABELS = [label for label, _ in ROWS]
+SAMPLES_DIR = "table4_samples"  # under --results_dir: the figure's points, kept with the table
 # The paper's Table 4: modes / KL, mean (standard error) over 10 trials.
 PAPER = {
     "AGE-KL": "24.9 (0.36) / 0.0284 (0.0035)",
@@ -68,36 +75,58 @@ TABLE = trials.Table(
         "",
         "![Generated samples](table4_samples.png)",
         "",
-        "`table4_samples.png`: 5,000 generated points (`samples.npy`) of each row's lowest seed "
-        "(as in the paper's Figure 9), over the majority (+) and minority (x) mode centres.",
+        "`table4_samples.png`: 5,000 generated points of each row's lowest seed (its run's `samples.npy`, "
+        "kept in `table4_samples/`; as in the paper's Figure 9), over the majority (+) and minority (x) "
+        "mode centres.",
     ),
 )
 trials.define_flags(TABLE, flagfile="experiments/mog25_age_kl.flags")
 
 
-def trial_mixture(run_dir: str):
-    """The grid mixture a trial trained on, from the --num_modes and --[no]imbalanced of its flags.txt."""
-    from age_tf.data import grid_mixture
+def trial_mixture(run_dir: str) -> Tuple[int, bool]:
+    """(num_modes, imbalanced) of the grid mixture a trial trained on, from its flags.txt."""
+    num_modes = common.saved_flag(run_dir, "num_modes")
+    if num_modes is None:
+        raise FileNotFoundError(f"{run_dir}/flags.txt is missing or names no --num_modes: not a mog run directory.")
+    return int(num_modes), common.saved_flag(run_dir, "imbalanced") == "true"
 
-    with open(os.path.join(run_dir, "flags.txt")) as f:
-        resolved = f.read().split()
-    num_modes = next(int(a.split("=", 1)[1]) for a in resolved if a.startswith("--num_modes="))
-    return grid_mixture(num_modes, imbalanced="--imbalanced" in resolved)
+
+def kept_samples(results_dir: str, label: str, seed: int) -> Optional[str]:
+    """``<results_dir>/table4_samples/<row>_s<seed>.npz``: the trial's generated
+    points (its ``samples.npy``) and the mixture it trained on, copied out of its
+    run directory the first time, so that the figure can be redrawn where
+    ``runs/`` is gone (a fresh clone that resumes from ``table4.json``). None when
+    neither the copy nor the run directory's samples exist."""
+    kept = os.path.join(results_dir, SAMPLES_DIR, f"{trials.slug(label)}_s{seed}.npz")
+    if os.path.isfile(kept):
+        return kept
+    run_dir = trials.trial_dir(label, seed)
+    samples_path = os.path.join(run_dir, "samples.npy")
+    if not os.path.isfile(samples_path):
+        return None
+    num_modes, imbalanced = trial_mixture(run_dir)
+    os.makedirs(os.path.dirname(kept), exist_ok=True)
+    np.savez_compressed(kept, samples=np.load(samples_path).astype(np.float32),
+                        num_modes=num_modes, imbalanced=imbalanced)
+    return kept
 
 
 def samples_figure(results_dir: str, recorded: dict):
-    """Generated samples of the first recorded trial of each row (Figure 9), over the true mode centres."""
+    """Generated samples of the lowest recorded seed of each row (Figure 9), over the true mode centres."""
     from age_tf import figures
+    from age_tf.data import grid_mixture
 
     panels, mixture = [], None
     for label in ROW_LABELS:
-        keys = sorted(k for k in recorded if trials.row_of(k) == label)
-        if keys:
-            seed = recorded[keys[0]]["seed"]
-            samples_path = os.path.join(trials.trial_dir(label, seed), "samples.npy")
-            if os.path.isfile(samples_path):
-                panels.append((f"{label} (seed {seed})", np.load(samples_path)))
-                mixture = mixture or trial_mixture(trials.trial_dir(label, seed))
+        seeds = sorted(recorded[k]["seed"] for k in recorded if trials.row_of(k) == label)
+        kept = kept_samples(results_dir, label, seeds[0]) if seeds else None
+        if seeds and kept is None:
+            print(f"No samples of {label} seed {seeds[0]} in {results_dir}/{SAMPLES_DIR} or its run directory; "
+                  "the figure leaves that row out.", file=sys.stderr)
+        if kept:
+            with np.load(kept) as saved:
+                panels.append((f"{label} (seed {seeds[0]})", saved["samples"]))
+                mixture = mixture or grid_mixture(int(saved["num_modes"]), imbalanced=bool(saved["imbalanced"]))
     if panels:
         probabilities = mixture.probabilities
         figures.sample_grid(os.path.join(results_dir, "table4_samples.png"), panels, centers=mixture.centers,

@@ -153,11 +153,7 @@ def progress_note(out: str) -> str:
                 last = max(last, int(json.loads(line)["epoch"]))
             except (ValueError, KeyError, TypeError):
                 continue
-    epochs = ""
-    flags_path = os.path.join(out, "flags.txt")
-    if os.path.isfile(flags_path):
-        with open(flags_path) as f:
-            epochs = next((a.split("=", 1)[1] for a in f.read().split() if a.startswith("--epochs=")), "")
+    epochs = common.saved_flag(out, "epochs")
     return f" (history reaches epoch {last}{' of ' + epochs if epochs else ''})" if last else ""
 
 

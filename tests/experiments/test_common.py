@@ -101,3 +101,19 @@ def test_write_json_files_follow_the_umask_like_any_other_file(tmp_path):
     mode = os.stat(tmp_path / "metrics.json").st_mode & 0o777
     assert mode == os.stat(tmp_path / "plain.txt").st_mode & 0o777 != 0o600
     assert set(os.listdir(tmp_path)) == {"metrics.json", "plain.txt"}  # no temporary file left
+
+
+def test_saved_flag_reads_values_and_booleans_of_a_runs_flags_file(tmp_path):
+    from age_tf.experiments import common
+
+    assert common.saved_flag(str(tmp_path), "epochs") is None  # no flags.txt
+    (tmp_path / "flags.txt").write_text(
+        "# Resolved flags of python -m age_tf.experiments.mog\n--epochs=30\n--imbalanced\n--notensorboard\n"
+        "--output_dir=runs/a=b\n"
+    )
+    assert common.saved_flag(str(tmp_path), "epochs") == "30"
+    assert common.saved_flag(str(tmp_path), "imbalanced") == "true"
+    assert common.saved_flag(str(tmp_path), "tensorboard") == "false"
+    assert common.saved_flag(str(tmp_path), "output_dir") == "runs/a=b"
+    assert common.saved_flag(str(tmp_path), "epoch") is None  # a prefix of another flag is not it
+    assert common.saved_flag(str(tmp_path), "seed") is None

@@ -3,8 +3,12 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+
+import numpy as np
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = "--extra_flags=--epochs=1,--steps_per_epoch=2,--num_modes=9,--batch_size=20,--num_eval_samples=300"
@@ -38,6 +42,18 @@ def test_runs_tabulates_and_resumes(tmp_path):
     again = run(tmp_path, "--dry_run")
     assert "2 trials recorded, 0 to run" in again.stdout
 
+    # A fresh clone has the results directory but no runs/: it resumes from the
+    # JSON and redraws the figure from the points kept beside the table.
+    shutil.rmtree(tmp_path / "runs")
+    (tmp_path / "results" / "table4_samples.png").unlink()
+    kept = np.load(tmp_path / "results" / "table4_samples" / "age_kl_s0.npz")
+    assert kept["samples"].shape == (5000, 2) and int(kept["num_modes"]) == 9 and bool(kept["imbalanced"])
+    assert "2 trials recorded, 0 to run" in run(tmp_path, "--dry_run").stdout
+    from age_tf.experiments import reproduce_table4
+
+    reproduce_table4.samples_figure(str(tmp_path / "results"), recorded)
+    assert (tmp_path / "results" / "table4_samples.png").exists()
+
 
 def test_unknown_row_is_refused(tmp_path):
     result = subprocess.run(
@@ -58,9 +74,9 @@ def test_the_figure_marks_the_mixture_the_trial_trained_on(tmp_path):
     from age_tf.experiments import reproduce_table4
 
     (tmp_path / "flags.txt").write_text("# Resolved flags\n--num_modes=9\n--imbalanced\n--seed=0\n")
-    mixture = reproduce_table4.trial_mixture(str(tmp_path))
-    assert mixture.centers.shape == (9, 2)
-    # 5 modes of 10,000 points and 4 of 500 (Appendix E.1).
-    assert sorted(mixture.probabilities.round(6)) == [round(500 / 52_000, 6)] * 4 + [round(10_000 / 52_000, 6)] * 5
+    assert reproduce_table4.trial_mixture(str(tmp_path)) == (9, True)
     (tmp_path / "flags.txt").write_text("--num_modes=25\n--noimbalanced\n")
-    assert set(reproduce_table4.trial_mixture(str(tmp_path)).probabilities) == {1 / 25}
+    assert reproduce_table4.trial_mixture(str(tmp_path)) == (25, False)
+    (tmp_path / "flags.txt").write_text("--epochs=3\n")
+    with pytest.raises(FileNotFoundError, match="names no --num_modes: not a mog run directory"):
+        reproduce_table4.trial_mixture(str(tmp_path))
