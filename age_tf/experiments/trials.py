@@ -117,17 +117,18 @@ def load_recorded(path: str) -> dict:
 
 
 TIMES = ("train_seconds", "eval_seconds", "classifier_seconds")  # from a trial's run_info.json
+RUN_INFO = (*TIMES, "machine")  # what a trial's record takes from its run_info.json
 
 
 def finished_trial(out: str) -> dict:
-    """A finished trial's ``metrics.json`` with its wall times from ``run_info.json``."""
+    """A finished trial's ``metrics.json`` with its wall times and machine from ``run_info.json``."""
     with open(os.path.join(out, "metrics.json")) as f:
         record = json.load(f)
     info_path = os.path.join(out, "run_info.json")
     if os.path.isfile(info_path):
         with open(info_path) as f:
             info = json.load(f)
-        record.update({k: info[k] for k in TIMES if k in info})
+        record.update({k: info[k] for k in RUN_INFO if k in info})
     return record
 
 
@@ -196,6 +197,21 @@ def recorded_hours_sentence(trials: dict) -> str:
             "evaluation together (trials that ran side by side each count in full). ")
 
 
+def machines_sentence(trials: dict) -> str:
+    """'The trials ran on M (n); M2 (m). ' from each record's machine (a table
+    resumed in several sessions may have run on several machines); empty if none
+    is recorded."""
+    counts: Dict[str, int] = {}
+    for record in trials.values():
+        if "machine" in record:
+            counts[record["machine"]] = counts.get(record["machine"], 0) + 1
+    if not counts:
+        return ""
+    missing = len(trials) - sum(counts.values())
+    listed = "; ".join(f"{machine} ({n})" for machine, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    return f"The trials ran on {listed}{f'; {missing} without a recorded machine' if missing else ''}. "
+
+
 def render_table(table: Table, trials: dict, wall_seconds: float, command: str, ran: int = 0,
                  parallel: int = 0, threads: int = 0) -> str:
     """The Markdown table; ``parallel`` and ``threads`` (when given) say how many
@@ -215,9 +231,10 @@ def render_table(table: Table, trials: dict, wall_seconds: float, command: str, 
         command,
         "```",
         "",
-        f"Machine: {common.machine_description()}. Wall time of this invocation: "
+        f"Machine of this invocation: {common.machine_description()}. Wall time of this invocation: "
         f"{wall_seconds / 60:.1f} minutes for {ran} trial(s) run (the others were recorded before)"
         f"{concurrency}. "
+        f"{machines_sentence(trials)}"
         f"{recorded_hours_sentence(trials)}"
         "Mean (standard error) over the seeds listed; minutes a trial: mean training plus "
         "evaluation time from each trial's run_info.json (every stretch of a resumed trial).",
@@ -274,7 +291,8 @@ def _validate(table: Table):
 def _pending(table: Table, trials: dict) -> list:
     """(key, label, flags, seed) of every trial not finished yet, seed by seed
     across the rows (an interrupted invocation leaves every row with trials);
-    finished run directories missing from ``trials`` are added to it."""
+    finished run directories missing from ``trials``, or recorded without their
+    times and machine, are (re)read into it."""
     todo = []
     for seed in range(FLAGS.trials):
         for label, row_flags in table.rows:
@@ -282,9 +300,10 @@ def _pending(table: Table, trials: dict) -> list:
                 continue
             key = f"{label}/{seed}"
             done = os.path.join(trial_dir(label, seed), "metrics.json")
-            if key in trials and (any(k in trials[key] for k in TIMES) or not os.path.isfile(done)):
+            complete = key in trials and "machine" in trials[key] and any(k in trials[key] for k in TIMES)
+            if key in trials and (complete or not os.path.isfile(done)):
                 continue
-            if os.path.isfile(done):  # finished, or recorded before trials carried their times
+            if os.path.isfile(done):  # finished, or recorded before trials carried their times and machine
                 trials[key] = finished_trial(trial_dir(label, seed))
                 continue
             todo.append((key, label, row_flags, seed))

@@ -26,7 +26,7 @@ def test_runs_the_three_rows_tabulates_and_resumes(tmp_path):
     table = (tmp_path / "results" / "table3.md").read_text()
     for label in ("VAE", "AGE-KL", "f-GAN-KL"):
         assert f"| {label} |" in table
-    assert "2.739 (0.02)" in table and "Machine:" in table
+    assert "2.739 (0.02)" in table and "Machine of this invocation:" in table
     recorded = json.loads((tmp_path / "results" / "table3.json").read_text())["trials"]
     assert set(recorded) == {"VAE/0", "AGE-KL/0", "f-GAN-KL/0"}
     for key, metrics in recorded.items():

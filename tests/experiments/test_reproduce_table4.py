@@ -32,7 +32,8 @@ def test_runs_tabulates_and_resumes(tmp_path):
     log = earlier_log.read_text()
     assert log.startswith("log of an earlier stretch\n=== ") and "--seed=0" in log and "Metrics:" in log
     table = (tmp_path / "results" / "table4.md").read_text()
-    assert "| AGE-KL |" in table and "| Hinge |" in table and "Machine:" in table
+    assert "| AGE-KL |" in table and "| Hinge |" in table and "Machine of this invocation:" in table
+    assert re.search(r"The trials ran on \d+ CPU cores .*, (no GPU|\d+ GPU\(s\)) \(2\)\. ", table)
     assert "| 0 | 24.9 (0.36) / 0.0284 (0.0035) |" in table and "| 0 | 20.9 (0.92) / 0.1929 (0.0366) |" in table
     assert "PacGAN's released rule" in table and "![Generated samples](table4_samples.png)" in table
     assert re.search(r"recorded before\), 1 side by side with \d+ CPU thread\(s\) each\. ", table)
@@ -41,6 +42,17 @@ def test_runs_tabulates_and_resumes(tmp_path):
     assert (tmp_path / "results" / "table4_samples.png").exists()
     again = run(tmp_path, "--dry_run")
     assert "2 trials recorded, 0 to run" in again.stdout
+
+    # A record written before trials carried their machine and times is completed
+    # from the run directory by the next invocation, which trains nothing.
+    json_path = tmp_path / "results" / "table4.json"
+    older = json.loads(json_path.read_text())
+    older["trials"]["AGE-KL/0"] = {k: v for k, v in recorded["AGE-KL/0"].items()
+                                   if k not in ("machine", "train_seconds", "eval_seconds")}
+    json_path.write_text(json.dumps(older))
+    completed = run(tmp_path)
+    assert completed.returncode == 0 and "2 trials recorded, 0 to run" in completed.stdout
+    assert json.loads(json_path.read_text())["trials"]["AGE-KL/0"] == recorded["AGE-KL/0"]
 
     # A fresh clone has the results directory but no runs/: it resumes from the
     # JSON and redraws the figure from the points kept beside the table.

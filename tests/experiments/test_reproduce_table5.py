@@ -26,7 +26,7 @@ def test_runs_tabulates_and_resumes(tmp_path, classifier_dir):
     first = run(tmp_path, classifier_dir)
     assert first.returncode == 0, first.stderr[-2000:]
     table = (tmp_path / "results" / "table5.md").read_text()
-    assert "| AGE-ALL(d) |" in table and "| AGE-KL-SC0.5 |" in table and "Machine:" in table
+    assert "| AGE-ALL(d) |" in table and "| AGE-KL-SC0.5 |" in table and "Machine of this invocation:" in table
     assert ("| Method | Modes | KL | Recon. (%) | classifier FD | minutes a trial | seeds | "
             "paper: Modes / KL / Recon. (%) |") in table
     assert "971.7 (20.1) / 0.42 (0.10) / 81.7 (1.8)" in table  # the paper's AGE-ALL(d) row

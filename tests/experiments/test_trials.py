@@ -21,7 +21,7 @@ def _trial(directory, score, seed, **times):
 
 def test_a_finished_trial_carries_its_times_from_run_info(tmp_path):
     record = _trial(tmp_path / "a_s0", 0.5, 0, train_seconds=90.0, eval_seconds=30.0)
-    assert record == {"score": 0.5, "seed": 0, "train_seconds": 90.0, "eval_seconds": 30.0}
+    assert record == {"score": 0.5, "seed": 0, "train_seconds": 90.0, "eval_seconds": 30.0, "machine": "m"}
     assert trials.trial_minutes(record) == 2.0
     assert math.isnan(trials.trial_minutes({"score": 0.5}))
 
@@ -37,6 +37,7 @@ def test_render_table_means_standard_errors_and_minutes(tmp_path):
     assert "| A | 2 (1) | 3.0 | 0, 1 | paper A |" in text
     assert "| B | 50 | - | 0 | - |" in text
     assert "5.0 minutes for 2 trial(s) run (the others were recorded before). " in text
+    assert "The trials ran on m (2); 1 without a recorded machine. " in text
     # 120 s + 180 s + 60 s of the timed trials: 0.1 hours.
     assert "All 3 trials (1 without recorded times) took 0.1 hours of training and evaluation" in text
 
@@ -67,3 +68,12 @@ def test_progress_note_reads_the_history_and_the_epochs_of_a_started_trial(tmp_p
     assert trials.progress_note(str(tmp_path)) == " (history reaches epoch 2)"  # torn last line skipped
     (tmp_path / "flags.txt").write_text("# Resolved flags\n--num_modes=25\n--epochs=30\n")
     assert trials.progress_note(str(tmp_path)) == " (history reaches epoch 2 of 30)"
+
+
+def test_the_table_names_every_machine_its_trials_ran_on():
+    recorded = {"A/0": {"score": 0.1, "seed": 0, "machine": "2 CPU cores (AMD EPYC)"},
+                "A/1": {"score": 0.2, "seed": 1, "machine": "2 CPU cores (Intel Xeon)"},
+                "B/0": {"score": 0.3, "seed": 0, "machine": "2 CPU cores (Intel Xeon)"}}
+    assert trials.machines_sentence(recorded) == (
+        "The trials ran on 2 CPU cores (Intel Xeon) (2); 2 CPU cores (AMD EPYC) (1). ")
+    assert trials.machines_sentence({"A/0": {"score": 0.1}}) == ""
