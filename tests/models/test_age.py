@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from trained_variables import moved, snapshot
 
 import age_tf
 from age_tf.networks import KINDS, mlp
@@ -27,14 +28,6 @@ def make_model(kind="deterministic", divergence="kl", d_steps=2, seed=0, hidden=
         jit_compile=jit_compile,
     )
     return model
-
-
-def snapshot(network):
-    return [v.numpy().copy() for v in network.trainable_variables]
-
-
-def moved(before, network):
-    return any(not np.allclose(b, v.numpy()) for b, v in zip(before, network.trainable_variables))
 
 
 X = age_tf.data.grid_mixture(9, seed=0).points[:96]

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from trained_variables import moved, snapshot
 
 import age_tf
 from age_tf import checkpointing, export
@@ -43,14 +44,6 @@ def make_ugm(divergence="all", method="age", d_steps=1, jit_compile=False, seed=
         jit_compile=jit_compile,
     )
     return model
-
-
-def snapshot(network):
-    return [v.numpy().copy() for v in network.trainable_variables]
-
-
-def moved(before, network):
-    return any(not np.allclose(b, v.numpy()) for b, v in zip(before, network.trainable_variables))
 
 
 @pytest.mark.parametrize("jit_compile", [False, True])
