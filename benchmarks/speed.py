@@ -52,7 +52,7 @@ CONFIGS = {
 }
 PRECISIONS = ("float32", "mixed_bfloat16")
 # Runs whose entry point turns oneDNN on (age_tf.experiments.stacked_mnist calls
-# common.relaunch_with_onednn, BUILD_NOTES "The speed harness"); the others keep
+# hardware.relaunch_with_onednn, BUILD_NOTES "The speed harness"); the others keep
 # TensorFlow's default, as the mixture entry point does. A TF_ENABLE_ONEDNN_OPTS
 # set by the user applies to every run instead.
 ONEDNN_RUNS = ("stacked_mnist", "eval_stacked_mnist")

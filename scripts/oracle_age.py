@@ -22,7 +22,7 @@ import tensorflow_probability as tfp
 from absl import flags
 
 import age_tf
-from age_tf.experiments import common, mog
+from age_tf.experiments import hardware, mog
 from age_tf.metrics import likelihood
 
 tfd = tfp.distributions
@@ -35,7 +35,7 @@ FLAGS(["oracle_age", "--flagfile=experiments/mog9_table3_cpu.flags", *sys.argv[1
 if FLAGS.method != "age" or FLAGS.encoder_kind != "gaussian" or FLAGS.generator_kind != "gaussian":
     sys.exit("The closed-form ratio needs --method=age with Gaussian encoder and generator.")
 
-common.set_threads(FLAGS.num_threads)
+hardware.set_threads(FLAGS.num_threads)
 model = mog.build_model(FLAGS.seed)
 data = age_tf.data.grid_mixture(FLAGS.num_modes, FLAGS.imbalanced, seed=FLAGS.data_seed)
 data_density = data.distribution()

@@ -23,7 +23,7 @@ import time
 from absl import flags
 
 from age_tf import divergences, methods
-from age_tf.experiments import common, run_flags
+from age_tf.experiments import cli, hardware, run_directory, run_flags
 
 FLAGS = flags.FLAGS
 _MODULE = "age_tf.experiments.celeba"
@@ -78,27 +78,27 @@ def resolved(name: str) -> int:
 
 def validate_flags():
     """Every check that can fail runs here, before anything is built or written."""
-    common.check_method_flags(FLAGS, METHODS)
-    common.check_non_negative(
+    cli.check_method_flags(FLAGS, METHODS)
+    cli.check_non_negative(
         FLAGS, ("latent_dim", "ch", "mlp_units", "batch_size", "steps_per_epoch", "views_every", "num_threads")
     )
-    common.check_positive(
+    cli.check_positive(
         FLAGS, ("epochs", "checkpoint_every", "fid_samples", "d_learning_rate", "eg_learning_rate")
     )
     if FLAGS.num_view_images < 16:
-        common.usage_error(
+        cli.usage_error(
             f"--num_view_images must be at least 16 (8 interpolation pairs; 8 queries and their "
             f"neighbours), got {FLAGS.num_view_images}."
         )
-    common.check_adam_betas(FLAGS)
-    common.check_strategy(FLAGS)
+    cli.check_adam_betas(FLAGS)
+    cli.check_strategy(FLAGS)
     if FLAGS.inception_weights:
         from age_tf.metrics import inception
 
         try:
             inception.load_inception(FLAGS.inception_weights)
         except inception.InceptionWeightsError as error:
-            common.usage_error(f"--inception_weights: {error}")
+            cli.usage_error(f"--inception_weights: {error}")
 
 
 def build_model(seed: int):
@@ -143,11 +143,11 @@ def load_images(split: str, shuffle_seed=None):
         dataset = loader(split, data_dir=FLAGS.data_dir, shuffle_seed=shuffle_seed)
         spec = images.check_image_spec(dataset, f"--dataset={FLAGS.dataset} --split={split}")
     except (images.DatasetNotPreparedError, images.ImageDataError) as error:
-        common.usage_error(str(error))
+        cli.usage_error(str(error))
     except ValueError as error:  # e.g. tfds: unknown split name
-        common.usage_error(f"--dataset={FLAGS.dataset} --split={split}: {error}")
+        cli.usage_error(f"--dataset={FLAGS.dataset} --split={split}: {error}")
     if tuple(spec.shape) != (64, 64, 3):
-        common.usage_error(
+        cli.usage_error(
             f"--dataset={FLAGS.dataset} --split={split} yields images of shape {tuple(spec.shape)}; "
             "the networks of Table 11 take single 64x64x3 images."
         )
@@ -160,7 +160,7 @@ def steps_per_epoch(train_images, batch_size: int) -> int:
         return FLAGS.steps_per_epoch
     size = int(train_images.cardinality())
     if size <= 0:
-        common.usage_error(f"The size of split {FLAGS.split!r} is unknown; give --steps_per_epoch.")
+        cli.usage_error(f"The size of split {FLAGS.split!r} is unknown; give --steps_per_epoch.")
     return max(size // batch_size, 1)
 
 
@@ -174,8 +174,8 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
     replicas = strategy.num_replicas_in_sync
     with strategy.scope():
         model = build_model(FLAGS.seed)
-    training_checkpoint, initial_epoch = common.restore_training(model, output_dir, FLAGS.resume)
-    earlier_seconds = common.earlier_train_seconds(output_dir, initial_epoch)
+    training_checkpoint, initial_epoch = run_directory.restore_training(model, output_dir, FLAGS.resume)
+    earlier_seconds = run_directory.earlier_train_seconds(output_dir, initial_epoch)
     batches = images.training_batches(
         train_images, batch_size, d_steps=1, seed=FLAGS.seed + 1000 * initial_epoch, num_replicas=replicas
     )
@@ -190,15 +190,15 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
             shuffle=False,  # the dataset shuffles itself (Keras warns that it ignores shuffle=True)
             epochs=FLAGS.epochs,
             steps_per_epoch=steps_per_epoch(train_images, batch_size),
-            verbose=common.fit_verbosity(),
-            callbacks=common.training_callbacks(
+            verbose=cli.fit_verbosity(),
+            callbacks=run_directory.training_callbacks(
                 output_dir, guard, training_checkpoint, FLAGS.epochs, FLAGS.checkpoint_every,
                 tensorboard=FLAGS.tensorboard, extra=[views_callback], earlier_seconds=earlier_seconds,
             ),
         )
     train_seconds = time.time() - start
     if guard.diverged:
-        raise common.TrainingDiverged(common.diverged_message(guard, training_checkpoint))
+        raise cli.TrainingDiverged(cli.diverged_message(guard, training_checkpoint))
 
     view_images = callbacks.first_images(shown, FLAGS.num_view_images)
     view_paths = views.write_all_views(model, view_images, output_dir, tag="final", seed=FLAGS.seed)
@@ -212,8 +212,8 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
             dataset_id=f"{FLAGS.dataset}/{FLAGS.split}/64", seed=FLAGS.seed,
         ))
     results.update(generator_steps=int(model.g_optimizer.iterations.numpy()), seed=FLAGS.seed)
-    common.write_json(os.path.join(output_dir, "metrics.json"), results)
-    info = common.write_run_info(output_dir, train_seconds, initial_epoch, earlier_seconds)
+    run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
+    info = run_directory.write_run_info(output_dir, train_seconds, initial_epoch, earlier_seconds)
     results.update(train_seconds=info["train_seconds"], resumed_after_epoch=initial_epoch)
     if FLAGS.export_dir:
         from age_tf import export
@@ -225,16 +225,16 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
 
 
 def main(argv):
-    if not common.begin(argv, _MODULE, validate_flags):
+    if not cli.begin(argv, _MODULE, validate_flags):
         return 0
-    common.set_threads(FLAGS.num_threads)
+    hardware.set_threads(FLAGS.num_threads)
     # Opening the splits checks that the data is prepared, before anything is written.
     train_images = load_images(FLAGS.split, shuffle_seed=FLAGS.seed)
     validation_images = load_images(FLAGS.validation_split)
     steps_per_epoch(train_images, resolved("batch_size"))
-    output_dir, strategy = common.open_run_directory(_MODULE, resolved("batch_size"))
+    output_dir, strategy = run_directory.open_run_directory(_MODULE, resolved("batch_size"))
     results = run(output_dir, strategy, train_images, validation_images)
-    common.report(results, ("fid", "kid", "train_seconds", "generator_steps"), [
+    cli.report(results, ("fid", "kid", "train_seconds", "generator_steps"), [
         ("Metrics", os.path.join(output_dir, "metrics.json")),
         ("Views", os.path.join(output_dir, "views")),
         ("Checkpoint", results["checkpoint"]),
@@ -244,4 +244,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    common.run_main(main)
+    cli.run_main(main)

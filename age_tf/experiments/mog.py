@@ -18,7 +18,7 @@ from absl import flags
 
 import age_tf
 from age_tf import divergences, methods
-from age_tf.experiments import common, run_flags
+from age_tf.experiments import cli, hardware, run_directory, run_flags
 from age_tf.networks import KINDS, mlp
 
 FLAGS = flags.FLAGS
@@ -70,36 +70,36 @@ flags.adopt_module_key_flags(run_flags)
 
 def validate_flags():
     """Every check that can fail runs here, before anything is built."""
-    common.check_method_flags(FLAGS, METHODS)
+    cli.check_method_flags(FLAGS, METHODS)
     if int(round(FLAGS.num_modes ** 0.5)) ** 2 != FLAGS.num_modes or FLAGS.num_modes < 1:
-        common.usage_error(f"--num_modes must be a square number (9, 25), got {FLAGS.num_modes}.")
-    common.check_non_negative(FLAGS, ("eval_every", "num_threads", "steps_per_epoch"))
-    common.check_positive(
+        cli.usage_error(f"--num_modes must be a square number (9, 25), got {FLAGS.num_modes}.")
+    cli.check_non_negative(FLAGS, ("eval_every", "num_threads", "steps_per_epoch"))
+    cli.check_positive(
         FLAGS, ("d_steps", "batch_size", "epochs", "latent_dim", "num_eval_samples", "checkpoint_every",
                 "d_learning_rate", "eg_learning_rate", "mc_samples", "ais_steps", "ais_chains",
                 "ais_examples", "ais_step_size", "is_samples"),
     )
-    common.check_adam_betas(FLAGS)
-    common.check_strategy(FLAGS)
+    cli.check_adam_betas(FLAGS)
+    cli.check_strategy(FLAGS)
     if FLAGS.ais_examples > HELDOUT_POINTS:
-        common.usage_error(
+        cli.usage_error(
             f"--ais_examples must be at most the {HELDOUT_POINTS:,} held-out points, got {FLAGS.ais_examples}."
         )
     unknown = [m for m in FLAGS.metrics if m not in MIXTURE_METRICS]
     if unknown:  # checked before training: an image metric would fail only after it
-        common.usage_error(
+        cli.usage_error(
             f"Unknown metrics {', '.join(unknown)} for a mixture run. Available: {', '.join(MIXTURE_METRICS)}."
         )
     gaussian_only = {"objective", "cycle_consistency", "nll", "nll_is"} & set(FLAGS.metrics)
     needs_gaussian = FLAGS.method == "vae" or gaussian_only
     if needs_gaussian and (FLAGS.encoder_kind, FLAGS.generator_kind) != ("gaussian", "gaussian"):
         what = "--method=vae" if FLAGS.method == "vae" else f"--metrics={','.join(sorted(gaussian_only))}"
-        common.usage_error(
+        cli.usage_error(
             f"{what} needs --encoder_kind=gaussian and --generator_kind=gaussian."
         )
     for name in ("encoder_kind", "generator_kind"):
         if getattr(FLAGS, name) not in KINDS:
-            common.usage_error(
+            cli.usage_error(
                 f"Unknown --{name} {getattr(FLAGS, name)!r}. Available: {', '.join(KINDS)}."
             )
 
@@ -144,18 +144,18 @@ def build_model(seed: int):
     return model
 
 
-TrainingDiverged = common.TrainingDiverged
+TrainingDiverged = cli.TrainingDiverged
 
 
 def run_label() -> str:
     """AGE-KL, AGE-KL-SC0.5, f-GAN-KL, VAE, ... as in the paper's tables."""
-    return common.run_label(FLAGS.method, FLAGS.divergence, FLAGS.scale_clip)
+    return cli.run_label(FLAGS.method, FLAGS.divergence, FLAGS.scale_clip)
 
 
 def load_run(run_dir: str, num_threads: int = 0):
     """(model, finished epochs) of a run directory this entry point wrote; FLAGS then
-    describe that run (``common.load_run``)."""
-    return common.load_run(run_dir, "age_tf.experiments.mog", build_model, num_threads)
+    describe that run (``run_directory.load_run``)."""
+    return run_directory.load_run(run_dir, "age_tf.experiments.mog", build_model, num_threads)
 
 
 def heldout_points(data_seed: int, num: int = HELDOUT_POINTS) -> tuple:
@@ -171,15 +171,15 @@ def run(output_dir: str, strategy) -> dict:
 
     from age_tf import callbacks, checkpointing, figures, metrics
 
-    common.set_threads(FLAGS.num_threads)
+    hardware.set_threads(FLAGS.num_threads)
     start = time.time()
     data = age_tf.data.grid_mixture(FLAGS.num_modes, FLAGS.imbalanced, seed=FLAGS.data_seed)
     replicas = strategy.num_replicas_in_sync
     with strategy.scope():  # networks and optimizers are built under the strategy
         model = build_model(FLAGS.seed)
     steps_per_epoch = FLAGS.steps_per_epoch or len(data.points) // FLAGS.batch_size
-    training_checkpoint, initial_epoch = common.restore_training(model, output_dir, FLAGS.resume)
-    earlier_seconds = common.earlier_train_seconds(output_dir, initial_epoch)
+    training_checkpoint, initial_epoch = run_directory.restore_training(model, output_dir, FLAGS.resume)
+    earlier_seconds = run_directory.earlier_train_seconds(output_dir, initial_epoch)
     # A resumed run reshuffles with another seed rather than replaying epoch 1's order.
     # The VAE has no discriminator: each of its updates takes one minibatch of
     # batch_size, like AGE's encoder/generator update (Table 3's equal budget).
@@ -220,13 +220,13 @@ def run(output_dir: str, strategy) -> dict:
             shuffle=False,  # the dataset shuffles itself (Keras warns that it ignores shuffle=True)
             epochs=FLAGS.epochs,
             steps_per_epoch=steps_per_epoch,
-            verbose=common.fit_verbosity(),
+            verbose=cli.fit_verbosity(),
             callbacks=[
                 guard,
                 callbacks.PeriodicEvaluation(
                     ["mode_coverage"], data, FLAGS.eval_every, num_samples=FLAGS.num_eval_samples
                 ),
-                common.JsonLinesLogger(os.path.join(output_dir, common.HISTORY_FILE), earlier_seconds),
+                run_directory.JsonLinesLogger(os.path.join(output_dir, run_directory.HISTORY_FILE), earlier_seconds),
                 *logging_callbacks,
                 checkpointing.CheckpointEveryEpochs(
                     training_checkpoint, FLAGS.checkpoint_every, FLAGS.epochs, guard=guard
@@ -236,7 +236,7 @@ def run(output_dir: str, strategy) -> dict:
     train_seconds = time.time() - start
     checkpoint = training_checkpoint.latest
     if guard.diverged:
-        raise TrainingDiverged(common.diverged_message(guard, training_checkpoint))
+        raise TrainingDiverged(cli.diverged_message(guard, training_checkpoint))
 
     eval_start = time.time()
     results = metrics.compute(
@@ -260,8 +260,8 @@ def run(output_dir: str, strategy) -> dict:
         seed=FLAGS.seed,
         data_seed=FLAGS.data_seed,
     )
-    common.write_json(os.path.join(output_dir, "metrics.json"), results)
-    info = common.write_run_info(output_dir, train_seconds, initial_epoch, earlier_seconds,
+    run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
+    info = run_directory.write_run_info(output_dir, train_seconds, initial_epoch, earlier_seconds,
                                  eval_seconds=eval_seconds)
     results.update(train_seconds=info["train_seconds"], eval_seconds=info["eval_seconds"],
                    resumed_after_epoch=initial_epoch)
@@ -286,12 +286,12 @@ def run(output_dir: str, strategy) -> dict:
 
 
 def main(argv):
-    if not common.begin(argv, _MODULE, validate_flags):
+    if not cli.begin(argv, _MODULE, validate_flags):
         return 0
-    output_dir, strategy = common.open_run_directory(_MODULE, FLAGS.batch_size)
+    output_dir, strategy = run_directory.open_run_directory(_MODULE, FLAGS.batch_size)
     results = run(output_dir, strategy)
     hidden = ("figure", "checkpoint", "export", "seed", "data_seed")
-    common.report(results, [k for k in results if k not in hidden], [
+    cli.report(results, [k for k in results if k not in hidden], [
         ("Metrics", os.path.join(output_dir, "metrics.json")),
         ("Figure", results["figure"]),
         ("Checkpoint", results["checkpoint"]),
@@ -301,4 +301,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    common.run_main(main)
+    cli.run_main(main)

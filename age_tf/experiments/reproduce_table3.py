@@ -21,7 +21,7 @@ It resumes like ``reproduce_table4`` (``age_tf.experiments.trials``).
 
 from __future__ import annotations
 
-from age_tf.experiments import common, trials
+from age_tf.experiments import cli, trials
 
 # (label, mog flags): every row uses the flagfile's Gaussian encoder and generator.
 ROWS = (
@@ -66,4 +66,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    common.run_main(main)
+    cli.run_main(main)

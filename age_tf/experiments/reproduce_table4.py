@@ -27,7 +27,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from age_tf.experiments import common, trials
+from age_tf.experiments import cli, run_directory, trials
 
 # (label, mog flags), in the paper's order.
 ROWS = (
@@ -85,10 +85,10 @@ trials.define_flags(TABLE, flagfile="experiments/mog25_age_kl.flags")
 
 def trial_mixture(run_dir: str) -> Tuple[int, bool]:
     """(num_modes, imbalanced) of the grid mixture a trial trained on, from its flags.txt."""
-    num_modes = common.saved_flag(run_dir, "num_modes")
+    num_modes = run_directory.saved_flag(run_dir, "num_modes")
     if num_modes is None:
         raise FileNotFoundError(f"{run_dir}/flags.txt is missing or names no --num_modes: not a mog run directory.")
-    return int(num_modes), common.saved_flag(run_dir, "imbalanced") == "true"
+    return int(num_modes), run_directory.saved_flag(run_dir, "imbalanced") == "true"
 
 
 def kept_samples(results_dir: str, label: str, seed: int) -> Optional[str]:
@@ -138,4 +138,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    common.run_main(main)
+    cli.run_main(main)

@@ -23,7 +23,7 @@ the others wait for it and load it. It resumes like ``reproduce_table4``
 
 from __future__ import annotations
 
-from age_tf.experiments import common, trials
+from age_tf.experiments import cli, trials
 
 _DETERMINISTIC = ["--encoder_kind=deterministic", "--generator_kind=deterministic"]
 _STOCHASTIC = ["--encoder_kind=gaussian", "--generator_kind=implicit"]
@@ -85,4 +85,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    common.run_main(main)
+    cli.run_main(main)

@@ -33,7 +33,7 @@ import time
 from absl import flags
 
 from age_tf import methods
-from age_tf.experiments import common, run_flags
+from age_tf.experiments import cli, hardware, run_directory, run_flags
 
 FLAGS = flags.FLAGS
 _MODULE = "age_tf.experiments.stacked_mnist"
@@ -74,34 +74,34 @@ flags.adopt_module_key_flags(run_flags)
 
 def validate_flags():
     """Every check on the flags alone, before anything is read, built or written."""
-    common.check_method_flags(FLAGS, METHODS)
-    common.check_non_negative(FLAGS, ("steps_per_epoch", "eval_every", "views_every", "num_threads"))
-    common.check_positive(
+    cli.check_method_flags(FLAGS, METHODS)
+    cli.check_non_negative(FLAGS, ("steps_per_epoch", "eval_every", "views_every", "num_threads"))
+    cli.check_positive(
         FLAGS, ("latent_dim", "d_steps", "batch_size", "epochs", "num_train_examples", "num_eval_samples",
                 "checkpoint_every", "d_learning_rate", "eg_learning_rate"),
     )
-    common.check_adam_betas(FLAGS)
-    common.check_strategy(FLAGS)
+    cli.check_adam_betas(FLAGS)
+    cli.check_strategy(FLAGS)
     if not 0 < FLAGS.classifier_min_accuracy <= 1:
-        common.usage_error(f"--classifier_min_accuracy must lie in (0, 1], got {FLAGS.classifier_min_accuracy}.")
+        cli.usage_error(f"--classifier_min_accuracy must lie in (0, 1], got {FLAGS.classifier_min_accuracy}.")
     if FLAGS.num_train_examples < FLAGS.batch_size:
-        common.usage_error(
+        cli.usage_error(
             f"--num_train_examples={FLAGS.num_train_examples} is smaller than one minibatch "
             f"(--batch_size={FLAGS.batch_size})."
         )
     if FLAGS.num_eval_samples < 16:
-        common.usage_error(
+        cli.usage_error(
             f"--num_eval_samples must be at least 16 (the views interpolate 8 pairs of evaluation "
             f"images), got {FLAGS.num_eval_samples}."
         )
     classifier_dir = os.path.expanduser(FLAGS.classifier_dir)
     if os.path.exists(classifier_dir) and not os.path.isdir(classifier_dir):
-        common.usage_error(f"--classifier_dir {classifier_dir} is a file, not a directory; choose another path.")
+        cli.usage_error(f"--classifier_dir {classifier_dir} is a file, not a directory; choose another path.")
 
 
 def run_label() -> str:
     deterministic = (FLAGS.encoder_kind, FLAGS.generator_kind) == ("deterministic", "deterministic")
-    return common.run_label(FLAGS.method, FLAGS.divergence, FLAGS.scale_clip, deterministic)
+    return cli.run_label(FLAGS.method, FLAGS.divergence, FLAGS.scale_clip, deterministic)
 
 
 def load_data():
@@ -112,7 +112,7 @@ def load_data():
         return mnist.stacked_mnist(FLAGS.mnist_dir, FLAGS.num_train_examples, FLAGS.num_eval_samples,
                                    seed=FLAGS.data_seed)
     except mnist.MnistError as error:
-        common.usage_error(f"--mnist_dir: {error}")
+        cli.usage_error(f"--mnist_dir: {error}")
 
 
 def build_model(seed: int):
@@ -143,8 +143,8 @@ def build_model(seed: int):
 
 def load_run(run_dir: str, num_threads: int = 0):
     """(model, finished epochs) of a run directory this entry point wrote; FLAGS then
-    describe that run (``common.load_run``)."""
-    return common.load_run(run_dir, "age_tf.experiments.stacked_mnist", build_model, num_threads)
+    describe that run (``run_directory.load_run``)."""
+    return run_directory.load_run(run_dir, "age_tf.experiments.stacked_mnist", build_model, num_threads)
 
 
 def run(output_dir: str, strategy, data) -> dict:
@@ -161,8 +161,8 @@ def run(output_dir: str, strategy, data) -> dict:
 
     with strategy.scope():
         model = build_model(FLAGS.seed)
-    saver, initial_epoch = common.restore_training(model, output_dir, FLAGS.resume)
-    earlier_seconds = common.earlier_train_seconds(output_dir, initial_epoch)
+    saver, initial_epoch = run_directory.restore_training(model, output_dir, FLAGS.resume)
+    earlier_seconds = run_directory.earlier_train_seconds(output_dir, initial_epoch)
     # A resumed run reshuffles with another seed rather than replaying epoch 1's order.
     batches = mnist.stacked_batches(data.train_images, FLAGS.batch_size, FLAGS.d_steps,
                                     seed=FLAGS.seed + 1000 * initial_epoch,
@@ -183,13 +183,13 @@ def run(output_dir: str, strategy, data) -> dict:
             shuffle=False,  # the dataset shuffles itself (Keras warns that it ignores shuffle=True)
             epochs=FLAGS.epochs,
             steps_per_epoch=FLAGS.steps_per_epoch or FLAGS.num_train_examples // FLAGS.batch_size,
-            verbose=common.fit_verbosity(),
-            callbacks=common.training_callbacks(output_dir, guard, saver, FLAGS.epochs, FLAGS.checkpoint_every,
+            verbose=cli.fit_verbosity(),
+            callbacks=run_directory.training_callbacks(output_dir, guard, saver, FLAGS.epochs, FLAGS.checkpoint_every,
                                                 FLAGS.tensorboard, extra, earlier_seconds),
         )
     train_seconds = time.time() - fit_start
     if guard.diverged:
-        raise common.TrainingDiverged(common.diverged_message(guard, saver))
+        raise cli.TrainingDiverged(cli.diverged_message(guard, saver))
 
     eval_start = time.time()
     results = metrics.compute(["stacked_mnist"], model, data, **evaluation)
@@ -203,8 +203,8 @@ def run(output_dir: str, strategy, data) -> dict:
         seed=FLAGS.seed,
         data_seed=FLAGS.data_seed,
     )
-    common.write_json(os.path.join(output_dir, "metrics.json"), results)
-    info = common.write_run_info(output_dir, train_seconds, initial_epoch, earlier_seconds,
+    run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
+    info = run_directory.write_run_info(output_dir, train_seconds, initial_epoch, earlier_seconds,
                                  eval_seconds=eval_seconds, classifier_seconds=classifier_seconds)
     results.update(train_seconds=info["train_seconds"], eval_seconds=info["eval_seconds"],
                    resumed_after_epoch=initial_epoch, views=view_paths, checkpoint=saver.latest)
@@ -212,11 +212,11 @@ def run(output_dir: str, strategy, data) -> dict:
 
 
 def main(argv):
-    if not common.begin(argv, _MODULE, validate_flags):
+    if not cli.begin(argv, _MODULE, validate_flags):
         return 0
-    common.set_threads(FLAGS.num_threads)
+    hardware.set_threads(FLAGS.num_threads)
     data = load_data()  # checks --mnist_dir before anything is written
-    output_dir, strategy = common.open_run_directory(_MODULE, FLAGS.batch_size)
+    output_dir, strategy = run_directory.open_run_directory(_MODULE, FLAGS.batch_size)
     from age_tf.metrics import mode_classifier
 
     try:
@@ -226,7 +226,7 @@ def main(argv):
         return 1
     shown = ("modes_covered", "mode_kl", "recon_accuracy", "classifier_frechet_distance", "train_seconds",
              "eval_seconds")
-    common.report(results, shown, [
+    cli.report(results, shown, [
         ("Metrics", os.path.join(output_dir, "metrics.json")),
         ("Views", os.path.join(output_dir, "views")),
         ("Checkpoint", results["checkpoint"]),
@@ -235,5 +235,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    common.relaunch_with_onednn(_MODULE)
-    common.run_main(main)
+    hardware.relaunch_with_onednn(_MODULE)
+    cli.run_main(main)

@@ -14,7 +14,7 @@ import sys
 
 from absl import flags
 
-from age_tf.experiments import common
+from age_tf.experiments import cli, hardware
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("runs", [], "Run directories, each holding metrics.json.")
@@ -28,7 +28,7 @@ flags.DEFINE_list(
 )
 
 
-machine_description = common.machine_description
+machine_description = hardware.machine_description
 
 
 def mean_and_stderr(values):
@@ -77,12 +77,12 @@ def _fmt(value):
 def main(argv):
     del argv
     if not FLAGS.runs:
-        common.usage_error("--runs is empty; give the run directories to summarise.")
+        cli.usage_error("--runs is empty; give the run directories to summarise.")
     rows = []
     for run in FLAGS.runs:
         path = os.path.join(run, "metrics.json")
         if not os.path.isfile(path):
-            common.usage_error(f"{path} does not exist; did the run in {run} finish?")
+            cli.usage_error(f"{path} does not exist; did the run in {run} finish?")
         with open(path) as f:
             row = json.load(f)
         info = os.path.join(run, "run_info.json")  # wall time lives apart from the metrics
@@ -99,4 +99,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    common.run_main(main)
+    cli.run_main(main)

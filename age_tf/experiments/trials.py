@@ -34,7 +34,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 from absl import flags
 
-from age_tf.experiments import common, summarize
+from age_tf.experiments import cli, hardware, run_directory, summarize
 
 FLAGS = flags.FLAGS
 
@@ -144,7 +144,7 @@ def progress_note(out: str) -> str:
     E is the last epoch in its ``history.jsonl`` (torn lines skipped), N the
     ``--epochs`` of its ``flags.txt``; the trial resumes from its newest
     checkpoint, which is epoch E when it checkpointed every epoch."""
-    history = os.path.join(out, common.HISTORY_FILE)
+    history = os.path.join(out, run_directory.HISTORY_FILE)
     if not os.path.isfile(history):
         return ""
     last = 0
@@ -154,7 +154,7 @@ def progress_note(out: str) -> str:
                 last = max(last, int(json.loads(line)["epoch"]))
             except (ValueError, KeyError, TypeError):
                 continue
-    epochs = common.saved_flag(out, "epochs")
+    epochs = run_directory.saved_flag(out, "epochs")
     return f" (history reaches epoch {last}{' of ' + epochs if epochs else ''})" if last else ""
 
 
@@ -231,7 +231,7 @@ def render_table(table: Table, trials: dict, wall_seconds: float, command: str, 
         command,
         "```",
         "",
-        f"Machine of this invocation: {common.machine_description()}. Wall time of this invocation: "
+        f"Machine of this invocation: {hardware.machine_description()}. Wall time of this invocation: "
         f"{wall_seconds / 60:.1f} minutes for {ran} trial(s) run (the others were recorded before)"
         f"{concurrency}. "
         f"{machines_sentence(trials)}"
@@ -263,7 +263,7 @@ def write_results(table: Table, results_dir: str, trials: dict, record: dict, wa
     """Writes ``<table>.json`` and ``<table>.md`` (with the hand-written
     ``<table>_discussion.md`` appended when it exists) and runs ``after``;
     returns the Markdown."""
-    common.write_json(os.path.join(results_dir, f"{table.name}.json"),
+    run_directory.write_json(os.path.join(results_dir, f"{table.name}.json"),
                       {"trials": trials, **record, "wall_seconds": wall_seconds})
     text = render_table(table, trials, wall_seconds, record["command"], ran=ran,
                         parallel=record.get("parallel", 0), threads=record.get("threads", 0))
@@ -281,11 +281,11 @@ def write_results(table: Table, results_dir: str, trials: dict, record: dict, wa
 def _validate(table: Table):
     unknown = [r for r in FLAGS.rows if r not in table.labels]
     if unknown:
-        common.usage_error(f"Unknown rows {unknown}. Available: {', '.join(table.labels)}.")
+        cli.usage_error(f"Unknown rows {unknown}. Available: {', '.join(table.labels)}.")
     if FLAGS.trials <= 0 or FLAGS.parallel < 0:
-        common.usage_error("--trials must be positive and --parallel >= 0.")
+        cli.usage_error("--trials must be positive and --parallel >= 0.")
     if not os.path.isfile(FLAGS.flagfile_path):
-        common.usage_error(f"--flagfile_path {FLAGS.flagfile_path} does not exist.")
+        cli.usage_error(f"--flagfile_path {FLAGS.flagfile_path} does not exist.")
 
 
 def _pending(table: Table, trials: dict) -> list:
@@ -316,9 +316,9 @@ def main(table: Table, argv, after: Optional[Callable[[str, dict], None]] = None
     ``after(results_dir, trials)`` writes anything more (e.g. a figure).
     """
     if len(argv) > 1:
-        common.usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
+        cli.usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
     _validate(table)
-    results_dir = common.prepare_output_dir(FLAGS.results_dir)
+    results_dir = run_directory.prepare_output_dir(FLAGS.results_dir)
     json_path = os.path.join(results_dir, f"{table.name}.json")
     trials = load_recorded(json_path)
     todo = _pending(table, trials)
@@ -333,7 +333,7 @@ def main(table: Table, argv, after: Optional[Callable[[str, dict], None]] = None
 
     start = time.time()
     command = f"python -m {table.runner} " + " ".join(sys.argv[1:])
-    record = {"command": command, "machine": common.machine_description(),
+    record = {"command": command, "machine": hardware.machine_description(),
               "parallel": parallel, "threads": threads}
     failed, ran = [], 0
     with concurrent.futures.ThreadPoolExecutor(parallel) as pool:

@@ -19,10 +19,10 @@ import sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from age_tf.experiments import common, mog
-common.make_strategy = lambda name: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+from age_tf.experiments import cli, hardware, mog
+hardware.make_strategy = lambda name: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 sys.argv = ["mog"] + sys.argv[1:]
-common.run_main(mog.main)
+cli.run_main(mog.main)
 """
 
 # A tfds dataset whose images are not what the networks take, as a user's own
@@ -31,10 +31,10 @@ WRONG_IMAGES = r"""
 import sys
 import tensorflow as tf
 from age_tf.data import images
-from age_tf.experiments import celeba, common
+from age_tf.experiments import celeba, cli
 images.celeba = lambda *a, **k: tf.data.Dataset.from_tensor_slices(tf.zeros([4, *SHAPE], tf.DTYPE))
 sys.argv = ["celeba"] + sys.argv[1:]
-common.run_main(celeba.main)
+cli.run_main(celeba.main)
 """
 
 

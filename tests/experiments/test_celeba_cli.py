@@ -15,10 +15,10 @@ TINY = ["--ch=2", "--latent_dim=8", "--mlp_units=16", "--encoder_backbone=small"
 MOCKED = r"""
 import sys
 import tensorflow_datasets as tfds
-from age_tf.experiments import common, celeba
+from age_tf.experiments import celeba, cli
 with tfds.testing.mock_data(num_examples=24):
     sys.argv = ["celeba"] + sys.argv[1:]
-    common.run_main(celeba.main)
+    cli.run_main(celeba.main)
 """
 
 

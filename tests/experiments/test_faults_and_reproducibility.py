@@ -15,14 +15,14 @@ TINY = ["--num_modes=9", "--batch_size=20", "--d_steps=1", "--steps_per_epoch=3"
 # directory whose permissions changed under a running job.
 READ_ONLY_RESULTS = r"""
 import sys
-from age_tf.experiments import common, mog
+from age_tf.experiments import cli, mog, run_directory
 
 def refuse(path, payload):
     raise PermissionError(13, "Permission denied", path)
 
-common.write_json = refuse
+run_directory.write_json = refuse
 sys.argv = ["mog"] + sys.argv[1:]
-common.run_main(mog.main)
+cli.run_main(mog.main)
 """
 
 

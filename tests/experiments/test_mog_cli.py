@@ -114,7 +114,7 @@ POISONED_RUN = r"""
 import sys
 import numpy as np
 import age_tf
-from age_tf.experiments import common, mog
+from age_tf.experiments import cli, mog
 
 real = age_tf.data.grid_mixture
 
@@ -125,7 +125,7 @@ def poisoned(*args, **kwargs):
 
 age_tf.data.grid_mixture = poisoned
 sys.argv = ["mog"] + sys.argv[1:]
-common.run_main(mog.main)
+cli.run_main(mog.main)
 """
 
 

@@ -64,12 +64,12 @@ def test_deterministic_hinge_run_with_mixed_bfloat16(tmp_path, classifier_dir):
 POISONED_RUN = r"""
 import sys
 from age_tf.data import mnist
-from age_tf.experiments import common, stacked_mnist
+from age_tf.experiments import cli, stacked_mnist
 
 real = mnist.stacked_batches
 mnist.stacked_batches = lambda *a, **k: real(*a, **k).map(lambda x: x * float("nan"))
 sys.argv = ["stacked_mnist"] + sys.argv[1:]
-common.run_main(stacked_mnist.main)
+cli.run_main(stacked_mnist.main)
 """
 
 

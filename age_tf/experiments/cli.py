@@ -1,0 +1,192 @@
+"""How an entry point meets its user: flags parsed and checked, exit codes, labels.
+
+Bad input stops the program before any work with exit code 2 and one sentence
+saying what was wrong and how to fix it (``usage_error``); ``run_main`` maps a
+diverged run to exit code 3 and a failed write to 4 (README, Exit codes).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from absl import app, flags
+
+
+def usage_error(message: str):
+    """Stops the program with exit code 2 and one sentence, before any work."""
+    raise app.UsageError(message, exitcode=2)
+
+
+def module_flags(module_name: str):
+    """The flags an entry point defined or adopted (run as ``python -m``, they are
+    registered under ``__main__``)."""
+    module = sys.modules.get(module_name) or sys.modules["__main__"]
+    found = flags.FLAGS.get_key_flags_for_module(module)
+    return found or flags.FLAGS.get_key_flags_for_module(sys.argv[0])
+
+
+def resolved_flags(module_name: str) -> dict:
+    """Name -> value of the entry point's flags after parsing."""
+    return {f.name: f.value for f in module_flags(module_name)}
+
+
+class TrainingDiverged(RuntimeError):
+    """A player's loss stopped being finite."""
+
+
+def check_positive(flag_values, names):
+    """Exit 2 unless every named flag is > 0."""
+    for name in names:
+        value = getattr(flag_values, name)
+        if not value > 0:
+            kind = "integer" if isinstance(value, int) else "number"
+            usage_error(f"--{name} must be a positive {kind}, got {value}.")
+
+
+def check_non_negative(flag_values, names):
+    for name in names:
+        if getattr(flag_values, name) < 0:
+            usage_error(f"--{name} must be >= 0, got {getattr(flag_values, name)}.")
+
+
+def check_adam_betas(flag_values):
+    for name in ("adam_beta1", "adam_beta2"):
+        if not 0 <= getattr(flag_values, name) < 1:
+            usage_error(f"--{name} must lie in [0, 1), got {getattr(flag_values, name)}.")
+
+
+def check_strategy(flag_values):
+    if flag_values.strategy != "default" and flag_values.jit_compile:
+        usage_error(f"--jit_compile cannot be combined with --strategy={flag_values.strategy}; drop one.")
+    if flag_values.strategy == "multi_worker" and not os.environ.get("TF_CONFIG"):
+        usage_error(
+            "--strategy=multi_worker needs the TF_CONFIG environment variable (cluster and task); "
+            "see the README section on several machines."
+        )
+
+
+def check_divisible_batch(batch_size: int, strategy, strategy_name: str):
+    replicas = strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        usage_error(
+            f"--batch_size={batch_size} is not divisible by the {replicas} replicas of "
+            f"--strategy={strategy_name}; use a multiple of {replicas}."
+        )
+    return replicas
+
+
+def diverged_message(guard, training_checkpoint) -> str:
+    checkpoint = training_checkpoint.latest
+    where = f"the last good checkpoint is {checkpoint}" if checkpoint else "no checkpoint was written"
+    return f"{guard.diverged}; {where}. Lower the learning rates or set --scale_clip."
+
+
+def parse_flags(argv):
+    """absl's flag parsing, with its errors turned into exit code 2 and one sentence.
+
+    Unknown flags, values of the wrong type, enum values outside their choices
+    and a --flagfile that does not exist all end here, before any work.
+    """
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        message = message.removeprefix("ERROR::").strip()
+        sys.stderr.write(f"{message}\nSee --helpfull for every flag and its allowed values.\n")
+        sys.exit(2)
+
+
+def run_main(main):
+    """``app.run(main)`` for an entry point: bad flags exit 2, a diverged run 3, failed writes 4.
+
+    An OSError that reaches here comes from writing the run's files (disk full,
+    permissions): it is reported in one sentence naming the path, and the
+    newest checkpoint, written atomically before, stays readable.
+    """
+
+    def guarded(argv):
+        try:
+            return main(argv)
+        except TrainingDiverged as error:
+            sys.stderr.write(f"Training stopped: {error}\n")
+            return 3
+        except app.UsageError as error:
+            # One sentence, not absl's usage text (the module docstring) before it.
+            sys.stderr.write(f"{error}\n")
+            return error.exitcode if error.exitcode is not None else 2
+        except OSError as error:
+            where = f" at {error.filename}" if error.filename else ""
+            sys.stderr.write(
+                f"Stopped by a file error{where}: {error.strerror or error}. Free some space or fix "
+                "the permissions, then rerun the same command (a training run resumes from its last "
+                "checkpoint).\n"
+            )
+            return 4
+
+    app.run(guarded, flags_parser=parse_flags)
+
+
+METHOD_LABELS = {"fgan": "f-GAN-KL", "gan": "GAN (JS)", "logd": "logD-GAN", "hinge": "Hinge",
+                 "vae": "VAE", "ugm": "AGE-UGM"}
+
+
+DIVERGENCE_LABELS = {"kl": "KL", "revkl": "RevKL", "js": "JS", "hellinger": "H2", "pearson": "Pearson",
+                     "all": "ALL"}
+
+
+def run_label(method: str, divergence: str, scale_clip=None, deterministic: bool = False) -> str:
+    """The paper's name of a run: AGE-ALL, AGE-ALL(d), AGE-KL-SC0.5, f-GAN-KL, Hinge, ..."""
+    if method != "age":
+        label = METHOD_LABELS.get(method, method)
+    else:
+        label = f"AGE-{DIVERGENCE_LABELS.get(divergence, divergence.upper())}"
+        label += f"-SC{scale_clip:g}" if scale_clip else ""
+    return label + ("(d)" if deterministic else "")
+
+
+def check_method_flags(flag_values, available_methods):
+    """--method, --divergence and --scale_clip name something that exists, or exit 2."""
+    from age_tf import divergences
+
+    if flag_values.method not in available_methods:
+        usage_error(f"Unknown method {flag_values.method!r}. Available: {', '.join(available_methods)}.")
+    if flag_values.divergence not in divergences.names():
+        usage_error(
+            f"Unknown divergence {flag_values.divergence!r}. Available: {', '.join(divergences.names())}."
+        )
+    try:
+        divergences.validate_scale_clip(flag_values.scale_clip)
+    except ValueError as error:
+        usage_error(f"--{error}")
+
+
+def print_resolved_flags(module_name: str):
+    """What --dry_run prints: every flag of the module, resolved."""
+    for name, value in sorted(resolved_flags(module_name).items()):
+        print(f"--{name}={value}")
+
+
+def fit_verbosity() -> int:
+    """A progress bar on a terminal, one line per epoch in a log file."""
+    return 1 if sys.stdout.isatty() else 2
+
+
+def begin(argv, module_name: str, validate) -> bool:
+    """The opening of every entry point: no stray arguments, ``validate()``, and
+    --dry_run printing the resolved flags. False when the program should stop."""
+    if len(argv) > 1:
+        usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
+    validate()
+    if flags.FLAGS.dry_run:
+        print_resolved_flags(module_name)
+        return False
+    return True
+
+
+def report(results: dict, keys, files, prefix: str = ""):
+    """Prints the named numbers of ``results`` on one line, then 'Label: path' lines."""
+    print(prefix + " ".join(f"{k}={results[k]:.4g}" for k in keys if k in results))
+    for label, path in files:
+        if path:
+            print(f"{label}: {path}")

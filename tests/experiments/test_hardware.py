@@ -1,0 +1,35 @@
+"""The oneDNN relaunch: same process, same arguments, the user's own choice kept."""
+
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RELAUNCH = ("from age_tf.experiments import hardware; "
+            "hardware.relaunch_with_onednn('probe'); print('not relaunched')")
+
+
+def _run(tmp_path, onednn=None):
+    (tmp_path / "probe.py").write_text(
+        "import os, sys\nprint(os.environ['TF_ENABLE_ONEDNN_OPTS'], sys.argv[1:], os.getpid())\n")
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), ROOT])
+    if onednn is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = onednn
+    code = f"import os; print('pid', os.getpid(), flush=True); {RELAUNCH}"
+    result = subprocess.run([sys.executable, "-c", code, "--epochs=3", "x y"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.splitlines()
+
+
+def test_relaunch_turns_onednn_on_in_the_same_process_with_the_same_arguments(tmp_path):
+    before, after = _run(tmp_path)
+    assert after.startswith("1 ['--epochs=3', 'x y'] ")
+    assert before.split()[1] == after.split()[-1]  # execve keeps the pid
+
+
+
+def test_a_variable_the_user_set_is_kept(tmp_path):
+    for choice in ("0", "1"):
+        assert _run(tmp_path, choice)[-1] == "not relaunched"
