@@ -56,6 +56,7 @@ def make_strategy(name: str):
 
 
 def set_threads(num_threads: int):
+    """TensorFlow's intra- and inter-op CPU threads (0: TensorFlow's default, all cores)."""
     if num_threads:
         import tensorflow as tf
 

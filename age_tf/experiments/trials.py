@@ -193,6 +193,8 @@ def recorded_hours_sentence(trials: dict) -> str:
         return ""
     missing = len(minutes) - len(timed)
     untimed = f" ({missing} without recorded times)" if missing else ""
+    if len(minutes) == 1:
+        return f"The one trial took {sum(timed) / 60:.1f} hours of training and evaluation. "
     return (f"All {len(minutes)} trials{untimed} took {sum(timed) / 60:.1f} hours of training and "
             "evaluation together (trials that ran side by side each count in full). ")
 

@@ -40,6 +40,8 @@ def test_render_table_means_standard_errors_and_minutes(tmp_path):
     assert "The trials ran on m (2); 1 without a recorded machine. " in text
     # 120 s + 180 s + 60 s of the timed trials: 0.1 hours.
     assert "All 3 trials (1 without recorded times) took 0.1 hours of training and evaluation" in text
+    one = trials.render_table(TABLE, {"A/0": recorded["A/0"]}, wall_seconds=300.0, command="c", ran=1)
+    assert "The one trial took 0.0 hours of training and evaluation. " in one
 
 
 def test_write_results_writes_json_and_table_with_the_discussion(tmp_path):
