@@ -45,18 +45,22 @@ def check_positive(flag_values, names):
 
 
 def check_non_negative(flag_values, names):
+    """Exit 2 unless every named flag is >= 0."""
     for name in names:
         if getattr(flag_values, name) < 0:
             usage_error(f"--{name} must be >= 0, got {getattr(flag_values, name)}.")
 
 
 def check_adam_betas(flag_values):
+    """Exit 2 unless --adam_beta1 and --adam_beta2 lie in [0, 1)."""
     for name in ("adam_beta1", "adam_beta2"):
         if not 0 <= getattr(flag_values, name) < 1:
             usage_error(f"--{name} must lie in [0, 1), got {getattr(flag_values, name)}.")
 
 
 def check_strategy(flag_values):
+    """Exit 2 for --jit_compile with a distribution strategy (unsupported on CPU replicas), or
+    --strategy=multi_worker without TF_CONFIG."""
     if flag_values.strategy != "default" and flag_values.jit_compile:
         usage_error(f"--jit_compile cannot be combined with --strategy={flag_values.strategy}; drop one.")
     if flag_values.strategy == "multi_worker" and not os.environ.get("TF_CONFIG"):
@@ -67,6 +71,7 @@ def check_strategy(flag_values):
 
 
 def check_divisible_batch(batch_size: int, strategy, strategy_name: str):
+    """The strategy's replica count; exit 2 unless it divides --batch_size."""
     replicas = strategy.num_replicas_in_sync
     if batch_size % replicas:
         usage_error(
@@ -77,6 +82,7 @@ def check_divisible_batch(batch_size: int, strategy, strategy_name: str):
 
 
 def diverged_message(guard, training_checkpoint) -> str:
+    """Which loss stopped being finite, where the last good checkpoint is, and what to change."""
     checkpoint = training_checkpoint.latest
     where = f"the last good checkpoint is {checkpoint}" if checkpoint else "no checkpoint was written"
     return f"{guard.diverged}; {where}. Lower the learning rates or set --scale_clip."

@@ -97,10 +97,12 @@ def define_flags(table: Table, flagfile: str, runs_dir: Optional[str] = None):
 
 
 def slug(label: str) -> str:
+    """A row label as a file name: 'GAN (JS)' -> 'gan__js'."""
     return "".join(c.lower() if c.isalnum() else "_" for c in label).strip("_")
 
 
 def trial_dir(label: str, seed: int) -> str:
+    """``<runs_dir>/<row slug>_s<seed>``: the run directory of one trial."""
     return os.path.join(FLAGS.runs_dir, f"{slug(label)}_s{seed}")
 
 
@@ -110,6 +112,7 @@ def row_of(key: str) -> str:
 
 
 def load_recorded(path: str) -> dict:
+    """The trials recorded in a results JSON (key ``label/seed``), or {} before the first."""
     if not os.path.isfile(path):
         return {}
     with open(path) as f:
@@ -281,6 +284,7 @@ def write_results(table: Table, results_dir: str, trials: dict, record: dict, wa
 
 
 def _validate(table: Table):
+    """Exit 2 for unknown rows, non-positive --trials, negative --parallel or a missing flagfile."""
     unknown = [r for r in FLAGS.rows if r not in table.labels]
     if unknown:
         cli.usage_error(f"Unknown rows {unknown}. Available: {', '.join(table.labels)}.")
