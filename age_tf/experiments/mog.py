@@ -262,7 +262,7 @@ def run(output_dir: str, strategy) -> dict:
     )
     run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
     info = run_directory.write_run_info(output_dir, train_seconds, initial_epoch, earlier_seconds,
-                                 eval_seconds=eval_seconds)
+                                        eval_seconds=eval_seconds)
     results.update(train_seconds=info["train_seconds"], eval_seconds=info["eval_seconds"],
                    resumed_after_epoch=initial_epoch)
 

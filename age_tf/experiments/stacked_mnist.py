@@ -184,8 +184,9 @@ def run(output_dir: str, strategy, data) -> dict:
             epochs=FLAGS.epochs,
             steps_per_epoch=FLAGS.steps_per_epoch or FLAGS.num_train_examples // FLAGS.batch_size,
             verbose=cli.fit_verbosity(),
-            callbacks=run_directory.training_callbacks(output_dir, guard, saver, FLAGS.epochs, FLAGS.checkpoint_every,
-                                                FLAGS.tensorboard, extra, earlier_seconds),
+            callbacks=run_directory.training_callbacks(output_dir, guard, saver, FLAGS.epochs,
+                                                       FLAGS.checkpoint_every, FLAGS.tensorboard, extra,
+                                                       earlier_seconds),
         )
     train_seconds = time.time() - fit_start
     if guard.diverged:
@@ -205,7 +206,7 @@ def run(output_dir: str, strategy, data) -> dict:
     )
     run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
     info = run_directory.write_run_info(output_dir, train_seconds, initial_epoch, earlier_seconds,
-                                 eval_seconds=eval_seconds, classifier_seconds=classifier_seconds)
+                                        eval_seconds=eval_seconds, classifier_seconds=classifier_seconds)
     results.update(train_seconds=info["train_seconds"], eval_seconds=info["eval_seconds"],
                    resumed_after_epoch=initial_epoch, views=view_paths, checkpoint=saver.latest)
     return results

@@ -22,6 +22,7 @@ in the JSON, or whose run directory holds ``metrics.json``, is not run again.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import dataclasses
 import json
@@ -206,14 +207,11 @@ def machines_sentence(trials: dict) -> str:
     """'The trials ran on M (n); M2 (m). ' from each record's machine (a table
     resumed in several sessions may have run on several machines); empty if none
     is recorded."""
-    counts: Dict[str, int] = {}
-    for record in trials.values():
-        if "machine" in record:
-            counts[record["machine"]] = counts.get(record["machine"], 0) + 1
+    counts = collections.Counter(r["machine"] for r in trials.values() if "machine" in r)
     if not counts:
         return ""
     missing = len(trials) - sum(counts.values())
-    listed = "; ".join(f"{machine} ({n})" for machine, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    listed = "; ".join(f"{machine} ({n})" for machine, n in counts.most_common())
     return f"The trials ran on {listed}{f'; {missing} without a recorded machine' if missing else ''}. "
 
 
@@ -269,7 +267,7 @@ def write_results(table: Table, results_dir: str, trials: dict, record: dict, wa
     ``<table>_discussion.md`` appended when it exists) and runs ``after``;
     returns the Markdown."""
     run_directory.write_json(os.path.join(results_dir, f"{table.name}.json"),
-                      {"trials": trials, **record, "wall_seconds": wall_seconds})
+                             {"trials": trials, **record, "wall_seconds": wall_seconds})
     text = render_table(table, trials, wall_seconds, record["command"], ran=ran,
                         parallel=record.get("parallel", 0), threads=record.get("threads", 0))
     discussion = os.path.join(results_dir, f"{table.name}_discussion.md")
