@@ -174,31 +174,21 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
     replicas = strategy.num_replicas_in_sync
     with strategy.scope():
         model = build_model(FLAGS.seed)
-    training_checkpoint, initial_epoch = run_directory.restore_training(model, output_dir, FLAGS.resume)
-    earlier_seconds = run_directory.earlier_train_seconds(output_dir, initial_epoch)
+    training = run_directory.resume_training(model, output_dir, FLAGS.resume)
     batches = images.training_batches(
-        train_images, batch_size, d_steps=1, seed=FLAGS.seed + 1000 * initial_epoch, num_replicas=replicas
+        train_images, batch_size, d_steps=1, seed=FLAGS.seed + 1000 * training.initial_epoch,
+        num_replicas=replicas,
     )
     shown = None if model.unidirectional else validation_images
     guard = callbacks.StopOnNonFinite()
     views_callback = callbacks.ImageViews(shown, output_dir, every=FLAGS.views_every, seed=FLAGS.seed,
                                           num_images=FLAGS.num_view_images)
-    if initial_epoch < FLAGS.epochs:
-        model.fit(
-            batches,
-            initial_epoch=initial_epoch,
-            shuffle=False,  # the dataset shuffles itself (Keras warns that it ignores shuffle=True)
-            epochs=FLAGS.epochs,
-            steps_per_epoch=steps_per_epoch(train_images, batch_size),
-            verbose=cli.fit_verbosity(),
-            callbacks=run_directory.training_callbacks(
-                output_dir, guard, training_checkpoint, FLAGS.epochs, FLAGS.checkpoint_every,
-                tensorboard=FLAGS.tensorboard, extra=[views_callback], earlier_seconds=earlier_seconds,
-            ),
-        )
+    training.fit(model, batches, epochs=FLAGS.epochs,
+                 steps_per_epoch=steps_per_epoch(train_images, batch_size), guard=guard, checkpoint_every=FLAGS.checkpoint_every, tensorboard=FLAGS.tensorboard,
+                 extra=[views_callback])
     train_seconds = time.time() - start
     if guard.diverged:
-        raise cli.TrainingDiverged(cli.diverged_message(guard, training_checkpoint))
+        raise cli.TrainingDiverged(cli.diverged_message(guard, training.saver))
 
     view_images = callbacks.first_images(shown, FLAGS.num_view_images)
     view_paths = views.write_all_views(model, view_images, output_dir, tag="final", seed=FLAGS.seed)
@@ -213,14 +203,15 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
         ))
     results.update(generator_steps=int(model.g_optimizer.iterations.numpy()), seed=FLAGS.seed)
     run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
-    info = run_directory.write_run_info(output_dir, train_seconds, initial_epoch, earlier_seconds)
-    results.update(train_seconds=info["train_seconds"], resumed_after_epoch=initial_epoch)
+    info = run_directory.write_run_info(output_dir, train_seconds, training.initial_epoch,
+                                        training.earlier_seconds)
+    results.update(train_seconds=info["train_seconds"], resumed_after_epoch=training.initial_epoch)
     if FLAGS.export_dir:
         from age_tf import export
 
         results["export"] = export.export_saved_model(model, FLAGS.export_dir)
     results["views"] = view_paths
-    results["checkpoint"] = training_checkpoint.latest
+    results["checkpoint"] = training.saver.latest
     return results
 
 

@@ -169,7 +169,7 @@ def run(output_dir: str, strategy) -> dict:
     """Trains, evaluates and writes the run directory; returns the metrics."""
     import keras
 
-    from age_tf import callbacks, checkpointing, figures, metrics
+    from age_tf import callbacks, figures, metrics
 
     hardware.set_threads(FLAGS.num_threads)
     start = time.time()
@@ -178,8 +178,7 @@ def run(output_dir: str, strategy) -> dict:
     with strategy.scope():  # networks and optimizers are built under the strategy
         model = build_model(FLAGS.seed)
     steps_per_epoch = FLAGS.steps_per_epoch or len(data.points) // FLAGS.batch_size
-    training_checkpoint, initial_epoch = run_directory.restore_training(model, output_dir, FLAGS.resume)
-    earlier_seconds = run_directory.earlier_train_seconds(output_dir, initial_epoch)
+    training = run_directory.resume_training(model, output_dir, FLAGS.resume)
     # A resumed run reshuffles with another seed rather than replaying epoch 1's order.
     # The VAE has no discriminator: each of its updates takes one minibatch of
     # batch_size, like AGE's encoder/generator update (Table 3's equal budget).
@@ -187,7 +186,7 @@ def run(output_dir: str, strategy) -> dict:
         data.points,
         FLAGS.batch_size,
         0 if FLAGS.method == "vae" else FLAGS.d_steps,
-        seed=FLAGS.seed + 1000 * initial_epoch,
+        seed=FLAGS.seed + 1000 * training.initial_epoch,
         num_replicas=replicas,
     )
     guard = callbacks.StopOnNonFinite()
@@ -206,37 +205,19 @@ def run(output_dir: str, strategy) -> dict:
             title=title,
         )
 
-    logging_callbacks = []
+    evaluation = callbacks.PeriodicEvaluation(["mode_coverage"], data, FLAGS.eval_every,
+                                              num_samples=FLAGS.num_eval_samples)
+    mixture_images = []
     if FLAGS.tensorboard:
         log_dir = os.path.join(output_dir, "tensorboard")
-        logging_callbacks = [
-            keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=False),
-            callbacks.ImageSummary(render, log_dir, FLAGS.eval_every, name="mixture"),
-        ]
-    if initial_epoch < FLAGS.epochs:
-        model.fit(
-            batches,
-            initial_epoch=initial_epoch,
-            shuffle=False,  # the dataset shuffles itself (Keras warns that it ignores shuffle=True)
-            epochs=FLAGS.epochs,
-            steps_per_epoch=steps_per_epoch,
-            verbose=cli.fit_verbosity(),
-            callbacks=[
-                guard,
-                callbacks.PeriodicEvaluation(
-                    ["mode_coverage"], data, FLAGS.eval_every, num_samples=FLAGS.num_eval_samples
-                ),
-                run_directory.JsonLinesLogger(os.path.join(output_dir, run_directory.HISTORY_FILE), earlier_seconds),
-                *logging_callbacks,
-                checkpointing.CheckpointEveryEpochs(
-                    training_checkpoint, FLAGS.checkpoint_every, FLAGS.epochs, guard=guard
-                ),
-            ],
-        )
+        mixture_images = [callbacks.ImageSummary(render, log_dir, FLAGS.eval_every, name="mixture")]
+    training.fit(model, batches, epochs=FLAGS.epochs, steps_per_epoch=steps_per_epoch, guard=guard,
+                 checkpoint_every=FLAGS.checkpoint_every, tensorboard=FLAGS.tensorboard,
+                 extra=[evaluation, *mixture_images])
     train_seconds = time.time() - start
-    checkpoint = training_checkpoint.latest
+    checkpoint = training.saver.latest
     if guard.diverged:
-        raise TrainingDiverged(cli.diverged_message(guard, training_checkpoint))
+        raise TrainingDiverged(cli.diverged_message(guard, training.saver))
 
     eval_start = time.time()
     results = metrics.compute(
@@ -261,10 +242,10 @@ def run(output_dir: str, strategy) -> dict:
         data_seed=FLAGS.data_seed,
     )
     run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
-    info = run_directory.write_run_info(output_dir, train_seconds, initial_epoch, earlier_seconds,
-                                        eval_seconds=eval_seconds)
+    info = run_directory.write_run_info(output_dir, train_seconds, training.initial_epoch,
+                                        training.earlier_seconds, eval_seconds=eval_seconds)
     results.update(train_seconds=info["train_seconds"], eval_seconds=info["eval_seconds"],
-                   resumed_after_epoch=initial_epoch)
+                   resumed_after_epoch=training.initial_epoch)
 
     samples = np.asarray(model.generate(5000))
     np.save(os.path.join(output_dir, "samples.npy"), samples)

@@ -8,6 +8,7 @@ be loaded back (``load_run``) or read without loading (``saved_flag``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -179,7 +180,8 @@ class JsonLinesLogger(keras.callbacks.Callback):
 def restore_training(model, output_dir: str, resume: bool):
     """(TrainingCheckpoint in output_dir/checkpoint, finished epochs restored from it).
 
-    ``earlier_train_seconds(output_dir, epochs)`` is the training time those epochs took."""
+    ``earlier_train_seconds(output_dir, epochs)`` is the training time those epochs took;
+    ``resume_training`` gives all three to an entry point."""
     from age_tf import checkpointing
 
     saver = checkpointing.TrainingCheckpoint(model, os.path.join(output_dir, "checkpoint"))
@@ -187,6 +189,42 @@ def restore_training(model, output_dir: str, resume: bool):
     if initial_epoch:
         print(f"Resuming after epoch {initial_epoch} from {saver.latest}")
     return saver, initial_epoch
+
+
+@dataclasses.dataclass(frozen=True)
+class Training:
+    """Where a run directory's training stands: its checkpoint ``saver``, the epochs
+    already finished (``initial_epoch``; 0 for a fresh run or ``--noresume``) and the
+    training seconds they took (``earlier_seconds``, which a resumed run adds to its own)."""
+
+    output_dir: str
+    saver: object
+    initial_epoch: int
+    earlier_seconds: float
+
+    def fit(self, model, batches, *, epochs: int, steps_per_epoch: int, guard, checkpoint_every: int,
+            tensorboard: bool, extra=()) -> None:
+        """Trains epochs ``initial_epoch + 1 .. epochs`` with ``training_callbacks``;
+        nothing when the run already finished them."""
+        if self.initial_epoch >= epochs:
+            return
+        model.fit(
+            batches,
+            initial_epoch=self.initial_epoch,
+            shuffle=False,  # the dataset shuffles itself (Keras warns that it ignores shuffle=True)
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            verbose=cli.fit_verbosity(),
+            callbacks=training_callbacks(self.output_dir, guard, self.saver, epochs, checkpoint_every,
+                                         tensorboard, extra, self.earlier_seconds),
+        )
+
+
+def resume_training(model, output_dir: str, resume: bool) -> Training:
+    """Restores the newest checkpoint of ``output_dir`` into ``model`` when ``resume``
+    (``restore_training``) and reads the time its epochs took from the history."""
+    saver, initial_epoch = restore_training(model, output_dir, resume)
+    return Training(output_dir, saver, initial_epoch, earlier_train_seconds(output_dir, initial_epoch))
 
 
 def load_run(run_dir: str, module_name: str, build_model, num_threads: int = 0):

@@ -161,11 +161,10 @@ def run(output_dir: str, strategy, data) -> dict:
 
     with strategy.scope():
         model = build_model(FLAGS.seed)
-    saver, initial_epoch = run_directory.restore_training(model, output_dir, FLAGS.resume)
-    earlier_seconds = run_directory.earlier_train_seconds(output_dir, initial_epoch)
+    training = run_directory.resume_training(model, output_dir, FLAGS.resume)
     # A resumed run reshuffles with another seed rather than replaying epoch 1's order.
     batches = mnist.stacked_batches(data.train_images, FLAGS.batch_size, FLAGS.d_steps,
-                                    seed=FLAGS.seed + 1000 * initial_epoch,
+                                    seed=FLAGS.seed + 1000 * training.initial_epoch,
                                     num_replicas=strategy.num_replicas_in_sync)
     view_images = mnist.to_unit_range(data.eval_images[:NUM_VIEW_IMAGES])
     evaluation = dict(classifier=classifier.model, num_samples=FLAGS.num_eval_samples)
@@ -176,21 +175,13 @@ def run(output_dir: str, strategy, data) -> dict:
                              num_images=NUM_VIEW_IMAGES),
     ]
     fit_start = time.time()
-    if initial_epoch < FLAGS.epochs:
-        model.fit(
-            batches,
-            initial_epoch=initial_epoch,
-            shuffle=False,  # the dataset shuffles itself (Keras warns that it ignores shuffle=True)
-            epochs=FLAGS.epochs,
-            steps_per_epoch=FLAGS.steps_per_epoch or FLAGS.num_train_examples // FLAGS.batch_size,
-            verbose=cli.fit_verbosity(),
-            callbacks=run_directory.training_callbacks(output_dir, guard, saver, FLAGS.epochs,
-                                                       FLAGS.checkpoint_every, FLAGS.tensorboard, extra,
-                                                       earlier_seconds),
-        )
+    training.fit(model, batches, epochs=FLAGS.epochs,
+                 steps_per_epoch=FLAGS.steps_per_epoch or FLAGS.num_train_examples // FLAGS.batch_size,
+                 guard=guard, checkpoint_every=FLAGS.checkpoint_every, tensorboard=FLAGS.tensorboard,
+                 extra=extra)
     train_seconds = time.time() - fit_start
     if guard.diverged:
-        raise cli.TrainingDiverged(cli.diverged_message(guard, saver))
+        raise cli.TrainingDiverged(cli.diverged_message(guard, training.saver))
 
     eval_start = time.time()
     results = metrics.compute(["stacked_mnist"], model, data, **evaluation)
@@ -205,10 +196,12 @@ def run(output_dir: str, strategy, data) -> dict:
         data_seed=FLAGS.data_seed,
     )
     run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
-    info = run_directory.write_run_info(output_dir, train_seconds, initial_epoch, earlier_seconds,
-                                        eval_seconds=eval_seconds, classifier_seconds=classifier_seconds)
+    info = run_directory.write_run_info(output_dir, train_seconds, training.initial_epoch,
+                                        training.earlier_seconds, eval_seconds=eval_seconds,
+                                        classifier_seconds=classifier_seconds)
     results.update(train_seconds=info["train_seconds"], eval_seconds=info["eval_seconds"],
-                   resumed_after_epoch=initial_epoch, views=view_paths, checkpoint=saver.latest)
+                   resumed_after_epoch=training.initial_epoch, views=view_paths,
+                   checkpoint=training.saver.latest)
     return results
 
 
