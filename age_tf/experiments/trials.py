@@ -286,8 +286,11 @@ def _validate(table: Table):
     unknown = [r for r in FLAGS.rows if r not in table.labels]
     if unknown:
         cli.usage_error(f"Unknown rows {unknown}. Available: {', '.join(table.labels)}.")
-    if FLAGS.trials <= 0 or FLAGS.parallel < 0:
-        cli.usage_error("--trials must be positive and --parallel >= 0.")
+    if FLAGS.trials <= 0:
+        cli.usage_error(f"--trials={FLAGS.trials}: give the number of seeds per row, 1 or more (the paper: 10).")
+    if FLAGS.parallel < 0:
+        cli.usage_error(f"--parallel={FLAGS.parallel}: give the trials to run at once, 1 or more, "
+                        "or 0 for one per 2 CPU cores.")
     if not os.path.isfile(FLAGS.flagfile_path):
         cli.usage_error(f"--flagfile_path {FLAGS.flagfile_path} does not exist.")
 
