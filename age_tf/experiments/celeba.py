@@ -184,7 +184,8 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
     views_callback = callbacks.ImageViews(shown, output_dir, every=FLAGS.views_every, seed=FLAGS.seed,
                                           num_images=FLAGS.num_view_images)
     training.fit(model, batches, epochs=FLAGS.epochs,
-                 steps_per_epoch=steps_per_epoch(train_images, batch_size), guard=guard, checkpoint_every=FLAGS.checkpoint_every, tensorboard=FLAGS.tensorboard,
+                 steps_per_epoch=steps_per_epoch(train_images, batch_size), guard=guard,
+                 checkpoint_every=FLAGS.checkpoint_every, tensorboard=FLAGS.tensorboard,
                  extra=[views_callback])
     train_seconds = time.time() - start
     if guard.diverged:

@@ -209,7 +209,7 @@ def run(output_dir: str, strategy) -> dict:
                                               num_samples=FLAGS.num_eval_samples)
     mixture_images = []
     if FLAGS.tensorboard:
-        log_dir = os.path.join(output_dir, "tensorboard")
+        log_dir = os.path.join(output_dir, run_directory.TENSORBOARD_DIR)
         mixture_images = [callbacks.ImageSummary(render, log_dir, FLAGS.eval_every, name="mixture")]
     training.fit(model, batches, epochs=FLAGS.epochs, steps_per_epoch=steps_per_epoch, guard=guard,
                  checkpoint_every=FLAGS.checkpoint_every, tensorboard=FLAGS.tensorboard,

@@ -133,6 +133,7 @@ def saved_flag(run_dir: str, name: str):
 
 
 HISTORY_FILE = "history.jsonl"
+TENSORBOARD_DIR = "tensorboard"  # the TensorBoard callback's scalars and any image summaries beside them
 
 
 def recorded_wall_seconds(history_path: str, epoch: int) -> float:
@@ -267,7 +268,7 @@ def training_callbacks(output_dir: str, guard, saver, epochs: int, checkpoint_ev
     history = JsonLinesLogger(os.path.join(output_dir, HISTORY_FILE), earlier_seconds)
     found = [guard, *extra, history]
     if tensorboard:
-        found.append(keras.callbacks.TensorBoard(log_dir=os.path.join(output_dir, "tensorboard"),
+        found.append(keras.callbacks.TensorBoard(log_dir=os.path.join(output_dir, TENSORBOARD_DIR),
                                                  write_graph=False))
     found.append(checkpointing.CheckpointEveryEpochs(saver, checkpoint_every, epochs, guard=guard))
     return found
