@@ -220,6 +220,11 @@ class Training:
                                          tensorboard, extra, self.earlier_seconds),
         )
 
+    def write_run_info(self, train_seconds: float, **seconds) -> dict:
+        """``write_run_info`` for this run: this invocation's ``train_seconds`` plus the
+        earlier stretches', and the epoch it resumed after."""
+        return write_run_info(self.output_dir, train_seconds, self.initial_epoch, self.earlier_seconds, **seconds)
+
 
 def resume_training(model, output_dir: str, resume: bool) -> Training:
     """Restores the newest checkpoint of ``output_dir`` into ``model`` when ``resume``
