@@ -8,7 +8,9 @@ the machine has the cores. Results go to ``<results_dir>/<name>.json`` (every
 trial's metrics, the command, the machine, the wall time) and
 ``<results_dir>/<name>.md``, followed by ``<results_dir>/<name>_discussion.md``
 (the comparison with the paper, written by hand) when it exists, after each trial. Rerunning resumes: a trial already
-in the JSON, or whose run directory holds ``metrics.json``, is not run again.
+in the JSON, or whose run directory holds ``metrics.json``, is not run again; a
+rerun with nothing left to run rewrites the Markdown (with the discussion) and
+keeps the command, machine and wall time of the last invocation that ran trials.
 
     TABLE = trials.Table(name="table4", title="...", runner="age_tf.experiments.reproduce_table4",
                          module="age_tf.experiments.mog",
@@ -112,12 +114,14 @@ def row_of(key: str) -> str:
     return key.rsplit("/", 1)[0]
 
 
-def load_recorded(path: str) -> dict:
-    """The trials recorded in a results JSON (key ``label/seed``), or {} before the first."""
+def load_results(path: str) -> dict:
+    """The whole results JSON: ``trials`` and the last invocation that ran trials
+    (``command``, ``machine``, ``parallel``, ``threads``, ``wall_seconds``, ``ran``);
+    {} before the first."""
     if not os.path.isfile(path):
         return {}
     with open(path) as f:
-        return json.load(f).get("trials", {})
+        return json.load(f)
 
 
 TIMES = ("train_seconds", "eval_seconds", "classifier_seconds")  # from a trial's run_info.json
@@ -215,13 +219,16 @@ def machines_sentence(trials: dict) -> str:
     return f"The trials ran on {listed}{f'; {missing} without a recorded machine' if missing else ''}. "
 
 
-def render_table(table: Table, trials: dict, wall_seconds: float, command: str, ran: int = 0,
-                 parallel: int = 0, threads: int = 0) -> str:
+def render_table(table: Table, trials: dict, wall_seconds: float, command: str, ran: Optional[int] = 0,
+                 parallel: int = 0, threads: int = 0, machine: Optional[str] = None) -> str:
     """The Markdown table; ``parallel`` and ``threads`` (when given) say how many
     trials this invocation ran side by side and with how many CPU threads each,
-    on which its trials' minutes depend."""
+    on which its trials' minutes depend. ``ran`` None: a record that predates
+    counting them; ``machine`` None: this machine."""
     concurrency = (f", {parallel} side by side with {threads} CPU thread(s) each"
                    if parallel and threads else "")
+    counted = (f"for {ran} trial(s) run (the others were recorded before)" if ran is not None
+               else "(the number of trials it ran was not recorded)")
     headers = ["Method", *(c.header for c in table.columns), "minutes a trial", "seeds"]
     if table.paper:
         headers.append(table.paper_header)
@@ -234,8 +241,8 @@ def render_table(table: Table, trials: dict, wall_seconds: float, command: str, 
         command,
         "```",
         "",
-        f"Machine of this invocation: {hardware.machine_description()}. Wall time of this invocation: "
-        f"{wall_seconds / 60:.1f} minutes for {ran} trial(s) run (the others were recorded before)"
+        f"Machine of this invocation: {machine or hardware.machine_description()}. Wall time of this invocation: "
+        f"{wall_seconds / 60:.1f} minutes {counted}"
         f"{concurrency}. "
         f"{machines_sentence(trials)}"
         f"{recorded_hours_sentence(trials)}"
@@ -262,14 +269,16 @@ def render_table(table: Table, trials: dict, wall_seconds: float, command: str, 
 
 
 def write_results(table: Table, results_dir: str, trials: dict, record: dict, wall_seconds: float,
-                  ran: int, after: Optional[Callable[[str, dict], None]] = None) -> str:
+                  ran: Optional[int], after: Optional[Callable[[str, dict], None]] = None) -> str:
     """Writes ``<table>.json`` and ``<table>.md`` (with the hand-written
     ``<table>_discussion.md`` appended when it exists) and runs ``after``;
-    returns the Markdown."""
+    returns the Markdown. ``record``: the invocation's command, machine,
+    parallel and threads."""
     run_directory.write_json(os.path.join(results_dir, f"{table.name}.json"),
-                             {"trials": trials, **record, "wall_seconds": wall_seconds})
+                             {"trials": trials, **record, "wall_seconds": wall_seconds, "ran": ran})
     text = render_table(table, trials, wall_seconds, record["command"], ran=ran,
-                        parallel=record.get("parallel", 0), threads=record.get("threads", 0))
+                        parallel=record.get("parallel", 0), threads=record.get("threads", 0),
+                        machine=record.get("machine"))
     discussion = os.path.join(results_dir, f"{table.name}_discussion.md")
     if os.path.isfile(discussion):  # written by hand after reading the numbers; kept across reruns
         with open(discussion) as f:
@@ -327,7 +336,8 @@ def main(table: Table, argv, after: Optional[Callable[[str, dict], None]] = None
     _validate(table)
     results_dir = run_directory.prepare_output_dir(FLAGS.results_dir)
     json_path = os.path.join(results_dir, f"{table.name}.json")
-    trials = load_recorded(json_path)
+    previous = load_results(json_path)
+    trials = previous.get("trials", {})
     todo = _pending(table, trials)
     parallel = FLAGS.parallel or max(1, (os.cpu_count() or 2) // 2)
     threads = max(1, (os.cpu_count() or 2) // parallel)
@@ -336,6 +346,15 @@ def main(table: Table, argv, after: Optional[Callable[[str, dict], None]] = None
         for key, label, _, seed in todo:
             started = progress_note(trial_dir(label, seed))
             print(f"would {'resume' if started else 'run'} {key}{started}")
+        return 0
+
+    if not todo and {"command", "wall_seconds"} <= previous.keys():
+        # Nothing to run (e.g. rerun after writing <table>_discussion.md): the table
+        # keeps the command, machine and wall time of the invocation that ran trials.
+        record = {k: previous[k] for k in ("command", "machine", "parallel", "threads") if k in previous}
+        text = write_results(table, results_dir, trials, record, previous["wall_seconds"],
+                             previous.get("ran"), after)
+        sys.stdout.write(text)
         return 0
 
     start = time.time()

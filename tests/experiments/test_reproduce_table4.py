@@ -50,9 +50,16 @@ def test_runs_tabulates_and_resumes(tmp_path):
     older["trials"]["AGE-KL/0"] = {k: v for k, v in recorded["AGE-KL/0"].items()
                                    if k not in ("machine", "train_seconds", "eval_seconds")}
     json_path.write_text(json.dumps(older))
+    (tmp_path / "results" / "table4_discussion.md").write_text("## Against the paper\nHand-written.\n")
     completed = run(tmp_path)
     assert completed.returncode == 0 and "2 trials recorded, 0 to run" in completed.stdout
     assert json.loads(json_path.read_text())["trials"]["AGE-KL/0"] == recorded["AGE-KL/0"]
+    # That rerun ran nothing: the table keeps the wall time of the invocation that ran
+    # the trials and now ends with the discussion.
+    rewritten = (tmp_path / "results" / "table4.md").read_text()
+    wall = re.search(r"Wall time of this invocation: [0-9.]+ minutes for 2 trial\(s\) run", table)
+    assert wall and wall.group(0) in rewritten
+    assert rewritten.endswith("\n## Against the paper\nHand-written.\n")
 
     # A fresh clone has the results directory but no runs/: it resumes from the
     # JSON and redraws the figure from the points kept beside the table.

@@ -52,12 +52,19 @@ def test_write_results_writes_json_and_table_with_the_discussion(tmp_path):
     text = trials.write_results(TABLE, str(tmp_path), recorded, record, wall_seconds=60.0, ran=1,
                                 after=lambda directory, got: seen.append((directory, sorted(got))))
     on_disk = json.loads((tmp_path / "table_x.json").read_text())
-    assert on_disk == {"trials": recorded, **record, "wall_seconds": 60.0}
+    assert on_disk == {"trials": recorded, **record, "wall_seconds": 60.0, "ran": 1}
     assert (tmp_path / "table_x.md").read_text() == text
     assert "| A | 2 (1) | - | 0, 1 | paper A |" in text and "1.0 minutes for 1 trial(s) run" in text
     assert "recorded before), 2 side by side with 1 CPU thread(s) each. " in text
     assert text.endswith("\n## Discussion\nHand-written.\n")
     assert seen == [(str(tmp_path), ["A/0", "A/1"])]
+
+
+def test_a_record_that_did_not_count_its_trials_says_so():
+    text = trials.render_table(TABLE, {"A/0": {"score": 0.01, "seed": 0}}, wall_seconds=120.0,
+                               command="c", ran=None, machine="2 CPU cores (AMD EPYC)")
+    assert ("Machine of this invocation: 2 CPU cores (AMD EPYC). Wall time of this invocation: "
+            "2.0 minutes (the number of trials it ran was not recorded). ") in text
 
 
 def test_progress_line_names_each_column_in_its_scale():
