@@ -5,7 +5,9 @@ A generated point belongs to the nearest mode centre when it lies within
 between modes). ``modes_covered`` counts modes that received at least one
 point; ``mode_kl`` is KL(q || p) between the histogram q of the on-mode points
 and the true mode probabilities p, the reverse KL the paper reports because the
-forward one is infinite once a mode is missing.
+forward one is infinite once a mode is missing. ``minority_breakdown`` splits
+that KL, by the chain rule, into the part from the wrong total mass on the
+minority modes and the part from the spread within each group of modes.
 """
 
 from __future__ import annotations
@@ -43,6 +45,45 @@ def mode_statistics(points, centers, probabilities, std, radius_in_stds=3.0) -> 
         "modes_covered": int((counts > 0).sum()),
         "mode_kl": mode_kl,
         "off_mode_fraction": float(1.0 - len(on_mode) / max(len(points), 1)),
+    }
+
+
+def minority_breakdown(points, centers, probabilities, std, radius_in_stds=3.0) -> Dict[str, float]:
+    """Where ``mode_kl`` comes from on an imbalanced mixture.
+
+    With the modes split into the minority (probability below the largest) and
+    the majority group, the chain rule of KL gives exactly
+    ``mode_kl = kl_between_groups + kl_within_groups``, where
+    ``kl_between_groups`` = KL of the two-group histogram (the minority share q_m
+    of the on-mode points against the true share p_m) and ``kl_within_groups`` =
+    sum over groups g of q_g KL(q(.|g) || p(.|g)). A collapse onto the majority
+    modes shows as ``minority_share`` below ``true_minority_share``; mass spread
+    onto the minority modes, above it.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    minority = probabilities < probabilities.max()
+    modes = assign_modes(points, centers, std, radius_in_stds)
+    counts = np.bincount(modes[modes >= 0], minlength=len(probabilities)).astype(np.float64)
+    if counts.sum() == 0:
+        raise ValueError("No generated point lies on a mode: the KL and its breakdown are undefined.")
+    q = counts / counts.sum()
+
+    def kl(q_part, p_part):
+        seen = q_part > 0
+        return float(np.sum(q_part[seen] * np.log(q_part[seen] / p_part[seen])))
+
+    between = kl(np.array([q[minority].sum(), q[~minority].sum()]),
+                 np.array([probabilities[minority].sum(), probabilities[~minority].sum()]))
+    within = 0.0
+    for group in (minority, ~minority):
+        q_group = q[group].sum()
+        if q_group > 0:
+            within += q_group * kl(q[group] / q_group, probabilities[group] / probabilities[group].sum())
+    return {
+        "minority_share": float(q[minority].sum()),
+        "true_minority_share": float(probabilities[minority].sum()),
+        "kl_between_groups": between,
+        "kl_within_groups": within,
     }
 
 

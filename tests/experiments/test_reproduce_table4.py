@@ -40,6 +40,10 @@ def test_runs_tabulates_and_resumes(tmp_path):
     recorded = json.loads((tmp_path / "results" / "table4.json").read_text())["trials"]
     assert set(recorded) == {"AGE-KL/0", "Hinge/0"}
     assert (tmp_path / "results" / "table4_samples.png").exists()
+    breakdown = (tmp_path / "results" / "table4_breakdown.md").read_text()
+    # 9 modes, 4 of them minority (500 of 52,000 points each): true share 2,000 / 52,000.
+    assert "| Method | KL (these points) | minority share (true 0.0385) |" in breakdown
+    assert re.search(r"\| AGE-KL \| [0-9.e-]+ \| [0-9.e-]+ \| [0-9.e-]+ \| [0-9.e-]+ \| 0 \|", breakdown)
     again = run(tmp_path, "--dry_run")
     assert "2 trials recorded, 0 to run" in again.stdout
 
@@ -72,6 +76,7 @@ def test_runs_tabulates_and_resumes(tmp_path):
 
     reproduce_table4.samples_figure(str(tmp_path / "results"), recorded)
     assert (tmp_path / "results" / "table4_samples.png").exists()
+    assert reproduce_table4.breakdown_table(str(tmp_path / "results"), recorded) == breakdown
 
 
 def test_unknown_row_is_refused(tmp_path):

@@ -31,6 +31,29 @@ def test_perfect_histogram_has_zero_kl():
     assert stats == {"modes_covered": 25, "mode_kl": pytest.approx(0, abs=1e-12), "off_mode_fraction": 0.0}
 
 
+def test_minority_breakdown_by_hand_and_the_chain_rule():
+    centers = grid_centers(9)
+    probabilities = np.where(np.arange(9) % 2, 1.0, 4.0)
+    probabilities /= probabilities.sum()  # 4 minority modes at 1/24, 5 majority at 4/24 (sum 1)
+    # 8 points on majority mode 0, 1 on minority mode 1, 1 on minority mode 3.
+    points = np.array([centers[0]] * 8 + [centers[1], centers[3]])
+    got = modes.minority_breakdown(points, centers, probabilities, std=0.3)
+    assert got["minority_share"] == pytest.approx(0.2)
+    assert got["true_minority_share"] == pytest.approx(4 / 24)
+    between = 0.2 * np.log(0.2 / (4 / 24)) + 0.8 * np.log(0.8 / (20 / 24))
+    # Within the minority: (1/2, 1/2) against (1/4 each): log 2; within the majority: (1) against 1/5: log 5.
+    within = 0.2 * np.log(2.0) + 0.8 * np.log(5.0)
+    assert got["kl_between_groups"] == pytest.approx(between)
+    assert got["kl_within_groups"] == pytest.approx(within)
+    stats = modes.mode_statistics(points, centers, probabilities, std=0.3)
+    assert stats["mode_kl"] == pytest.approx(between + within)
+
+
+def test_minority_breakdown_refuses_samples_with_no_point_on_a_mode():
+    with pytest.raises(ValueError, match="No generated point lies on a mode"):
+        modes.minority_breakdown(np.array([[1.0, 1.0]]), grid_centers(9), np.full(9, 1 / 9), std=0.3)
+
+
 def test_registry_lists_and_rejects():
     from age_tf import metrics
 
