@@ -153,7 +153,8 @@ def breakdown_table(results_dir: str, recorded: dict) -> str:
                 mixture = grid_mixture(int(saved["num_modes"]), imbalanced=bool(saved["imbalanced"]))
                 args = (saved["samples"], mixture.centers, mixture.probabilities, mixture.std)
             try:
-                found.append({**modes.minority_breakdown(*args), **modes.mode_statistics(*args)})
+                split = modes.minority_breakdown(*args)
+                found.append({**split, "mode_kl": split["kl_between_groups"] + split["kl_within_groups"]})
             except ValueError as error:  # every point off-mode: no histogram to split
                 print(f"{label} seed {seed} left out of table4_breakdown.md: {error}", file=sys.stderr)
                 continue

@@ -29,22 +29,26 @@ def assign_modes(points, centers, std, radius_in_stds: float = 3.0) -> np.ndarra
     return np.where(within, nearest, -1)
 
 
+def mode_counts(points, centers, num_modes: int, std, radius_in_stds: float = 3.0) -> np.ndarray:
+    """Number of points assigned to each mode (off-mode points are not counted)."""
+    modes = assign_modes(points, centers, std, radius_in_stds)
+    return np.bincount(modes[modes >= 0], minlength=num_modes).astype(np.float64)
+
+
+def _kl(q, p) -> float:
+    """KL(q || p) of two histograms, over the bins where q > 0."""
+    seen = q > 0
+    return float(np.sum(q[seen] * np.log(q[seen] / p[seen])))
+
+
 def mode_statistics(points, centers, probabilities, std, radius_in_stds=3.0) -> Dict[str, float]:
     """modes_covered, mode_kl and off_mode_fraction of a set of samples."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
-    modes = assign_modes(points, centers, std, radius_in_stds)
-    on_mode = modes[modes >= 0]
-    counts = np.bincount(on_mode, minlength=len(probabilities)).astype(np.float64)
-    if counts.sum() == 0:
-        mode_kl = float("inf")
-    else:
-        q = counts / counts.sum()
-        seen = q > 0
-        mode_kl = float(np.sum(q[seen] * np.log(q[seen] / probabilities[seen])))
+    counts = mode_counts(points, centers, len(probabilities), std, radius_in_stds)
     return {
         "modes_covered": int((counts > 0).sum()),
-        "mode_kl": mode_kl,
-        "off_mode_fraction": float(1.0 - len(on_mode) / max(len(points), 1)),
+        "mode_kl": _kl(counts / counts.sum(), probabilities) if counts.sum() else float("inf"),
+        "off_mode_fraction": float(1.0 - counts.sum() / max(len(points), 1)),
     }
 
 
@@ -62,23 +66,17 @@ def minority_breakdown(points, centers, probabilities, std, radius_in_stds=3.0) 
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
     minority = probabilities < probabilities.max()
-    modes = assign_modes(points, centers, std, radius_in_stds)
-    counts = np.bincount(modes[modes >= 0], minlength=len(probabilities)).astype(np.float64)
+    counts = mode_counts(points, centers, len(probabilities), std, radius_in_stds)
     if counts.sum() == 0:
         raise ValueError("No generated point lies on a mode: the KL and its breakdown are undefined.")
     q = counts / counts.sum()
-
-    def kl(q_part, p_part):
-        seen = q_part > 0
-        return float(np.sum(q_part[seen] * np.log(q_part[seen] / p_part[seen])))
-
-    between = kl(np.array([q[minority].sum(), q[~minority].sum()]),
-                 np.array([probabilities[minority].sum(), probabilities[~minority].sum()]))
+    between = _kl(np.array([q[minority].sum(), q[~minority].sum()]),
+                  np.array([probabilities[minority].sum(), probabilities[~minority].sum()]))
     within = 0.0
     for group in (minority, ~minority):
         q_group = q[group].sum()
         if q_group > 0:
-            within += q_group * kl(q[group] / q_group, probabilities[group] / probabilities[group].sum())
+            within += q_group * _kl(q[group] / q_group, probabilities[group] / probabilities[group].sum())
     return {
         "minority_share": float(q[minority].sum()),
         "true_minority_share": float(probabilities[minority].sum()),
