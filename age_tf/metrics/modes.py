@@ -35,7 +35,7 @@ def mode_counts(points, centers, num_modes: int, std, radius_in_stds: float = 3.
     return np.bincount(modes[modes >= 0], minlength=num_modes).astype(np.float64)
 
 
-def _kl(q, p) -> float:
+def histogram_kl(q, p) -> float:
     """KL(q || p) of two histograms, over the bins where q > 0."""
     seen = q > 0
     return float(np.sum(q[seen] * np.log(q[seen] / p[seen])))
@@ -47,7 +47,7 @@ def mode_statistics(points, centers, probabilities, std, radius_in_stds=3.0) -> 
     counts = mode_counts(points, centers, len(probabilities), std, radius_in_stds)
     return {
         "modes_covered": int((counts > 0).sum()),
-        "mode_kl": _kl(counts / counts.sum(), probabilities) if counts.sum() else float("inf"),
+        "mode_kl": histogram_kl(counts / counts.sum(), probabilities) if counts.sum() else float("inf"),
         "off_mode_fraction": float(1.0 - counts.sum() / max(len(points), 1)),
     }
 
@@ -70,13 +70,13 @@ def minority_breakdown(points, centers, probabilities, std, radius_in_stds=3.0) 
     if counts.sum() == 0:
         raise ValueError("No generated point lies on a mode: the KL and its breakdown are undefined.")
     q = counts / counts.sum()
-    between = _kl(np.array([q[minority].sum(), q[~minority].sum()]),
+    between = histogram_kl(np.array([q[minority].sum(), q[~minority].sum()]),
                   np.array([probabilities[minority].sum(), probabilities[~minority].sum()]))
     within = 0.0
     for group in (minority, ~minority):
         q_group = q[group].sum()
         if q_group > 0:
-            within += q_group * _kl(q[group] / q_group, probabilities[group] / probabilities[group].sum())
+            within += q_group * histogram_kl(q[group] / q_group, probabilities[group] / probabilities[group].sum())
     return {
         "minority_share": float(q[minority].sum()),
         "true_minority_share": float(probabilities[minority].sum()),

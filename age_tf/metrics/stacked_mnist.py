@@ -22,6 +22,7 @@ from typing import Dict
 
 import numpy as np
 
+from age_tf.metrics.modes import histogram_kl
 from age_tf.metrics.registry import register_metric
 
 NUM_MODES = 1000
@@ -46,11 +47,9 @@ def digits_from_modes(modes) -> np.ndarray:
 def mode_coverage(modes, num_modes: int = NUM_MODES) -> Dict[str, float]:
     """modes_covered and mode_kl = KL(q || uniform over num_modes)."""
     counts = np.bincount(np.asarray(modes, dtype=np.int64), minlength=num_modes).astype(np.float64)
-    q = counts / counts.sum()
-    seen = q > 0
     return {
-        "modes_covered": int(seen.sum()),
-        "mode_kl": float(np.sum(q[seen] * np.log(q[seen] * num_modes))),
+        "modes_covered": int((counts > 0).sum()),
+        "mode_kl": histogram_kl(counts / counts.sum(), np.full(num_modes, 1.0 / num_modes)),
     }
 
 

@@ -60,3 +60,11 @@ def test_registry_lists_and_rejects():
     assert {"mode_coverage", "reconstruction_mse"} <= set(metrics.names())
     with pytest.raises(ValueError, match="Unknown metric 'nope'. Available:"):
         metrics.get("nope")
+
+
+def test_histogram_kl_matches_scipy_and_skips_empty_bins():
+    from scipy.stats import entropy
+
+    q = np.array([0.5, 0.0, 0.3, 0.2])
+    p = np.array([0.1, 0.4, 0.25, 0.25])
+    assert modes.histogram_kl(q, p) == pytest.approx(entropy(q, p))
