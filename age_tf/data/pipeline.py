@@ -33,6 +33,7 @@ def iteration_batches(
     seed: Optional[int] = None,
     shuffle_buffer=None,
     num_replicas: int = 1,
+    reuse_minibatch: bool = False,
 ) -> tf.data.Dataset:
     """An endless, shuffled dataset whose elements feed one AGE iteration.
 
@@ -44,6 +45,8 @@ def iteration_batches(
     With ``num_replicas > 1`` (a distribution strategy), ``batch_size`` is the
     global minibatch size and must be divisible by it. ``d_steps=0`` gives plain
     minibatches of ``batch_size``, for models without a discriminator (the VAE).
+    ``reuse_minibatch=True`` repeats one minibatch d_steps + 1 times instead, as
+    the authors' code does (every update of an iteration sees the same data).
     """
     if batch_size <= 0:
         raise ValueError(f"batch_size must be positive, got {batch_size}.")
@@ -61,7 +64,11 @@ def iteration_batches(
         dataset = tf.data.Dataset.from_tensor_slices(examples)
         buffer = shuffle_buffer or len(examples)
     dataset = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True).repeat()
-    dataset = dataset.batch((d_steps + 1) * batch_size, drop_remainder=True)
+    if reuse_minibatch:
+        dataset = dataset.batch(batch_size, drop_remainder=True)
+        dataset = dataset.map(lambda b: tf.tile(b, [d_steps + 1] + [1] * (len(b.shape) - 1)))
+    else:
+        dataset = dataset.batch((d_steps + 1) * batch_size, drop_remainder=True)
     if num_replicas > 1:
         dataset = dataset.map(lambda b: interleave_for_replicas(b, d_steps, num_replicas))
     dataset = dataset.prefetch(2)

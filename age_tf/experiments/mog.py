@@ -44,6 +44,16 @@ flags.DEFINE_integer("steps_per_epoch", 0, "E/G updates per epoch (0: len(data) 
 flags.DEFINE_string("encoder_kind", "deterministic", f"One of {', '.join(KINDS)}.")
 flags.DEFINE_string("generator_kind", "deterministic", f"One of {', '.join(KINDS)}.")
 flags.DEFINE_integer("latent_dim", 2, "Size of z.")
+flags.DEFINE_enum(
+    "dense_init", "glorot", list(mlp.DENSE_INITS),
+    "How every Dense layer starts: glorot (Keras' default, zero biases) or torch (PyTorch's "
+    "nn.Linear default, as the authors' code: weights and biases uniform in +-1/sqrt(fan_in)).",
+)
+flags.DEFINE_boolean(
+    "reuse_minibatch", False,
+    "Give all d_steps discriminator updates and the encoder/generator update of an iteration the same "
+    "minibatch, as the authors' code does (default: a fresh one each, as Algorithm 1).",
+)
 flags.DEFINE_integer("seed", 0, "Seed of the weights and of all training noise.")
 flags.DEFINE_integer("data_seed", 0, "Seed of the training data draw.")
 flags.DEFINE_integer("num_eval_samples", 10_000, "Generated points for the mode metrics.")
@@ -111,10 +121,12 @@ def build_model(seed: int):
     keras.utils.set_random_seed(seed)
     keras.mixed_precision.set_global_policy(FLAGS.precision)
     encoder = mlp.build_encoder(
-        latent_dim=FLAGS.latent_dim, kind=FLAGS.encoder_kind, seed=seed * 3 + 1
+        latent_dim=FLAGS.latent_dim, kind=FLAGS.encoder_kind, seed=seed * 3 + 1,
+        dense_init=FLAGS.dense_init,
     )
     generator = mlp.build_generator(
-        latent_dim=FLAGS.latent_dim, kind=FLAGS.generator_kind, seed=seed * 3 + 2
+        latent_dim=FLAGS.latent_dim, kind=FLAGS.generator_kind, seed=seed * 3 + 2,
+        dense_init=FLAGS.dense_init,
     )
     betas = dict(beta_1=FLAGS.adam_beta1, beta_2=FLAGS.adam_beta2)
     if FLAGS.method == "vae":
@@ -124,7 +136,7 @@ def build_model(seed: int):
             jit_compile=FLAGS.jit_compile,
         )
         return model
-    discriminator = mlp.build_discriminator(latent_dim=FLAGS.latent_dim)
+    discriminator = mlp.build_discriminator(latent_dim=FLAGS.latent_dim, dense_init=FLAGS.dense_init)
     model = age_tf.AGE(
         encoder,
         generator,
@@ -188,6 +200,7 @@ def run(output_dir: str, strategy) -> dict:
         0 if FLAGS.method == "vae" else FLAGS.d_steps,
         seed=FLAGS.seed + 1000 * training.initial_epoch,
         num_replicas=replicas,
+        reuse_minibatch=FLAGS.reuse_minibatch,
     )
     guard = callbacks.StopOnNonFinite()
     heldout, heldout_labels = heldout_points(FLAGS.data_seed)

@@ -5,19 +5,47 @@ with three fully connected layers of 500 units (batch norm, ReLU), and a joint
 discriminator made of three modules, on x, on z and on their concatenated
 features, each two layers of 400 units with LeakyReLU, whose three scores are
 averaged.
+
+``dense_init`` picks how every Dense layer starts: ``"glorot"`` (Keras'
+default: Glorot-uniform weights, zero biases) or ``"torch"`` (PyTorch's
+``nn.Linear`` default, which the authors' code uses: weights and biases both
+uniform in +-1/sqrt(fan_in)). On 2-D inputs the two differ most in the first
+layer: Glorot's weights are about 6 times smaller there and its zero biases put
+every unit's kink at the origin.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import keras
 
 from age_tf.networks.stochastic import StochasticNetwork, validate_kind
 
+DENSE_INITS = ("glorot", "torch")
+
 # PyTorch's BatchNorm1d defaults (momentum 0.1 there is 0.9 here), as the paper's code.
 # Synchronized: batch statistics over the global batch under tf.distribute.
 _BN = dict(momentum=0.9, epsilon=1e-5, synchronized=True)
+
+
+def validate_dense_init(dense_init: str) -> None:
+    if dense_init not in DENSE_INITS:
+        raise ValueError(f"Unknown dense_init {dense_init!r}. Available: {', '.join(DENSE_INITS)}.")
+
+
+def dense(units: int, fan_in: int, dense_init: str = "glorot", **kwargs) -> keras.layers.Dense:
+    """A Dense layer initialised as ``dense_init`` says (module docstring)."""
+    validate_dense_init(dense_init)
+    if dense_init == "torch":
+        bound = 1.0 / math.sqrt(fan_in)
+        # VarianceScaling(1/3, fan_in, uniform) is uniform in +-sqrt(3 * (1/3) / fan_in).
+        kwargs.setdefault("kernel_initializer", keras.initializers.VarianceScaling(
+            1.0 / 3.0, mode="fan_in", distribution="uniform"))
+        if kwargs.get("use_bias", True):
+            kwargs.setdefault("bias_initializer", keras.initializers.RandomUniform(-bound, bound))
+    return keras.layers.Dense(units, **kwargs)
 
 
 def mlp_body(
@@ -27,21 +55,23 @@ def mlp_body(
     num_hidden_layers: int,
     batch_norm: bool = True,
     name: Optional[str] = None,
+    dense_init: str = "glorot",
 ) -> keras.Model:
     """Dense -> [BatchNorm] -> ReLU, num_hidden_layers times, then a linear output."""
     inputs = keras.Input((input_dim,))
-    h = inputs
+    h, fan_in = inputs, input_dim
     for _ in range(num_hidden_layers):
-        h = keras.layers.Dense(hidden_units, use_bias=not batch_norm)(h)
+        h = dense(hidden_units, fan_in, dense_init, use_bias=not batch_norm)(h)
+        fan_in = hidden_units
         if batch_norm:
             h = keras.layers.BatchNormalization(**_BN)(h)
         h = keras.layers.ReLU()(h)
-    outputs = keras.layers.Dense(output_dim)(h)
+    outputs = dense(output_dim, fan_in, dense_init)(h)
     return keras.Model(inputs, outputs, name=name)
 
 
 def _conditional_sampler(
-    input_dim, output_dim, hidden_units, num_hidden_layers, kind, noise_dim, seed, name
+    input_dim, output_dim, hidden_units, num_hidden_layers, kind, noise_dim, seed, name, dense_init
 ):
     validate_kind(kind)
     if kind == "implicit" and noise_dim <= 0:
@@ -53,6 +83,7 @@ def _conditional_sampler(
         hidden_units,
         num_hidden_layers,
         name=f"{name}_body",
+        dense_init=dense_init,
     )
     return StochasticNetwork(body, kind=kind, noise_dim=noise_dim, seed=seed, name=name)
 
@@ -65,10 +96,11 @@ def build_encoder(
     kind: str = "deterministic",
     noise_dim: int = 2,
     seed: Optional[int] = None,
+    dense_init: str = "glorot",
 ) -> StochasticNetwork:
     """E(x, eps): three layers of 500 (Appendix E.1)."""
     return _conditional_sampler(
-        data_dim, latent_dim, hidden_units, num_hidden_layers, kind, noise_dim, seed, "encoder"
+        data_dim, latent_dim, hidden_units, num_hidden_layers, kind, noise_dim, seed, "encoder", dense_init
     )
 
 
@@ -80,31 +112,32 @@ def build_generator(
     kind: str = "deterministic",
     noise_dim: int = 2,
     seed: Optional[int] = None,
+    dense_init: str = "glorot",
 ) -> StochasticNetwork:
     """G(z, eps): two layers of 500 (Appendix E.1)."""
     return _conditional_sampler(
-        latent_dim, data_dim, hidden_units, num_hidden_layers, kind, noise_dim, seed, "generator"
+        latent_dim, data_dim, hidden_units, num_hidden_layers, kind, noise_dim, seed, "generator", dense_init
     )
 
 
-def _feature_module(h, hidden_units, name):
+def _feature_module(h, hidden_units, name, dense_init):
     for i in range(2):
-        h = keras.layers.Dense(hidden_units, name=f"{name}_dense{i}")(h)
+        h = dense(hidden_units, h.shape[-1], dense_init, name=f"{name}_dense{i}")(h)
         h = keras.layers.LeakyReLU(negative_slope=0.2)(h)
-    score = keras.layers.Dense(1, name=f"{name}_score")(h)
+    score = dense(1, hidden_units, dense_init, name=f"{name}_score")(h)
     return h, score
 
 
 def build_discriminator(
-    data_dim: int = 2, latent_dim: int = 2, hidden_units: int = 400
+    data_dim: int = 2, latent_dim: int = 2, hidden_units: int = 400, dense_init: str = "glorot"
 ) -> keras.Model:
     """D(x, z) = (s_x + s_z + s_xz) / 3, one logit per example, shape [batch]."""
     x = keras.Input((data_dim,), name="x")
     z = keras.Input((latent_dim,), name="z")
-    features_x, score_x = _feature_module(x, hidden_units, "dx")
-    features_z, score_z = _feature_module(z, hidden_units, "dz")
+    features_x, score_x = _feature_module(x, hidden_units, "dx", dense_init)
+    features_z, score_z = _feature_module(z, hidden_units, "dz", dense_init)
     joint = keras.layers.Concatenate()([features_x, features_z])
-    _, score_xz = _feature_module(joint, hidden_units, "dxz")
+    _, score_xz = _feature_module(joint, hidden_units, "dxz", dense_init)
     score = keras.layers.Average()([score_x, score_z, score_xz])
     logit = keras.layers.Reshape(())(score)
     return keras.Model([x, z], logit, name="discriminator")

@@ -43,6 +43,17 @@ def test_iteration_batches_hold_d_steps_plus_one_minibatches():
     assert len(set(first.numpy().ravel().tolist())) == 12  # no repeats inside one iteration
 
 
+def test_reused_minibatch_repeats_one_minibatch_for_every_update():
+    batches = iter(iteration_batches(np.arange(100, dtype=np.float32)[:, None], 4, d_steps=2, seed=0,
+                                     reuse_minibatch=True))
+    first, second = next(batches).numpy(), next(batches).numpy()
+    assert first.shape == (12, 1)
+    np.testing.assert_array_equal(first[:4], first[4:8])
+    np.testing.assert_array_equal(first[:4], first[8:])
+    assert len(set(first[:4].ravel().tolist())) == 4
+    assert not set(first.ravel().tolist()) & set(second.ravel().tolist())  # an epoch walks the data once
+
+
 def test_iteration_batches_without_discriminator_steps_are_plain_minibatches():
     batches = iteration_batches(np.arange(100, dtype=np.float32)[:, None], 4, d_steps=0, seed=0)
     assert next(iter(batches)).shape == (4, 1)
