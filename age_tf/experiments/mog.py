@@ -49,6 +49,9 @@ flags.DEFINE_enum(
     "How every Dense layer starts: glorot (Keras' default, zero biases) or torch (PyTorch's "
     "nn.Linear default, as the authors' code: weights and biases uniform in +-1/sqrt(fan_in)).",
 )
+flags.DEFINE_float(
+    "d_negative_slope", 0.2, "LeakyReLU slope of the discriminator (the authors' code: 0.01).", lower_bound=0.0
+)
 flags.DEFINE_boolean(
     "reuse_minibatch", False,
     "Give all d_steps discriminator updates and the encoder/generator update of an iteration the same "
@@ -136,7 +139,9 @@ def build_model(seed: int):
             jit_compile=FLAGS.jit_compile,
         )
         return model
-    discriminator = mlp.build_discriminator(latent_dim=FLAGS.latent_dim, dense_init=FLAGS.dense_init)
+    discriminator = mlp.build_discriminator(
+        latent_dim=FLAGS.latent_dim, dense_init=FLAGS.dense_init, negative_slope=FLAGS.d_negative_slope
+    )
     model = age_tf.AGE(
         encoder,
         generator,

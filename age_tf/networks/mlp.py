@@ -120,24 +120,32 @@ def build_generator(
     )
 
 
-def _feature_module(h, hidden_units, name, dense_init):
+def _feature_module(h, hidden_units, name, dense_init, negative_slope):
     for i in range(2):
         h = dense(hidden_units, h.shape[-1], dense_init, name=f"{name}_dense{i}")(h)
-        h = keras.layers.LeakyReLU(negative_slope=0.2)(h)
+        h = keras.layers.LeakyReLU(negative_slope=negative_slope)(h)
     score = dense(1, hidden_units, dense_init, name=f"{name}_score")(h)
     return h, score
 
 
 def build_discriminator(
-    data_dim: int = 2, latent_dim: int = 2, hidden_units: int = 400, dense_init: str = "glorot"
+    data_dim: int = 2,
+    latent_dim: int = 2,
+    hidden_units: int = 400,
+    dense_init: str = "glorot",
+    negative_slope: float = 0.2,
 ) -> keras.Model:
-    """D(x, z) = (s_x + s_z + s_xz) / 3, one logit per example, shape [batch]."""
+    """D(x, z) = (s_x + s_z + s_xz) / 3, one logit per example, shape [batch].
+
+    ``negative_slope`` is the LeakyReLU slope (the paper gives none; the authors'
+    code has PyTorch's default 0.01).
+    """
     x = keras.Input((data_dim,), name="x")
     z = keras.Input((latent_dim,), name="z")
-    features_x, score_x = _feature_module(x, hidden_units, "dx", dense_init)
-    features_z, score_z = _feature_module(z, hidden_units, "dz", dense_init)
+    features_x, score_x = _feature_module(x, hidden_units, "dx", dense_init, negative_slope)
+    features_z, score_z = _feature_module(z, hidden_units, "dz", dense_init, negative_slope)
     joint = keras.layers.Concatenate()([features_x, features_z])
-    _, score_xz = _feature_module(joint, hidden_units, "dxz", dense_init)
+    _, score_xz = _feature_module(joint, hidden_units, "dxz", dense_init, negative_slope)
     score = keras.layers.Average()([score_x, score_z, score_xz])
     logit = keras.layers.Reshape(())(score)
     return keras.Model([x, z], logit, name="discriminator")

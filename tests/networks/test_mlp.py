@@ -45,3 +45,17 @@ def test_generator_and_encoder_take_the_init():
 def test_unknown_init_names_the_choices():
     with pytest.raises(ValueError, match="Unknown dense_init 'he'. Available: glorot, torch"):
         mlp.build_discriminator(dense_init="he")
+
+
+def test_discriminator_leaky_slope_is_configurable():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    disc = mlp.build_discriminator(hidden_units=8, negative_slope=0.01)
+    slopes = {layer.negative_slope for layer in disc.layers if isinstance(layer, keras.layers.LeakyReLU)}
+    assert slopes == {0.01}
+    # A unit with negative pre-activation passes 0.01 of it: D is not the 0.2-slope network.
+    default = mlp.build_discriminator(hidden_units=8)
+    default.set_weights(disc.get_weights())
+    x, z = np.array([[1.0, -2.0]], np.float32), np.array([[0.5, 0.3]], np.float32)
+    assert float(disc([x, z])[0]) != pytest.approx(float(default([x, z])[0]))
