@@ -26,7 +26,11 @@ flags.DEFINE_list(
     ["modes_covered", "mode_kl", "off_mode_fraction", "reconstruction_mse", "train_seconds"],
     "metrics.json keys to tabulate.",
 )
-
+flags.DEFINE_enum(
+    "row_label", "seed", ["seed", "run"],
+    "First column: the run's seed (rows are seeds of one setting; a mean row is added) or its directory "
+    "name (rows are different settings; no mean row).",
+)
 
 machine_description = hardware.machine_description
 
@@ -40,16 +44,25 @@ def mean_and_stderr(values):
     return mean, math.sqrt(var / n)
 
 
-def render(rows, columns, title, command) -> str:
+def render(rows, columns, title, command, row_label: str = "seed") -> str:
     lines = [f"# {title}", ""]
     if command:
         lines += ["Command:", "", "```", command, "```", ""]
-    lines += [f"Machine: {machine_description()}.", ""]
-    lines.append("| seed | " + " | ".join(columns) + " |")
+    recorded = sorted({row["machine"] for row in rows if row.get("machine")})  # run_info.json's
+    lines += [f"Machine: {'; '.join(recorded) if recorded else machine_description()}.", ""]
+    lines.append(f"| {row_label} | " + " | ".join(columns) + " |")
     lines.append("|---" * (len(columns) + 1) + "|")
     for row in rows:
         cells = [_fmt(row.get(c)) for c in columns]
-        lines.append(f"| {row.get('seed', '?')} | " + " | ".join(cells) + " |")
+        lines.append(f"| {row.get(row_label, '?')} | " + " | ".join(cells) + " |")
+    if row_label == "seed":
+        lines.append(_mean_row(rows, columns))
+    total = sum(row.get("train_seconds", 0) for row in rows)
+    lines += ["", f"Runs: {len(rows)}; total training wall time {total / 60:.1f} minutes."]
+    return "\n".join(lines) + "\n"
+
+
+def _mean_row(rows, columns) -> str:
     stats = []
     for c in columns:
         values = [row[c] for row in rows if isinstance(row.get(c), (int, float))]
@@ -58,10 +71,7 @@ def render(rows, columns, title, command) -> str:
             stats.append(f"{_fmt(mean)} ({_fmt(stderr)})")
         else:
             stats.append("")
-    lines.append("| mean (s.e.) | " + " | ".join(stats) + " |")
-    total = sum(row.get("train_seconds", 0) for row in rows)
-    lines += ["", f"Runs: {len(rows)}; total training wall time {total / 60:.1f} minutes."]
-    return "\n".join(lines) + "\n"
+    return "| mean (s.e.) | " + " | ".join(stats) + " |"
 
 
 def _fmt(value):
@@ -89,8 +99,8 @@ def main(argv):
         if os.path.isfile(info):
             with open(info) as f:
                 row = {**json.load(f), **row}
-        rows.append(row)
-    text = render(rows, FLAGS.columns, FLAGS.title, FLAGS.command)
+        rows.append({**row, "run": os.path.basename(os.path.normpath(run))})
+    text = render(rows, FLAGS.columns, FLAGS.title, FLAGS.command, FLAGS.row_label)
     if FLAGS.output:
         os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
         with open(FLAGS.output, "w") as f:

@@ -42,3 +42,15 @@ def test_missing_run_is_a_clear_error(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 2 and "metrics.json does not exist; did the run" in result.stderr
+
+
+def test_rows_labelled_by_run_have_no_mean_and_name_the_recorded_machine():
+    rows = [
+        {"run": "dense_init_torch_s0", "mode_kl": 0.059, "train_seconds": 60.0, "machine": "2 CPU cores (X)"},
+        {"run": "reuse_minibatch_s0", "mode_kl": 0.041, "train_seconds": 120.0, "machine": "2 CPU cores (X)"},
+    ]
+    text = summarize.render(rows, ["mode_kl"], "Probes", "sh probes.sh", row_label="run")
+    assert "| run | mode_kl |" in text
+    assert "| dense_init_torch_s0 | 0.059 |" in text and "| reuse_minibatch_s0 | 0.041 |" in text
+    assert "mean (s.e.)" not in text  # a mean over different settings means nothing
+    assert "Machine: 2 CPU cores (X)." in text and "total training wall time 3.0 minutes" in text
