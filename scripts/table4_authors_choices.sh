@@ -26,5 +26,4 @@ done
 "$python" -m age_tf.experiments.summarize --runs="$(IFS=,; echo "${runs[*]}")" --row_label=run \
   --title="AGE-KL on imbalanced 25 Gaussians, seed 0, with one choice of the authors' code each" \
   --command="./scripts/table4_authors_choices.sh" \
-  --columns=modes_covered,mode_kl,off_mode_fraction,reconstruction_mse,train_seconds \
   --output=results/table4_authors_choices.md

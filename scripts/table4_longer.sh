@@ -22,5 +22,4 @@ done
 "$python" -m age_tf.experiments.summarize --runs="$(IFS=,; echo "${runs[*]}")" \
   --title="AGE-KL on imbalanced 25 Gaussians after 45 epochs (Table 4 trials continued from epoch 30)" \
   --command="./scripts/table4_longer.sh" \
-  --columns=modes_covered,mode_kl,off_mode_fraction,reconstruction_mse,train_seconds \
   --output=results/table4_longer.md

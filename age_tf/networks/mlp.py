@@ -30,14 +30,10 @@ DENSE_INITS = ("glorot", "torch")
 _BN = dict(momentum=0.9, epsilon=1e-5, synchronized=True)
 
 
-def validate_dense_init(dense_init: str) -> None:
-    if dense_init not in DENSE_INITS:
-        raise ValueError(f"Unknown dense_init {dense_init!r}. Available: {', '.join(DENSE_INITS)}.")
-
-
 def dense(units: int, fan_in: int, dense_init: str = "glorot", **kwargs) -> keras.layers.Dense:
     """A Dense layer initialised as ``dense_init`` says (module docstring)."""
-    validate_dense_init(dense_init)
+    if dense_init not in DENSE_INITS:
+        raise ValueError(f"Unknown dense_init {dense_init!r}. Available: {', '.join(DENSE_INITS)}.")
     if dense_init == "torch":
         bound = 1.0 / math.sqrt(fan_in)
         # VarianceScaling(1/3, fan_in, uniform) is uniform in +-sqrt(3 * (1/3) / fan_in).
