@@ -112,24 +112,82 @@ def save_resolved_flags(output_dir: str, module_name: str) -> str:
     return path
 
 
+# Flags a resumed run may change: how long it trains, where and how it runs, and
+# what it evaluates. Any other difference from the run's flags.txt is refused.
+FREE_ON_RESUME = frozenset({
+    "epochs", "output_dir", "resume", "dry_run", "num_threads", "strategy", "jit_compile",
+    "checkpoint_every", "tensorboard", "export_dir", "eval_every", "views_every", "num_view_images",
+    "num_eval_samples", "metrics", "mc_samples", "ais_steps", "ais_chains", "ais_step_size",
+    "ais_examples", "is_samples", "classifier_dir", "classifier_min_accuracy", "inception_weights",
+    "inception_cache", "fid_samples", "mnist_dir", "data_dir",
+})
+
+
+def changed_on_resume(saved_lines, current: dict) -> list:
+    """``(saved, now)`` line pairs of the training settings that differ between a
+    run's flags.txt (``saved_lines``) and this invocation (``current``: flag name ->
+    its line), lines as ``flag.serialize()`` writes them. A flag absent from either
+    side (added to the entry point after the run) is not compared, nor any in
+    ``FREE_ON_RESUME``."""
+    changes = []
+    for line in saved_lines:
+        name = _flag_name(line, current)
+        if name in current and name not in FREE_ON_RESUME and current[name] != line:
+            changes.append((line, current[name]))
+    return changes
+
+
+def _flag_name(line: str, known) -> str:
+    """``name`` of ``--name=value``, ``--name`` or (``name`` in ``known``) ``--noname``."""
+    body = line[2:]
+    if "=" in body:
+        return body.split("=", 1)[0]
+    if body not in known and body.startswith("no") and body[2:] in known:
+        return body[2:]
+    return body
+
+
+def refuse_changed_resume(output_dir: str, module_name: str) -> None:
+    """Stops, before flags.txt is rewritten, when ``--resume`` would continue a run
+    directory's checkpoint with other training settings than the run had."""
+    import tensorflow as tf
+
+    if not flags.FLAGS.resume or tf.train.latest_checkpoint(os.path.join(output_dir, "checkpoint")) is None:
+        return  # nothing to resume: the run starts over and its flags.txt is replaced
+    saved = saved_flag_lines(output_dir)
+    path = os.path.join(output_dir, "flags.txt")
+    current = {flag.name: flag.serialize() for flag in cli.module_flags(module_name) if flag.value is not None}
+    changes = changed_on_resume(saved, current)
+    if changes:
+        listed = "; ".join(f"{then} there, {now} now" for then, now in changes)
+        cli.usage_error(
+            f"--output_dir {output_dir} holds a checkpoint trained with other settings ({listed}); "
+            f"resuming would mix the two. Rerun with that run's settings (--flagfile={path}, changing "
+            "only --epochs or evaluation flags), choose another --output_dir, or pass --noresume to "
+            "train from scratch there (its checkpoints are replaced)."
+        )
+
+
 def saved_flag(run_dir: str, name: str):
     """The value of ``--name`` in ``run_dir/flags.txt`` as written there (a string;
     ``"true"``/``"false"`` for ``--name``/``--noname``), or None when the file or
     the flag is missing. For tools that look at a finished run without parsing
     its flags into FLAGS (``load_run`` does that)."""
+    for line in saved_flag_lines(run_dir):
+        if _flag_name(line, {name}) == name:
+            if "=" in line:
+                return line.split("=", 1)[1]
+            return "false" if line == f"--no{name}" else "true"
+    return None
+
+
+def saved_flag_lines(run_dir: str) -> list:
+    """The ``--flag`` lines of ``run_dir/flags.txt``; none when it is missing."""
     path = os.path.join(run_dir, "flags.txt")
     if not os.path.isfile(path):
-        return None
+        return []
     with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line.startswith(f"--{name}="):
-                return line.split("=", 1)[1]
-            if line == f"--{name}":
-                return "true"
-            if line == f"--no{name}":
-                return "false"
-    return None
+        return [line.strip() for line in f if line.startswith("--")]
 
 
 HISTORY_FILE = "history.jsonl"
@@ -285,5 +343,6 @@ def open_run_directory(module_name: str, batch_size: int):
     strategy = hardware.make_strategy(flags.FLAGS.strategy)
     cli.check_divisible_batch(batch_size, strategy, flags.FLAGS.strategy)
     output_dir = prepare_output_dir(flags.FLAGS.output_dir)
+    refuse_changed_resume(output_dir, module_name)
     save_resolved_flags(output_dir, module_name)
     return output_dir, strategy

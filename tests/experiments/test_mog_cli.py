@@ -93,6 +93,11 @@ def test_rerun_into_the_same_directory_resumes_to_the_same_step_count(tmp_path):
               "--num_eval_samples=300", f"--output_dir={tmp_path / 'run'}"]
     first = run_cli(*common, "--epochs=2")
     assert first.returncode == 0, first.stderr[-2000:]
+    flags_file = (tmp_path / "run" / "flags.txt").read_text()
+    other = run_cli(*common, "--epochs=3", "--divergence=revkl")  # would mix two objectives
+    assert other.returncode == 2 and "Traceback" not in other.stderr
+    assert "--divergence=kl there, --divergence=revkl now" in other.stderr
+    assert (tmp_path / "run" / "flags.txt").read_text() == flags_file  # nothing rewritten
     second = run_cli(*common, "--epochs=3")
     assert second.returncode == 0, second.stderr[-2000:]
     assert "Resuming after epoch 2" in second.stdout

@@ -73,6 +73,18 @@ def test_saved_flag_reads_values_and_booleans_of_a_runs_flags_file(tmp_path):
     assert run_directory.saved_flag(str(tmp_path), "seed") is None
 
 
+def test_changed_on_resume_lists_training_settings_only():
+    saved = ["--divergence=revkl", "--imbalanced", "--epochs=30", "--d_learning_rate=0.0001",
+             "--notensorboard", "--seed=3"]
+    current = {"divergence": "--divergence=kl", "imbalanced": "--noimbalanced", "epochs": "--epochs=45",
+               "d_learning_rate": "--d_learning_rate=0.0001", "tensorboard": "--tensorboard",
+               "seed": "--seed=3", "dense_init": "--dense_init=glorot"}
+    # --epochs and --tensorboard may change; --dense_init is not in the saved file (a flag added later).
+    assert run_directory.changed_on_resume(saved, current) == [
+        ("--divergence=revkl", "--divergence=kl"), ("--imbalanced", "--noimbalanced")]
+    assert run_directory.changed_on_resume(saved, {"divergence": "--divergence=revkl", "seed": "--seed=3"}) == []
+
+
 def _tiny_regression(seed):
     keras.utils.set_random_seed(seed)
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
