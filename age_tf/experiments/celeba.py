@@ -204,8 +204,7 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
         ))
     results.update(generator_steps=int(model.g_optimizer.iterations.numpy()), seed=FLAGS.seed)
     run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
-    info = training.write_run_info(train_seconds)
-    results.update(train_seconds=info["train_seconds"], resumed_after_epoch=training.initial_epoch)
+    results.update(training.write_run_info(train_seconds))
     if FLAGS.export_dir:
         from age_tf import export
 

@@ -260,9 +260,7 @@ def run(output_dir: str, strategy) -> dict:
         data_seed=FLAGS.data_seed,
     )
     run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
-    info = training.write_run_info(train_seconds, eval_seconds=eval_seconds)
-    results.update(train_seconds=info["train_seconds"], eval_seconds=info["eval_seconds"],
-                   resumed_after_epoch=training.initial_epoch)
+    results.update(training.write_run_info(train_seconds, eval_seconds=eval_seconds))
 
     samples = np.asarray(model.generate(5000))
     np.save(os.path.join(output_dir, "samples.npy"), samples)

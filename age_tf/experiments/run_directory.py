@@ -280,8 +280,12 @@ class Training:
 
     def write_run_info(self, train_seconds: float, **seconds) -> dict:
         """``write_run_info`` for this run: this invocation's ``train_seconds`` plus the
-        earlier stretches', and the epoch it resumed after."""
-        return write_run_info(self.output_dir, train_seconds, self.initial_epoch, self.earlier_seconds, **seconds)
+        earlier stretches', and the epoch it resumed after. Returns what an entry point
+        reports beside its metrics: ``train_seconds`` (every stretch), each of
+        ``seconds`` as recorded and ``resumed_after_epoch``."""
+        info = write_run_info(self.output_dir, train_seconds, self.initial_epoch, self.earlier_seconds, **seconds)
+        return {"train_seconds": info["train_seconds"], **{name: info[name] for name in seconds},
+                "resumed_after_epoch": self.initial_epoch}
 
 
 def resume_training(model, output_dir: str, resume: bool) -> Training:

@@ -196,10 +196,9 @@ def run(output_dir: str, strategy, data) -> dict:
         data_seed=FLAGS.data_seed,
     )
     run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
-    info = training.write_run_info(train_seconds, eval_seconds=eval_seconds, classifier_seconds=classifier_seconds)
-    results.update(train_seconds=info["train_seconds"], eval_seconds=info["eval_seconds"],
-                   resumed_after_epoch=training.initial_epoch, views=view_paths,
-                   checkpoint=training.saver.latest)
+    results.update(training.write_run_info(train_seconds, eval_seconds=eval_seconds,
+                                           classifier_seconds=classifier_seconds))
+    results.update(views=view_paths, checkpoint=training.saver.latest)
     return results
 
 

@@ -121,7 +121,9 @@ def test_training_resumes_after_the_finished_epochs_and_skips_a_finished_run(tmp
     assert _epochs_in_history(output_dir) == [1, 2, 3]
     assert int(restored.optimizer.iterations.numpy()) == 9
     info = resumed.write_run_info(10.0, eval_seconds=0.5)  # this stretch's seconds plus the earlier ones
-    assert (info["train_seconds"], info["resumed_after_epoch"]) == (round(epoch_2_seconds + 10.0, 1), 2)
+    assert info == {"train_seconds": round(epoch_2_seconds + 10.0, 1), "eval_seconds": 0.5, "resumed_after_epoch": 2}
+    on_disk = json.loads((tmp_path / "run_info.json").read_text())
+    assert (on_disk["train_seconds"], on_disk["resumed_after_epoch"]) == (info["train_seconds"], 2)
 
     fresh = run_directory.resume_training(_tiny_regression(2), output_dir, resume=False)
     assert (fresh.initial_epoch, fresh.earlier_seconds) == (0, 0.0)  # --noresume starts over
