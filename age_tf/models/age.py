@@ -25,6 +25,22 @@ def _unpack_x(data):
     return data
 
 
+_NETWORKS = ("encoder", "generator", "discriminator")
+
+
+def _serialize_networks(model, names) -> dict:
+    """The sub-networks ``names`` of ``model`` as get_config entries."""
+    return {name: keras.saving.serialize_keras_object(getattr(model, name)) for name in names}
+
+
+def _deserialize_networks(config, names) -> dict:
+    """A copy of ``config`` whose ``names`` entries are networks again (from_config)."""
+    config = dict(config)
+    for name in names:
+        config[name] = keras.saving.deserialize_keras_object(config[name])
+    return config
+
+
 @keras.saving.register_keras_serializable(package="age_tf")
 class AGE(keras.Model):
     """Encoder, generator and joint discriminator trained by AGE (Algorithm 1).
@@ -234,9 +250,7 @@ class AGE(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(
-            encoder=keras.saving.serialize_keras_object(self.encoder),
-            generator=keras.saving.serialize_keras_object(self.generator),
-            discriminator=keras.saving.serialize_keras_object(self.discriminator),
+            **_serialize_networks(self, _NETWORKS),
             divergence=self.divergence_name,
             scale_clip=self.scale_clip,
             d_steps=self.d_steps,
@@ -248,10 +262,7 @@ class AGE(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "generator", "discriminator"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+        return cls(**_deserialize_networks(config, _NETWORKS))
 
     # -- Sampling -------------------------------------------------------------
 

@@ -14,7 +14,9 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from age_tf import random as age_random
-from age_tf.models.age import _unpack_x
+from age_tf.models.age import _deserialize_networks, _serialize_networks, _unpack_x
+
+_NETWORKS = ("encoder", "generator")  # what get_config serializes
 
 tfd = tfp.distributions
 
@@ -103,8 +105,7 @@ class VAE(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(
-            encoder=keras.saving.serialize_keras_object(self.encoder),
-            generator=keras.saving.serialize_keras_object(self.generator),
+            **_serialize_networks(self, _NETWORKS),
             latent_dim=self.latent_dim,
             seed=self.seed,
         )
@@ -112,7 +113,4 @@ class VAE(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "generator"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+        return cls(**_deserialize_networks(config, _NETWORKS))
