@@ -6,13 +6,7 @@
 # with the Table 3 metrics plus nll_is. About 3 minutes (VAE) and 65 minutes (AGE-KL) on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python=${PYTHON:-.venv/bin/python}
 for run in vae_s0 age_kl_s0; do
-  src=runs/table3/$run dst=runs/table3_longer/$run
-  if [[ ! -f $dst/flags.txt ]]; then
-    [[ -d $src/checkpoint ]] || { echo "No checkpoint in $src: run the Table 3 command above first." >&2; exit 2; }
-    mkdir -p runs/table3_longer && cp -r "$src" "$dst" && rm -f "$dst/metrics.json"
-  fi
-  "$python" -u -m age_tf.experiments.mog --flagfile="$dst/flags.txt" --epochs=30 --num_threads=1 \
-    --metrics=objective,cycle_consistency,nll,nll_is,mode_coverage --output_dir="$dst" --notensorboard
+  ./scripts/continue_run.sh "runs/table3/$run" "runs/table3_longer/$run" --epochs=30 --num_threads=1 \
+    --metrics=objective,cycle_consistency,nll,nll_is,mode_coverage
 done

@@ -10,14 +10,9 @@ cd "$(dirname "$0")/.."
 python=${PYTHON:-.venv/bin/python}
 runs=()
 for run in age_kl_s0 age_kl_s1; do
-  src=runs/table4/$run dst=runs/table4_longer/$run
+  dst=runs/table4_longer/$run
   runs+=("$dst")
-  if [[ ! -f $dst/flags.txt ]]; then
-    [[ -d $src/checkpoint ]] || { echo "No checkpoint in $src: run the Table 4 command above first." >&2; exit 2; }
-    mkdir -p runs/table4_longer && cp -r "$src" "$dst" && rm -f "$dst/metrics.json"
-  fi
-  [[ -f $dst/metrics.json ]] && continue
-  "$python" -m age_tf.experiments.mog --flagfile="$dst/flags.txt" --epochs=45 --output_dir="$dst" --notensorboard
+  [[ -f $dst/metrics.json ]] || ./scripts/continue_run.sh "runs/table4/$run" "$dst" --epochs=45
 done
 "$python" -m age_tf.experiments.summarize --runs="$(IFS=,; echo "${runs[*]}")" \
   --title="AGE-KL on imbalanced 25 Gaussians after 45 epochs (Table 4 trials continued from epoch 30)" \
