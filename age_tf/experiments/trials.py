@@ -181,8 +181,21 @@ def run_trial(module: str, label: str, row_flags, seed: int, threads: int) -> di
         log.flush()
         result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
     if result.returncode != 0:
-        raise RuntimeError(f"{label} seed {seed} failed (exit {result.returncode}); see {out}/stdout.log")
+        raise RuntimeError(failure_message(label, seed, result.returncode, out))
     return finished_trial(out)
+
+
+def failure_message(label: str, seed: int, returncode: int, out: str) -> str:
+    """What a failed trial tells the user. Exit 2 is the entry point refusing its
+    input (e.g. a resume with other settings): its one sentence, the last line of
+    the trial's log, is quoted, since rerunning will not change it."""
+    log = os.path.join(out, "stdout.log")
+    if returncode == 2:
+        with open(log) as f:
+            lines = [line.strip() for line in f if line.strip()]
+        reason = lines[-1] if lines else "no message"
+        return f"{label} seed {seed} was refused (exit 2): {reason} (log: {log})"
+    return f"{label} seed {seed} failed (exit {returncode}); see {log}"
 
 
 def mean_se_cell(values, scale: float = 1.0) -> str:
@@ -382,6 +395,7 @@ def main(table: Table, argv, after: Optional[Callable[[str, dict], None]] = None
     text = write_results(table, results_dir, trials, record, time.time() - start, ran, after)
     sys.stdout.write(text)
     if failed:
-        print(f"{len(failed)} trial(s) failed; rerun the same command to retry them.", file=sys.stderr)
+        print(f"{len(failed)} trial(s) failed; rerun the same command to retry them (a refused one after "
+              "fixing what its message names).", file=sys.stderr)
         return 1
     return 0

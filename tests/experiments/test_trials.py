@@ -86,3 +86,15 @@ def test_the_table_names_every_machine_its_trials_ran_on():
     assert trials.machines_sentence(recorded) == (
         "The trials ran on 2 CPU cores (Intel Xeon) (2); 2 CPU cores (AMD EPYC) (1). ")
     assert trials.machines_sentence({"A/0": {"score": 0.1}}) == ""
+
+
+def test_a_refused_trial_quotes_the_entry_points_sentence(tmp_path):
+    (tmp_path / "stdout.log").write_text(
+        "=== 2026-11-27: python -m age_tf.experiments.mog ...\nI0000 oneDNN custom operations are on.\n"
+        "--output_dir /r holds a checkpoint trained with other settings (--seed=0 there, --seed=5 now).\n\n"
+    )
+    refused = trials.failure_message("AGE-KL", 5, 2, str(tmp_path))
+    assert refused == (f"AGE-KL seed 5 was refused (exit 2): --output_dir /r holds a checkpoint trained with other "
+                       f"settings (--seed=0 there, --seed=5 now). (log: {tmp_path / 'stdout.log'})")
+    crashed = trials.failure_message("AGE-KL", 5, 1, str(tmp_path))
+    assert crashed == f"AGE-KL seed 5 failed (exit 1); see {tmp_path / 'stdout.log'}"
