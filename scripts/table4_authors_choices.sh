@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Does one of our departures from the authors' code explain AGE-KL's Table 4 KL (0.058 against the
+# Does one of our departures from the authors' code explain AGE-KL's Table 4 KL (0.058 over seeds 0-2 against the
 # paper's 0.028)? Trains AGE-KL seed 0 in the Table 4 setting (experiments/mog25_age_kl.flags) once per
 # choice of the authors' code, each alone on our defaults (BUILD_NOTES.md, "Deviations"):
 #   dense_init_torch         PyTorch's nn.Linear initialisation instead of Keras' Glorot + zero biases

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Is AGE-KL's Table 4 KL (0.058 against the paper's 0.028) a matter of training length? Its mode_kl
+# Is AGE-KL's Table 4 KL (0.058 over seeds 0-2 against the paper's 0.028) a matter of training length? Its mode_kl
 # still falls between epochs 20 and 30 at every seed (runs/table4/age_kl_s*/history.jsonl).
 # Continues the 30-epoch trials AGE-KL/0 and AGE-KL/1 (runs/table4/age_kl_s*, from
 #   python -m age_tf.experiments.reproduce_table4 --trials=3 --parallel=1)
