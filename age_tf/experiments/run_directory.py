@@ -103,10 +103,7 @@ def write_run_info(output_dir: str, train_seconds: float, resumed_after_epoch: i
 def save_resolved_flags(output_dir: str, module_name: str) -> str:
     """Writes the resolved flags of this module as a reusable flagfile."""
     path = os.path.join(output_dir, "flags.txt")
-    lines = [f"# Resolved flags of python -m {module_name}"]
-    for flag in cli.module_flags(module_name):
-        if flag.value is not None:
-            lines.append(flag.serialize())
+    lines = [f"# Resolved flags of python -m {module_name}", *resolved_flag_lines(module_name).values()]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path
@@ -156,8 +153,7 @@ def refuse_changed_resume(output_dir: str, module_name: str) -> None:
         return  # nothing to resume: the run starts over and its flags.txt is replaced
     saved = saved_flag_lines(output_dir)
     path = os.path.join(output_dir, "flags.txt")
-    current = {flag.name: flag.serialize() for flag in cli.module_flags(module_name) if flag.value is not None}
-    changes = changed_on_resume(saved, current)
+    changes = changed_on_resume(saved, resolved_flag_lines(module_name))
     if changes:
         listed = "; ".join(f"{then} there, {now} now" for then, now in changes)
         cli.usage_error(
@@ -166,6 +162,12 @@ def refuse_changed_resume(output_dir: str, module_name: str) -> None:
             "only --epochs or evaluation flags), choose another --output_dir, or pass --noresume to "
             "train from scratch there (its checkpoints are replaced)."
         )
+
+
+def resolved_flag_lines(module_name: str) -> dict:
+    """Flag name -> its flags.txt line (``flag.serialize()``) for every flag of the
+    entry point that has a value: what ``save_resolved_flags`` writes."""
+    return {flag.name: flag.serialize() for flag in cli.module_flags(module_name) if flag.value is not None}
 
 
 def saved_flag(run_dir: str, name: str):
