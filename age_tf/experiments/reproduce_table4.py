@@ -138,11 +138,13 @@ def samples_figure(results_dir: str, recorded: dict):
 
 def breakdown_table(results_dir: str, recorded: dict) -> str:
     """Writes ``table4_breakdown.md``: per row, mean (standard error) over its
-    trials of ``modes.minority_breakdown`` of the points kept in ``table4_samples/``."""
+    trials of ``modes.minority_breakdown`` of the points kept in ``table4_samples/``;
+    then the same split for every trial, so that one seed's share can be read off."""
     from age_tf.data import grid_mixture
     from age_tf.metrics import modes
 
-    lines, true_share = [], None
+    keys = ("mode_kl", "minority_share", "kl_between_groups", "kl_within_groups")
+    lines, trial_lines, true_share = [], [], None
     for label in ROW_LABELS:
         found, seeds = [], []
         for seed in sorted(recorded[k]["seed"] for k in recorded if trials.row_of(k) == label):
@@ -159,11 +161,11 @@ def breakdown_table(results_dir: str, recorded: dict) -> str:
                 print(f"{label} seed {seed} left out of table4_breakdown.md: {error}", file=sys.stderr)
                 continue
             seeds.append(str(seed))
+            trial_lines.append(f"| {label} | {seed} | " + " | ".join(f"{found[-1][key]:.4g}" for key in keys) + " |")
         if not found:
             continue
         true_share = found[0]["true_minority_share"]
-        cells = [trials.mean_se_cell([f[key] for f in found])
-                 for key in ("mode_kl", "minority_share", "kl_between_groups", "kl_within_groups")]
+        cells = [trials.mean_se_cell([f[key] for f in found]) for key in keys]
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {', '.join(seeds)} |")
     if not lines:
         return ""
@@ -184,6 +186,12 @@ def breakdown_table(results_dir: str, recorded: dict) -> str:
         "KL within groups | seeds |",
         "|---|---|---|---|---|---|",
         *lines,
+        "",
+        "Per trial:",
+        "",
+        "| Method | seed | KL (these points) | minority share | KL between groups | KL within groups |",
+        "|---|---|---|---|---|---|",
+        *trial_lines,
     ]) + "\n"
     with open(os.path.join(results_dir, "table4_breakdown.md"), "w") as f:
         f.write(text)

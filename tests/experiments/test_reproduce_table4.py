@@ -44,6 +44,16 @@ def test_runs_tabulates_and_resumes(tmp_path):
     # 9 modes, 4 of them minority (500 of 52,000 points each): true share 2,000 / 52,000.
     assert "| Method | KL (these points) | minority share (true 0.0385) |" in breakdown
     assert re.search(r"\| AGE-KL \| [0-9.e-]+ \| [0-9.e-]+ \| [0-9.e-]+ \| [0-9.e-]+ \| 0 \|", breakdown)
+    # Per trial: the split of that seed's kept points, as minority_breakdown gives it.
+    from age_tf.data import grid_mixture
+    from age_tf.metrics import modes
+
+    mixture = grid_mixture(9, imbalanced=True)
+    with np.load(tmp_path / "results" / "table4_samples" / "hinge_s0.npz") as saved:
+        split = modes.minority_breakdown(saved["samples"], mixture.centers, mixture.probabilities, mixture.std)
+    cells = [split["kl_between_groups"] + split["kl_within_groups"], split["minority_share"],
+             split["kl_between_groups"], split["kl_within_groups"]]
+    assert "| Hinge | 0 | " + " | ".join(f"{c:.4g}" for c in cells) + " |" in breakdown
     again = run(tmp_path, "--dry_run")
     assert "2 trials recorded, 0 to run" in again.stdout
 
