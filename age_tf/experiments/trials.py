@@ -65,6 +65,9 @@ class Table:
         paper: label -> the paper's values for that row, shown in a last column.
         paper_header: header of that column.
         notes: lines printed under the table.
+        checks: renders, from the recorded trials, a section printed after the
+            notes (e.g. an issue's bar, judged from the current numbers), so
+            that the hand-written discussion need not restate them.
     """
 
     name: str
@@ -76,6 +79,7 @@ class Table:
     paper: Optional[Dict[str, str]] = None
     paper_header: str = "paper"
     notes: Tuple[str, ...] = ()
+    checks: Optional[Callable[[dict], str]] = None
 
     @property
     def labels(self) -> list:
@@ -278,6 +282,8 @@ def render_table(table: Table, trials: dict, wall_seconds: float, command: str, 
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     if table.notes:
         lines += ["", *table.notes]
+    if table.checks and trials:
+        lines += ["", table.checks(trials).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 

@@ -36,6 +36,7 @@ def test_runs_tabulates_and_resumes(tmp_path):
     assert re.search(r"The trials ran on \d+ CPU cores .*, (no GPU|\d+ GPU\(s\)) \(2\)\. ", table)
     assert "| 0 | 24.9 (0.36) / 0.0284 (0.0035) |" in table and "| 0 | 20.9 (0.92) / 0.1929 (0.0366) |" in table
     assert "PacGAN's released rule" in table and "![Generated samples](table4_samples.png)" in table
+    assert "## Against the issue's bar" in table and "| Hinge | seed 0 |" in table
     assert re.search(r"recorded before\), 1 side by side with \d+ CPU thread\(s\) each\. ", table)
     recorded = json.loads((tmp_path / "results" / "table4.json").read_text())["trials"]
     assert set(recorded) == {"AGE-KL/0", "Hinge/0"}
@@ -114,3 +115,30 @@ def test_the_figure_marks_the_mixture_the_trial_trained_on(tmp_path):
     (tmp_path / "flags.txt").write_text("--epochs=3\n")
     with pytest.raises(FileNotFoundError, match="names no --num_modes: not a mog run directory"):
         reproduce_table4.trial_mixture(str(tmp_path))
+
+
+def test_the_bar_is_judged_from_the_recorded_means():
+    from age_tf.experiments import reproduce_table4
+
+    recorded = {
+        "AGE-KL/0": {"seed": 0, "modes_covered": 25, "mode_kl": 0.02},
+        "AGE-KL/1": {"seed": 1, "modes_covered": 24, "mode_kl": 0.04},
+        "AGE-RevKL/0": {"seed": 0, "modes_covered": 22, "mode_kl": 0.3},
+        "AGE-RevKL/1": {"seed": 1, "modes_covered": 24, "mode_kl": 0.1},
+        "Hinge/0": {"seed": 0, "modes_covered": 25, "mode_kl": 0.15},
+    }
+    text = reproduce_table4.bar_section(recorded)
+    # AGE-KL: modes 24.5, s.e. 0.5; KL 0.03, s.e. 0.01.
+    assert ("AGE-KL over seeds 0, 1: modes 24.5 (0.5), at least 24.5: holds; KL 0.03 (0.01), at most "
+            "0.05: holds.") in text
+    # Against AGE-RevKL (modes 23 (1), KL 0.2 (0.1)): +1.5 with s.e. sqrt(0.5^2 + 1^2) = 1.1;
+    # -0.17 with s.e. sqrt(0.01^2 + 0.1^2) = 0.1; both within two standard errors.
+    assert ("| AGE-RevKL | seeds 0, 1 | +1.5 (1.1) | yes (within 2 s.e.) | -0.17 (0.1) | "
+            "yes (within 2 s.e.) |") in text
+    # One Hinge seed has no standard error: the difference's is AGE-KL's alone.
+    assert "| Hinge | seed 0 | -0.5 (0.5) | no (within 2 s.e.) | -0.12 (0.01) | yes |" in text
+    assert "| logD-GAN |" not in text
+    assert ("| 1 | AGE-KL | 0.03 | AGE-KL | 0.0284 |\n| 2 | Hinge | 0.15 | Hinge | 0.1929 |\n"
+            "| 3 | AGE-RevKL | 0.2 | AGE-RevKL | 0.2498 |") in text
+    assert reproduce_table4.ordering_cell(0.0, 0.0) == "no (equal)"
+    assert reproduce_table4.seeds_text([2, 0, 1]) == "seeds 0-2"

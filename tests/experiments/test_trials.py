@@ -1,5 +1,6 @@
 """The shared trials runner's bookkeeping: a finished trial's record and the rendered table."""
 
+import dataclasses
 import json
 import math
 
@@ -58,6 +59,14 @@ def test_write_results_writes_json_and_table_with_the_discussion(tmp_path):
     assert "recorded before), 2 side by side with 1 CPU thread(s) each. " in text
     assert text.endswith("\n## Discussion\nHand-written.\n")
     assert seen == [(str(tmp_path), ["A/0", "A/1"])]
+
+
+def test_the_tables_checks_follow_its_notes():
+    checked = dataclasses.replace(TABLE, notes=("A note.",),
+                                  checks=lambda recorded: f"## Checks\n{len(recorded)} trial(s).\n")
+    text = trials.render_table(checked, {"A/0": {"score": 0.01, "seed": 0}}, wall_seconds=60.0, command="c")
+    assert text.endswith("\nA note.\n\n## Checks\n1 trial(s).\n")
+    assert "## Checks" not in trials.render_table(checked, {}, wall_seconds=60.0, command="c")
 
 
 def test_a_record_that_did_not_count_its_trials_says_so():
