@@ -32,7 +32,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from age_tf.experiments import cli, run_directory, trials
+from age_tf.experiments import cli, run_directory, summarize, trials
 
 # (label, mog flags), in the paper's order.
 ROWS = (
@@ -90,8 +90,6 @@ def bar_section(recorded: dict) -> str:
     hand-written discussion need not restate means that move with each seed.
     Orderings compare means; the standard error of a difference is the root sum
     of the two rows' squared standard errors."""
-    from age_tf.experiments import summarize
-
     rows = {}
     for label in ROW_LABELS:
         found = [recorded[k] for k in recorded if trials.row_of(k) == label]
