@@ -92,7 +92,7 @@ def bar_section(recorded: dict) -> str:
     of the two rows' squared standard errors."""
     rows = {}
     for label in ROW_LABELS:
-        found = [recorded[k] for k in recorded if trials.row_of(k) == label]
+        found = trials.row_records(recorded, label)
         if found:
             rows[label] = {key: summarize.mean_and_stderr([r[key] for r in found])
                            for key in ("modes_covered", "mode_kl")}
@@ -196,7 +196,7 @@ def samples_figure(results_dir: str, recorded: dict):
 
     panels, mixture = [], None
     for label in ROW_LABELS:
-        seeds = sorted(recorded[k]["seed"] for k in recorded if trials.row_of(k) == label)
+        seeds = [r["seed"] for r in trials.row_records(recorded, label)]
         kept = kept_samples(results_dir, label, seeds[0]) if seeds else None
         if seeds and kept is None:
             print(f"No samples of {label} seed {seeds[0]} in {results_dir}/{SAMPLES_DIR} or its run directory; "
@@ -222,7 +222,7 @@ def breakdown_table(results_dir: str, recorded: dict) -> str:
     lines, trial_lines, true_share = [], [], None
     for label in ROW_LABELS:
         found, seeds = [], []
-        for seed in sorted(recorded[k]["seed"] for k in recorded if trials.row_of(k) == label):
+        for seed in (r["seed"] for r in trials.row_records(recorded, label)):
             kept = kept_samples(results_dir, label, seed)
             if kept is None:
                 continue

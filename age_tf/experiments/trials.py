@@ -118,6 +118,11 @@ def row_of(key: str) -> str:
     return key.rsplit("/", 1)[0]
 
 
+def row_records(trials: dict, label: str) -> list:
+    """The recorded trials of one row, in seed order (numeric: seed 10 after seed 9)."""
+    return sorted((r for k, r in trials.items() if row_of(k) == label), key=lambda r: r["seed"])
+
+
 def load_results(path: str) -> dict:
     """The whole results JSON: ``trials`` and the last invocation that ran trials
     (``command``, ``machine``, ``parallel``, ``threads``, ``wall_seconds``, ``ran``);
@@ -270,7 +275,7 @@ def render_table(table: Table, trials: dict, wall_seconds: float, command: str, 
         "|---" * len(headers) + "|",
     ]
     for label in table.labels:
-        results = [trials[k] for k in sorted(trials) if row_of(k) == label]
+        results = row_records(trials, label)
         if not results:
             continue
         cells = [mean_se_cell([r[c.key] for r in results], c.scale) for c in table.columns]

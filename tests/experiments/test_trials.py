@@ -107,3 +107,9 @@ def test_a_refused_trial_quotes_the_entry_points_sentence(tmp_path):
                        f"settings (--seed=0 there, --seed=5 now). (log: {tmp_path / 'stdout.log'})")
     crashed = trials.failure_message("AGE-KL", 5, 1, str(tmp_path))
     assert crashed == f"AGE-KL seed 5 failed (exit 1); see {tmp_path / 'stdout.log'}"
+
+
+def test_a_rows_records_come_in_numeric_seed_order():
+    recorded = {f"A/{seed}": {"score": 0.0, "seed": seed} for seed in (10, 2, 0)}
+    recorded["B/1"] = {"score": 0.0, "seed": 1}
+    assert [r["seed"] for r in trials.row_records(recorded, "A")] == [0, 2, 10]
