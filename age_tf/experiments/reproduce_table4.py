@@ -11,7 +11,8 @@ at once when the machine has the cores, and writes into ``--results_dir``:
 - ``table4_samples.png``: generated samples of one trial per method (Figure 9),
   drawn from the points kept in ``table4_samples/`` (every trial's);
 - ``table4_breakdown.md``: the mode KL of those points split into the wrong
-  mass on the minority modes and the spread within each group of modes.
+  mass on the minority modes and the spread within each group of modes, and
+  read with other rules for assigning a point to a mode (``rule_section``).
 
 It resumes: a trial whose metrics are already in ``table4.json`` or whose run
 directory holds ``metrics.json`` is not run again. The results directory alone
@@ -211,43 +212,49 @@ def samples_figure(results_dir: str, recorded: dict):
                             minority=probabilities < probabilities.max())
 
 
-def breakdown_table(results_dir: str, recorded: dict) -> str:
-    """Writes ``table4_breakdown.md``: per row, mean (standard error) over its
-    trials of ``modes.minority_breakdown`` of the points kept in ``table4_samples/``;
-    then the same split for every trial, so that one seed's share can be read off."""
-    from age_tf.data import grid_mixture
-    from age_tf.metrics import modes
+# The discs of ``rule_section``: a generated point's mode is its nearest centre
+# within this many standard deviations (inf: no disc, every point counts).
+RULE_RADII = (1.5, 2.0, 3.0, math.inf)
+TABLE_RADIUS = 3.0  # the rule of table4.md and of the issue's bar (PacGAN's)
 
-    keys = ("mode_kl", "minority_share", "kl_between_groups", "kl_within_groups")
-    lines, trial_lines, true_share = [], [], None
+
+def kept_trials(results_dir: str, recorded: dict):
+    """(label, seed, samples, mixture) of every recorded trial whose points are
+    kept, rows in the paper's order and seeds in order."""
+    from age_tf.data import grid_mixture
+
     for label in ROW_LABELS:
-        found, seeds = [], []
         for seed in (r["seed"] for r in trials.row_records(recorded, label)):
             kept = kept_samples(results_dir, label, seed)
             if kept is None:
                 continue
             with np.load(kept) as saved:
                 mixture = grid_mixture(int(saved["num_modes"]), imbalanced=bool(saved["imbalanced"]))
-                args = (saved["samples"], mixture.centers, mixture.probabilities, mixture.std)
-            try:
-                split = modes.minority_breakdown(*args)
-                found.append({**split, "mode_kl": split["kl_between_groups"] + split["kl_within_groups"]})
-            except ValueError as error:  # every point off-mode: no histogram to split
-                print(f"{label} seed {seed} left out of table4_breakdown.md: {error}", file=sys.stderr)
-                continue
-            seeds.append(str(seed))
-            trial_lines.append(f"| {label} | {seed} | " + " | ".join(f"{found[-1][key]:.4g}" for key in keys) + " |")
-        if not found:
+                yield label, seed, saved["samples"], mixture
+
+
+def split_section(per_trial) -> list:
+    """The KL split by the chain rule (``modes.minority_breakdown``): per row, then per trial."""
+    from age_tf.metrics import modes
+
+    keys = ("mode_kl", "minority_share", "kl_between_groups", "kl_within_groups")
+    found, trial_lines, true_share = {}, [], None
+    for label, seed, samples, mixture in per_trial:
+        try:
+            split = modes.minority_breakdown(samples, mixture.centers, mixture.probabilities, mixture.std)
+        except ValueError as error:  # every point off-mode: no histogram to split
+            print(f"{label} seed {seed} left out of table4_breakdown.md: {error}", file=sys.stderr)
             continue
-        true_share = found[0]["true_minority_share"]
-        cells = [trials.mean_se_cell([f[key] for f in found]) for key in keys]
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {', '.join(seeds)} |")
-    if not lines:
-        return ""
-    text = "\n".join([
-        "# Table 4: where the mode KL comes from",
-        "",
-        "Written with `table4.md` by `python -m age_tf.experiments.reproduce_table4`. Per trial: the 5,000 "
+        split["mode_kl"] = split["kl_between_groups"] + split["kl_within_groups"]
+        true_share = split["true_minority_share"]
+        found.setdefault(label, []).append((seed, split))
+        trial_lines.append(f"| {label} | {seed} | " + " | ".join(f"{split[key]:.4g}" for key in keys) + " |")
+    if not found:
+        return []
+    lines = [f"| {label} | " + " | ".join(trials.mean_se_cell([s[key] for _, s in row]) for key in keys)
+             + f" | {', '.join(str(seed) for seed, _ in row)} |" for label, row in found.items()]
+    return [
+        "Per trial: the 5,000 "
         "points its run drew after training (`samples.npy`, kept in `table4_samples/`), not the 10,000 "
         "counted in `table4.md`, so the KL column differs a little from that table's. The minority modes "
         "are those with probability below the largest. By the chain rule KL = between + within: "
@@ -267,6 +274,79 @@ def breakdown_table(results_dir: str, recorded: dict) -> str:
         "| Method | seed | KL (these points) | minority share | KL between groups | KL within groups |",
         "|---|---|---|---|---|---|",
         *trial_lines,
+    ]
+
+
+def radius_header(radius: float) -> str:
+    if math.isinf(radius):
+        return "KL, nearest centre"
+    return f"KL, {radius:g} s.d." + (" (the table's)" if radius == TABLE_RADIUS else "")
+
+
+def rule_section(per_trial) -> list:
+    """The same points read with other assignment rules, and where the points of
+    each group of modes sit within their discs (``modes.inner_fractions``)."""
+    from age_tf.metrics import modes
+
+    found = {}
+    for label, seed, samples, mixture in per_trial:
+        args = (samples, mixture.centers, mixture.probabilities, mixture.std)
+        kls = [modes.mode_statistics(*args, radius_in_stds=radius)["mode_kl"] for radius in RULE_RADII]
+        inner = modes.inner_fractions(*args, radius_in_stds=TABLE_RADIUS)
+        if not all(map(math.isfinite, kls)):  # no point inside the smallest disc: no histogram
+            print(f"{label} seed {seed} left out of the assignment-rule table: no point within "
+                  f"{RULE_RADII[0]:g} s.d. of a mode.", file=sys.stderr)
+            continue
+        fractions = [inner["minority_inner_fraction"], inner["majority_inner_fraction"]]
+        found.setdefault(label, []).append((seed, kls + fractions))
+    if not found:
+        return []
+
+    def cell(values):
+        values = [v for v in values if not math.isnan(v)]  # a group that got no point has no fraction
+        return trials.mean_se_cell(values) if values else "-"
+
+    columns = len(RULE_RADII) + 2
+    lines = [f"| {label} | " + " | ".join(cell([v[i] for _, v in row]) for i in range(columns))
+             + f" | {', '.join(str(seed) for seed, _ in row)} |" for label, row in found.items()]
+    gaussian = modes.gaussian_inner_fraction(1.5, TABLE_RADIUS)
+    return [
+        "## How the reading depends on the assignment rule",
+        "",
+        "The paper states neither how it assigns a generated point to a mode nor how many points it draws. "
+        f"`table4.md` and the issue's bar use PacGAN's rule: the nearest centre within {TABLE_RADIUS:g} "
+        "standard deviations, other points off-mode. Here the same kept points are read with smaller "
+        "discs and with none (*nearest centre*: every point counts for its nearest mode, as a classifier "
+        "of the modes would count it, bridges included). *Inner fraction*: of the points a group of "
+        f"modes receives under the table's rule, the share within 1.5 standard deviations of their centre; "
+        f"a Gaussian mode of the mixture has {gaussian:.3f} (`age_tf.metrics.modes.inner_fractions`). A "
+        "group well below that holds mostly points on the rim of its discs: on this grid each minority "
+        "mode lies between majority modes, and the paths between those cross its disc. Mean (standard "
+        "error) over the seeds listed.",
+        "",
+        "| Method | " + " | ".join(radius_header(r) for r in RULE_RADII)
+        + " | inner fraction, minority | inner fraction, majority | seeds |",
+        "|---" * (columns + 2) + "|",
+        *lines,
+    ]
+
+
+def breakdown_table(results_dir: str, recorded: dict) -> str:
+    """Writes ``table4_breakdown.md``: per row, mean (standard error) over its
+    trials of ``modes.minority_breakdown`` of the points kept in ``table4_samples/``,
+    then the same split for every trial, so that one seed's share can be read off;
+    then the KL of those points under other assignment rules (``rule_section``)."""
+    per_trial = list(kept_trials(results_dir, recorded))
+    split = split_section(per_trial)
+    if not split:
+        return ""
+    text = "\n".join([
+        "# Table 4: where the mode KL comes from",
+        "",
+        "Written with `table4.md` by `python -m age_tf.experiments.reproduce_table4`. " + split[0],
+        *split[1:],
+        "",
+        *rule_section(per_trial),
     ]) + "\n"
     with open(os.path.join(results_dir, "table4_breakdown.md"), "w") as f:
         f.write(text)

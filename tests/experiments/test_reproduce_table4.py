@@ -55,6 +55,7 @@ def test_runs_tabulates_and_resumes(tmp_path):
     cells = [split["kl_between_groups"] + split["kl_within_groups"], split["minority_share"],
              split["kl_between_groups"], split["kl_within_groups"]]
     assert "| Hinge | 0 | " + " | ".join(f"{c:.4g}" for c in cells) + " |" in breakdown
+    assert "## How the reading depends on the assignment rule" in breakdown
     again = run(tmp_path, "--dry_run")
     assert "2 trials recorded, 0 to run" in again.stdout
 
@@ -142,3 +143,27 @@ def test_the_bar_is_judged_from_the_recorded_means():
             "| 3 | AGE-RevKL | 0.2 | AGE-RevKL | 0.2498 |") in text
     assert reproduce_table4.ordering_cell(0.0, 0.0) == "no (equal)"
     assert reproduce_table4.seeds_text([2, 0, 1]) == "seeds 0-2"
+
+
+def test_the_assignment_rule_table_by_hand(capsys):
+    from age_tf.data import grid_mixture
+    from age_tf.experiments import reproduce_table4
+
+    mixture = grid_mixture(9, imbalanced=True)  # minority mode 1 at (-2, 0), majority mode 4 at the origin
+    p1, p4 = 500 / 52_000, 10_000 / 52_000
+    # One point at mode 1's centre and one on its rim (0.8 away), two at mode 4's
+    # centre, one 0.95 from mode 4: off-mode under every disc, mode 4's by nearest centre.
+    points = np.array([[-2.0, 0.0], [-2.0, 0.8], [0.0, 0.0], [0.0, 0.0], [-0.95, 0.0]])
+    lines = reproduce_table4.rule_section([("AGE-KL", 0, points, mixture),
+                                           ("Hinge", 0, np.array([[1.0, 1.0]]), mixture)])
+
+    def kl(q):
+        return sum(qi * np.log(qi / pi) for qi, pi in zip(q, (p1, p4)))
+
+    inside_small_discs = kl([1 / 3, 2 / 3])  # the rim point is beyond 1.5 and 2 s.d.
+    cells = [inside_small_discs, inside_small_discs, kl([1 / 2, 1 / 2]), kl([2 / 5, 3 / 5]), 1 / 2, 1.0]
+    assert "| AGE-KL | " + " | ".join(f"{c:.4g}" for c in cells) + " | 0 |" in lines
+    assert lines[-3].startswith("| Method | KL, 1.5 s.d. | KL, 2 s.d. | KL, 3 s.d. (the table's) | KL, nearest centre |")
+    # Hinge's only point is on no disc: no histogram, left out with a reason.
+    assert not any(line.startswith("| Hinge |") for line in lines)
+    assert "Hinge seed 0 left out of the assignment-rule table" in capsys.readouterr().err

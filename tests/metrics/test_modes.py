@@ -68,3 +68,52 @@ def test_histogram_kl_matches_scipy_and_skips_empty_bins():
     q = np.array([0.5, 0.0, 0.3, 0.2])
     p = np.array([0.1, 0.4, 0.25, 0.25])
     assert modes.histogram_kl(q, p) == pytest.approx(entropy(q, p))
+
+
+def test_assign_modes_without_a_radius_is_the_nearest_centre():
+    centers = grid_centers(9)
+    points = np.array([[0.91, 0.0], [1.2, 1.1], [7.0, -9.0]])  # beyond 3 stds of every centre
+    np.testing.assert_array_equal(modes.assign_modes(points, centers, std=0.3, radius_in_stds=np.inf), [4, 8, 6])
+
+
+def test_gaussian_inner_fraction_matches_the_rayleigh_law():
+    from scipy.stats import rayleigh
+
+    assert modes.gaussian_inner_fraction(1.5) == pytest.approx(rayleigh.cdf(1.5) / rayleigh.cdf(3.0))
+    assert modes.gaussian_inner_fraction(1.5) == pytest.approx(0.6829, abs=1e-4)
+    assert modes.gaussian_inner_fraction(2.0, 2.0) == 1.0
+    with pytest.raises(ValueError, match="inner_in_stds must lie in"):
+        modes.gaussian_inner_fraction(4.0)
+
+
+def test_inner_fractions_by_hand():
+    centers = grid_centers(9)
+    probabilities = np.where(np.arange(9) % 2, 1.0, 4.0)
+    probabilities /= probabilities.sum()
+    # Minority mode 1 at (-2, 0): one point at its centre, three on the rim (0.6-0.9 away),
+    # one off-mode; majority mode 4 at the origin: two inside 0.45, one at 0.5.
+    points = np.array([[-2.0, 0.0], [-1.3, 0.0], [-2.0, 0.8], [-2.5, -0.5], [-1.0, 0.0],
+                       [0.0, 0.0], [0.3, 0.3], [0.0, -0.5]])
+    got = modes.inner_fractions(points, centers, probabilities, std=0.3)
+    assert got["minority_inner_fraction"] == pytest.approx(1 / 4)
+    assert got["majority_inner_fraction"] == pytest.approx(2 / 3)
+    assert got["gaussian_inner_fraction"] == pytest.approx(modes.gaussian_inner_fraction(1.5))
+
+
+def test_inner_fractions_of_true_mixture_samples_match_the_gaussian_value():
+    from age_tf.data import grid_mixture
+
+    mixture = grid_mixture(25, majority=4000, minority=2000, seed=3)
+    got = modes.inner_fractions(mixture.points, mixture.centers, mixture.probabilities, mixture.std)
+    # 24,000 minority and 52,000 majority points: binomial s.e. below 0.004.
+    assert got["minority_inner_fraction"] == pytest.approx(got["gaussian_inner_fraction"], abs=0.015)
+    assert got["majority_inner_fraction"] == pytest.approx(got["gaussian_inner_fraction"], abs=0.015)
+
+
+def test_inner_fractions_of_an_empty_group_is_nan_and_wrong_shapes_are_refused():
+    centers = grid_centers(9)
+    probabilities = np.where(np.arange(9) % 2, 1.0, 4.0) / 24
+    got = modes.inner_fractions(np.array([[0.0, 0.0]]), centers, probabilities, std=0.3)
+    assert np.isnan(got["minority_inner_fraction"]) and got["majority_inner_fraction"] == 1.0
+    with pytest.raises(ValueError, match=r"must be \[n, 2\]"):
+        modes.inner_fractions(np.zeros((4, 3)), centers, probabilities, std=0.3)
