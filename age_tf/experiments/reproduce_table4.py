@@ -217,6 +217,7 @@ def samples_figure(results_dir: str, recorded: dict):
 # within this many standard deviations (inf: no disc, every point counts).
 RULE_RADII = (1.5, 2.0, 3.0, math.inf)
 TABLE_RADIUS = 3.0  # the rule of table4.md and of the bar (PacGAN's)
+INNER_RADIUS = 1.5  # "inner fraction": on-mode points within this many standard deviations
 
 
 def kept_trials(results_dir: str, recorded: dict):
@@ -293,7 +294,7 @@ def rule_section(per_trial) -> list:
     for label, seed, samples, mixture in per_trial:
         args = (samples, mixture.centers, mixture.probabilities, mixture.std)
         kls = [modes.mode_statistics(*args, radius_in_stds=radius)["mode_kl"] for radius in RULE_RADII]
-        inner = modes.inner_fractions(*args, radius_in_stds=TABLE_RADIUS)
+        inner = modes.inner_fractions(*args, inner_in_stds=INNER_RADIUS, radius_in_stds=TABLE_RADIUS)
         if not all(map(math.isfinite, kls)):  # no point inside the smallest disc: no histogram
             print(f"{label} seed {seed} left out of the assignment-rule table: no point within "
                   f"{RULE_RADII[0]:g} s.d. of a mode.", file=sys.stderr)
@@ -310,7 +311,7 @@ def rule_section(per_trial) -> list:
     columns = len(RULE_RADII) + 2
     lines = [f"| {label} | " + " | ".join(cell([v[i] for _, v in row]) for i in range(columns))
              + f" | {', '.join(str(seed) for seed, _ in row)} |" for label, row in found.items()]
-    gaussian = modes.gaussian_inner_fraction(1.5, TABLE_RADIUS)
+    gaussian = modes.gaussian_inner_fraction(INNER_RADIUS, TABLE_RADIUS)
     return [
         "## How the reading depends on the assignment rule",
         "",
@@ -319,7 +320,8 @@ def rule_section(per_trial) -> list:
         "standard deviations, other points off-mode. Here the same kept points are read with smaller "
         "discs and with none (*nearest centre*: every point counts for its nearest mode, as a classifier "
         "of the modes would count it, bridges included). *Inner fraction*: of the points a group of "
-        f"modes receives under the table's rule, the share within 1.5 standard deviations of their centre; "
+        f"modes receives under the table's rule, the share within {INNER_RADIUS:g} standard deviations of "
+        "their centre; "
         f"a Gaussian mode of the mixture has {gaussian:.3f} (`age_tf.metrics.modes.inner_fractions`). A "
         "group well below that holds mostly points on the rim of its discs: on this grid each minority "
         "mode lies between majority modes, and the paths between those cross its disc. Mean (standard "
