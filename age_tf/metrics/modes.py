@@ -112,9 +112,10 @@ def inner_fractions(points, centers, probabilities, std, inner_in_stds=1.5, radi
     standard deviations of its centre; NaN when the group received no point.
     ``gaussian_inner_fraction`` is that fraction for a true mode of the mixture
     (``gaussian_inner_fraction()``, about 0.68 for 1.5 of 3 standard deviations).
-    A group well below it holds mostly points on the rim of its discs: on a grid
+    A group well below it holds mostly points on the rim of its discs. On a grid
     the paths between neighbouring modes cross the discs of the modes between
-    them, so such points are traffic between modes counted as mass on the mode.
+    them, so such rim points are most likely traffic between modes, counted by
+    the 3-standard-deviation rule as mass on the mode.
     """
     points = np.asarray(points, dtype=np.float64)
     centers = np.asarray(centers, dtype=np.float64)
