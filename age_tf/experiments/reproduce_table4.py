@@ -256,7 +256,7 @@ def split_section(per_trial) -> list:
     lines = [f"| {label} | " + " | ".join(trials.mean_se_cell([s[key] for _, s in row]) for key in keys)
              + f" | {', '.join(str(seed) for seed, _ in row)} |" for label, row in found.items()]
     return [
-        "Per trial: the 5,000 "
+        "Written with `table4.md` by `python -m age_tf.experiments.reproduce_table4`. Per trial: the 5,000 "
         "points its run drew after training (`samples.npy`, kept in `table4_samples/`), not the 10,000 "
         "counted in `table4.md`, so the KL column differs a little from that table's. The minority modes "
         "are those with probability below the largest. By the chain rule KL = between + within: "
@@ -346,8 +346,7 @@ def breakdown_table(results_dir: str, recorded: dict) -> str:
     text = "\n".join([
         "# Table 4: where the mode KL comes from",
         "",
-        "Written with `table4.md` by `python -m age_tf.experiments.reproduce_table4`. " + split[0],
-        *split[1:],
+        *split,
         "",
         *rule_section(per_trial),
     ]) + "\n"
