@@ -235,6 +235,13 @@ def kept_trials(results_dir: str, recorded: dict):
                 yield label, seed, saved["samples"], mixture
 
 
+def row_lines(found: dict, cells) -> list:
+    """One Markdown line per row of ``found`` (label -> [(seed, values), ...]):
+    the label, ``cells(row)`` and the seeds; shared by the breakdown's sections."""
+    return [f"| {label} | " + " | ".join(cells(row)) + f" | {', '.join(str(seed) for seed, _ in row)} |"
+            for label, row in found.items()]
+
+
 def split_section(per_trial) -> list:
     """The KL split by the chain rule (``modes.minority_breakdown``): per row, then per trial."""
     from age_tf.metrics import modes
@@ -253,8 +260,7 @@ def split_section(per_trial) -> list:
         trial_lines.append(f"| {label} | {seed} | " + " | ".join(f"{split[key]:.4g}" for key in keys) + " |")
     if not found:
         return []
-    lines = [f"| {label} | " + " | ".join(trials.mean_se_cell([s[key] for _, s in row]) for key in keys)
-             + f" | {', '.join(str(seed) for seed, _ in row)} |" for label, row in found.items()]
+    lines = row_lines(found, lambda row: [trials.mean_se_cell([s[key] for _, s in row]) for key in keys])
     return [
         "Written with `table4.md` by `python -m age_tf.experiments.reproduce_table4`. Per trial: the 5,000 "
         "points its run drew after training (`samples.npy`, kept in `table4_samples/`), not the 10,000 "
@@ -309,8 +315,7 @@ def rule_section(per_trial) -> list:
         return trials.mean_se_cell(values) if values else "-"
 
     columns = len(RULE_RADII) + 2
-    lines = [f"| {label} | " + " | ".join(cell([v[i] for _, v in row]) for i in range(columns))
-             + f" | {', '.join(str(seed) for seed, _ in row)} |" for label, row in found.items()]
+    lines = row_lines(found, lambda row: [cell([v[i] for _, v in row]) for i in range(columns)])
     gaussian = modes.gaussian_inner_fraction(INNER_RADIUS, TABLE_RADIUS)
     return [
         "## How the reading depends on the assignment rule",
