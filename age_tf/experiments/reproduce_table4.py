@@ -118,7 +118,7 @@ def bar_section(recorded: dict) -> str:
                     (a, a_se), (b, b_se) = own[key], rows[label][key]
                     se = math.sqrt(np.nan_to_num(a_se) ** 2 + np.nan_to_num(b_se) ** 2)
                     cells += [f"{a - b:+.2g} ({se:.2g})", ordering_cell(sign * (a - b), se)]
-                lines.append(f"| {label} | " + " | ".join(cells) + " |")
+                lines.append(summarize.markdown_row([label, *cells]))
     ranked = sorted(rows, key=lambda label: rows[label]["mode_kl"][0])
     paper_ranked = sorted((label for label in ROW_LABELS if label in rows),
                           key=lambda label: float(PAPER_VALUES[label][2]))
@@ -238,7 +238,7 @@ def kept_trials(results_dir: str, recorded: dict):
 def row_lines(found: dict, cells) -> list:
     """One Markdown line per row of ``found`` (label -> [(seed, values), ...]):
     the label, ``cells(row)`` and the seeds; shared by the breakdown's sections."""
-    return [f"| {label} | " + " | ".join(cells(row)) + f" | {', '.join(str(seed) for seed, _ in row)} |"
+    return [summarize.markdown_row([label, *cells(row), ", ".join(str(seed) for seed, _ in row)])
             for label, row in found.items()]
 
 
@@ -257,7 +257,7 @@ def split_section(per_trial) -> list:
         split["mode_kl"] = split["kl_between_groups"] + split["kl_within_groups"]
         true_share = split["true_minority_share"]
         found.setdefault(label, []).append((seed, split))
-        trial_lines.append(f"| {label} | {seed} | " + " | ".join(f"{split[key]:.4g}" for key in keys) + " |")
+        trial_lines.append(summarize.markdown_row([label, seed, *(f"{split[key]:.4g}" for key in keys)]))
     if not found:
         return []
     lines = row_lines(found, lambda row: [trials.mean_se_cell([s[key] for _, s in row]) for key in keys])
@@ -332,9 +332,8 @@ def rule_section(per_trial) -> list:
         "mode lies between majority modes, and the paths between those cross its disc. Mean (standard "
         "error) over the seeds listed.",
         "",
-        "| Method | " + " | ".join(radius_header(r) for r in RULE_RADII)
-        + " | inner fraction, minority | inner fraction, majority | seeds |",
-        "|---" * (columns + 2) + "|",
+        *summarize.markdown_header(["Method", *(radius_header(r) for r in RULE_RADII),
+                                    "inner fraction, minority", "inner fraction, majority", "seeds"]),
         *lines,
     ]
 

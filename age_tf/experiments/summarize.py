@@ -44,17 +44,25 @@ def mean_and_stderr(values):
     return mean, math.sqrt(var / n)
 
 
+def markdown_row(cells) -> str:
+    """One line of a Markdown table: ``| a | b | c |``."""
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
+
+
+def markdown_header(headers) -> list:
+    """A Markdown table's header line and its ``|---|`` rule."""
+    return [markdown_row(headers), "|---" * len(headers) + "|"]
+
+
 def render(rows, columns, title, command, row_label: str = "seed") -> str:
     lines = [f"# {title}", ""]
     if command:
         lines += ["Command:", "", "```", command, "```", ""]
     recorded = sorted({row["machine"] for row in rows if row.get("machine")})  # run_info.json's
     lines += [f"Machine: {'; '.join(recorded) if recorded else machine_description()}.", ""]
-    lines.append(f"| {row_label} | " + " | ".join(columns) + " |")
-    lines.append("|---" * (len(columns) + 1) + "|")
+    lines += markdown_header([row_label, *columns])
     for row in rows:
-        cells = [_fmt(row.get(c)) for c in columns]
-        lines.append(f"| {row.get(row_label, '?')} | " + " | ".join(cells) + " |")
+        lines.append(markdown_row([row.get(row_label, "?"), *(_fmt(row.get(c)) for c in columns)]))
     if row_label == "seed":
         lines.append(_mean_row(rows, columns))
     total = sum(row.get("train_seconds", 0) for row in rows)
@@ -71,7 +79,7 @@ def _mean_row(rows, columns) -> str:
             stats.append(f"{_fmt(mean)} ({_fmt(stderr)})")
         else:
             stats.append("")
-    return "| mean (s.e.) | " + " | ".join(stats) + " |"
+    return markdown_row(["mean (s.e.)", *stats])
 
 
 def _fmt(value):

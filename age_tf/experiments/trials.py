@@ -271,8 +271,7 @@ def render_table(table: Table, trials: dict, wall_seconds: float, command: str, 
         "Mean (standard error) over the seeds listed; minutes a trial: mean training plus "
         "evaluation time from each trial's run_info.json (every stretch of a resumed trial).",
         "",
-        "| " + " | ".join(headers) + " |",
-        "|---" * len(headers) + "|",
+        *summarize.markdown_header(headers),
     ]
     for label in table.labels:
         results = row_records(trials, label)
@@ -284,7 +283,7 @@ def render_table(table: Table, trials: dict, wall_seconds: float, command: str, 
         cells.append(", ".join(str(r["seed"]) for r in results))
         if table.paper:
             cells.append(table.paper.get(label, "-"))
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append(summarize.markdown_row([label, *cells]))
     if table.notes:
         lines += ["", *table.notes]
     if table.checks and trials:

@@ -14,6 +14,11 @@ def test_mean_and_standard_error_by_hand():
     assert mean == 3.0 and math.isclose(se, math.sqrt((4 + 1 + 0 + 9) / 3 / 4))
 
 
+def test_markdown_row_and_header_by_hand():
+    assert summarize.markdown_row(["AGE-KL", 0, "0.05 (0.01)"]) == "| AGE-KL | 0 | 0.05 (0.01) |"
+    assert summarize.markdown_header(["Method", "KL", "seeds"]) == ["| Method | KL | seeds |", "|---|---|---|"]
+
+
 def test_table_from_run_directories(tmp_path):
     runs = []
     for seed, modes in ((0, 25), (1, 24)):
