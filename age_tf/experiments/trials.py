@@ -30,6 +30,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -291,10 +292,29 @@ def render_table(table: Table, trials: dict, wall_seconds: float, command: str, 
     return "\n".join(lines) + "\n"
 
 
+_WRITTEN_AFTER = re.compile(r"[Ww]ritten by hand after (\d+) trials")
+
+
+def discussion_lag_note(discussion: str, trials: dict) -> str:
+    """The line put before a hand-written discussion that no longer matches the table.
+
+    A discussion states the trials it read as "Written by hand after N trials";
+    the runner rewrites the table after every trial, so until someone rereads
+    the numbers and edits the prose, a reader is told which of the two is current.
+    Returns "" when the counts agree or the discussion states none.
+    """
+    match = _WRITTEN_AFTER.search(discussion)
+    if not match or int(match.group(1)) == len(trials):
+        return ""
+    return (f"*The discussion below was written after {match.group(1)} trials; the tables above have "
+            f"{len(trials)}. Where their numbers differ, the tables above are current.*\n\n")
+
+
 def write_results(table: Table, results_dir: str, trials: dict, record: dict, wall_seconds: float,
                   ran: Optional[int], after: Optional[Callable[[str, dict], None]] = None) -> str:
     """Writes ``<table>.json`` and ``<table>.md`` (with the hand-written
-    ``<table>_discussion.md`` appended when it exists) and runs ``after``;
+    ``<table>_discussion.md`` appended when it exists, behind a note when it
+    counts other trials than the table: ``discussion_lag_note``) and runs ``after``;
     returns the Markdown. ``record``: the invocation's command, machine,
     parallel and threads."""
     run_directory.write_json(os.path.join(results_dir, f"{table.name}.json"),
@@ -305,7 +325,11 @@ def write_results(table: Table, results_dir: str, trials: dict, record: dict, wa
     discussion = os.path.join(results_dir, f"{table.name}_discussion.md")
     if os.path.isfile(discussion):  # written by hand after reading the numbers; kept across reruns
         with open(discussion) as f:
-            text += "\n" + f.read()
+            written = f.read()
+        lag = discussion_lag_note(written, trials)
+        if lag:
+            print(f"{discussion}: {lag.strip().strip('*')} Edit it after rereading them.", file=sys.stderr)
+        text += "\n" + lag + written
     with open(os.path.join(results_dir, f"{table.name}.md"), "w") as f:
         f.write(text)
     if after:

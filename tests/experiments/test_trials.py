@@ -61,6 +61,23 @@ def test_write_results_writes_json_and_table_with_the_discussion(tmp_path):
     assert seen == [(str(tmp_path), ["A/0", "A/1"])]
 
 
+def test_a_discussion_that_counts_other_trials_is_marked_behind_the_table(tmp_path, capsys):
+    recorded = {"A/0": {"score": 0.01, "seed": 0}, "A/1": {"score": 0.03, "seed": 1}, "B/0": {"score": 0.5, "seed": 0}}
+    record = {"command": "c", "machine": "m"}
+    (tmp_path / "table_x_discussion.md").write_text("## Discussion\nWritten by hand after 2 trials: A beats B.\n")
+    text = trials.write_results(TABLE, str(tmp_path), recorded, record, wall_seconds=60.0, ran=1)
+    note = ("*The discussion below was written after 2 trials; the tables above have 3. "
+            "Where their numbers differ, the tables above are current.*\n\n")
+    assert text.endswith("\n" + note + "## Discussion\nWritten by hand after 2 trials: A beats B.\n")
+    assert "table_x_discussion.md: The discussion below was written after 2 trials" in capsys.readouterr().err
+
+    (tmp_path / "table_x_discussion.md").write_text("## Discussion\nwritten by hand after 3 trials.\n")
+    text = trials.write_results(TABLE, str(tmp_path), recorded, record, wall_seconds=60.0, ran=1)
+    assert text.endswith("\n## Discussion\nwritten by hand after 3 trials.\n")
+    assert capsys.readouterr().err == ""
+    assert trials.discussion_lag_note("No count stated.", recorded) == ""
+
+
 def test_the_tables_checks_follow_its_notes():
     checked = dataclasses.replace(TABLE, notes=("A note.",),
                                   checks=lambda recorded: f"## Checks\n{len(recorded)} trial(s).\n")
