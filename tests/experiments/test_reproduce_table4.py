@@ -37,6 +37,7 @@ def test_runs_tabulates_and_resumes(tmp_path):
     assert "| 0 | 24.9 (0.36) / 0.0284 (0.0035) |" in table and "| 0 | 20.9 (0.92) / 0.1929 (0.0366) |" in table
     assert "PacGAN's released rule" in table and "![Generated samples](table4_samples.png)" in table
     assert "## Against the issue's bar" in table and "| Hinge | seed 0 |" in table
+    assert re.search(r"## Every trial\n(.*\n)+\| AGE-KL \| \d+ / [0-9.]+ \| [0-9.]+-[0-9.]+ \|\n", table)
     assert re.search(r"recorded before\), 1 side by side with \d+ CPU thread\(s\) each\. ", table)
     recorded = json.loads((tmp_path / "results" / "table4.json").read_text())["trials"]
     assert set(recorded) == {"AGE-KL/0", "Hinge/0"}
@@ -143,6 +144,21 @@ def test_the_bar_is_judged_from_the_recorded_means():
             "| 3 | AGE-RevKL | 0.2 | AGE-RevKL | 0.2498 |") in text
     assert reproduce_table4.ordering_cell(0.0, 0.0) == "no (equal)"
     assert reproduce_table4.seeds_text([2, 0, 1]) == "seeds 0-2"
+
+
+def test_every_trial_is_listed_by_seed():
+    from age_tf.experiments import reproduce_table4
+
+    recorded = {
+        "Hinge/1": {"seed": 1, "modes_covered": 25, "mode_kl": 0.15},
+        "AGE-KL/0": {"seed": 0, "modes_covered": 24, "mode_kl": 0.0523},
+        "AGE-KL/2": {"seed": 2, "modes_covered": 25, "mode_kl": 0.0318},
+    }
+    text = reproduce_table4.trials_section(recorded)
+    assert ("| Method | seed 0 | seed 1 | seed 2 | KL range |\n|---|---|---|---|---|\n"
+            "| AGE-KL | 24 / 0.052 | - | 25 / 0.032 | 0.032-0.052 |\n"
+            "| Hinge | - | 25 / 0.150 | - | 0.150-0.150 |\n") in text
+    assert "| logD-GAN |" not in text
 
 
 def test_the_assignment_rule_table_by_hand(capsys):
