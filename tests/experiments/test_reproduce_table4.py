@@ -183,3 +183,23 @@ def test_the_assignment_rule_table_by_hand(capsys):
     # Hinge's only point is on no disc: no histogram, left out with a reason.
     assert not any(line.startswith("| Hinge |") for line in lines)
     assert "Hinge seed 0 left out of the assignment-rule table" in capsys.readouterr().err
+
+
+def test_the_stricter_mode_counts_by_hand():
+    from age_tf.data import grid_mixture
+    from age_tf.experiments import reproduce_table4
+
+    mixture = grid_mixture(9, imbalanced=True)  # minority modes 1, 3, 5, 7 (p 500 / 52,000); majority 10,000 / 52,000
+    p_minority, p_majority = 500 / 52_000, 10_000 / 52_000
+    centers = mixture.centers
+    # Seed 0: 96 points on mode 4, 3 on mode 0 and 1 on minority mode 1 (shares 0.96, 0.03, 0.01).
+    seed0 = np.array([centers[4]] * 96 + [centers[0]] * 3 + [centers[1]])
+    # Seed 1: mode 0 alone.
+    seed1 = np.array([centers[0]] * 10)
+    lines = reproduce_table4.coverage_section([("AGE-KL", 0, seed0, mixture), ("AGE-KL", 1, seed1, mixture)])
+    # Seed 0 by ratio to the truth: mode 4 0.96 / p_majority = 5.0, mode 0 0.03 / p_majority = 0.156,
+    # mode 1 0.01 / p_minority = 1.04: 3 modes with any point, 3 at >= 0.1, 2 at >= 0.25 and at >= 0.5.
+    assert 0.03 / p_majority == pytest.approx(0.156) and 0.01 / p_minority == pytest.approx(1.04)
+    # Seed 1: one mode at every threshold. Means 2, 2, 1.5, 1.5 with standard errors 1, 1, 0.5, 0.5.
+    assert "| AGE-KL | 2 (1) | 2 (1) | 1.5 (0.5) | 1.5 (0.5) | 24.9 | 0, 1 |" in lines
+    assert lines[-2].startswith("|---") and "modes holding >= 0.25 of their share" in lines[-3]

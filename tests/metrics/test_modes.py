@@ -31,6 +31,22 @@ def test_perfect_histogram_has_zero_kl():
     assert stats == {"modes_covered": 25, "mode_kl": pytest.approx(0, abs=1e-12), "off_mode_fraction": 0.0}
 
 
+def test_modes_holding_share_by_hand():
+    centers = grid_centers(9)
+    probabilities = np.full(9, 1 / 9)
+    # On-mode shares 6/9, 2/9 and 1/9 (one point off-mode): 6, 2 and 1 times the true 1/9.
+    points = np.array([centers[0]] * 6 + [centers[4]] * 2 + [centers[8]] + [[1.0, 1.0]])
+    counted = [modes.modes_holding_share(points, centers, probabilities, 0.3, ratio) for ratio in (0.5, 1.5, 3, 7)]
+    assert counted == [3, 2, 1, 0]
+    # Against an imbalanced truth: mode 0 should hold 0.9 of the mass, so 6/9 is 0.74 of it.
+    imbalanced = np.array([0.9] + [0.0125] * 8)
+    assert modes.modes_holding_share(points, centers, imbalanced, 0.3, 0.75) == 2  # modes 4 and 8
+    assert modes.modes_holding_share(points, centers, imbalanced, 0.3, 0.7) == 3
+    assert modes.modes_holding_share([[1.0, 1.0]], centers, probabilities, 0.3, 0.5) == 0
+    with pytest.raises(ValueError, match="min_ratio=0: give a positive fraction"):
+        modes.modes_holding_share(points, centers, probabilities, 0.3, 0)
+
+
 def test_minority_breakdown_by_hand_and_the_chain_rule():
     centers = grid_centers(9)
     probabilities = np.where(np.arange(9) % 2, 1.0, 4.0)
