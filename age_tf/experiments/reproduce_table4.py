@@ -150,6 +150,11 @@ def trials_section(recorded: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def sections_after_table(recorded: dict) -> str:
+    """What ``table4.md`` prints after the table: the bar and ranking, then every trial."""
+    return bar_section(recorded) + "\n" + trials_section(recorded)
+
+
 TABLE = trials.Table(
     name="table4",
     title="Table 4: mode coverage on imbalanced 25 Gaussians",
@@ -163,7 +168,7 @@ TABLE = trials.Table(
     ),
     paper=PAPER,
     paper_header="paper: Modes / KL (10 trials)",
-    checks=lambda recorded: bar_section(recorded) + "\n" + trials_section(recorded),  # after the table
+    checks=sections_after_table,
     notes=(
         "A mode is covered when at least one of 10,000 generated points lies within 3 standard "
         "deviations of its centre (PacGAN's released rule); KL is KL(generated mode histogram || true "
@@ -257,8 +262,8 @@ def kept_trials(results_dir: str, recorded: dict):
 
 def row_lines(found: dict, cells) -> list:
     """One Markdown line per row of ``found`` (label -> [(seed, values), ...]):
-    the label, ``cells(row)`` and the seeds; shared by the breakdown's sections."""
-    return [summarize.markdown_row([label, *cells(row), ", ".join(str(seed) for seed, _ in row)])
+    the label, ``cells(label, row)`` and the seeds; shared by the breakdown's sections."""
+    return [summarize.markdown_row([label, *cells(label, row), ", ".join(str(seed) for seed, _ in row)])
             for label, row in found.items()]
 
 
@@ -280,7 +285,7 @@ def split_section(per_trial) -> list:
         trial_lines.append(summarize.markdown_row([label, seed, *(f"{split[key]:.4g}" for key in keys)]))
     if not found:
         return []
-    lines = row_lines(found, lambda row: [trials.mean_se_cell([s[key] for _, s in row]) for key in keys])
+    lines = row_lines(found, lambda _, row: [trials.mean_se_cell([s[key] for _, s in row]) for key in keys])
     return [
         "Written with `table4.md` by `python -m age_tf.experiments.reproduce_table4`. Per trial: the 5,000 "
         "points its run drew after training (`samples.npy`, kept in `table4_samples/`), not the 10,000 "
@@ -335,7 +340,7 @@ def rule_section(per_trial) -> list:
         return trials.mean_se_cell(values) if values else "-"
 
     columns = len(RULE_RADII) + 2
-    lines = row_lines(found, lambda row: [cell([v[i] for _, v in row]) for i in range(columns)])
+    lines = row_lines(found, lambda _, row: [cell([v[i] for _, v in row]) for i in range(columns)])
     gaussian = modes.gaussian_inner_fraction(INNER_RADIUS, TABLE_RADIUS)
     return [
         "## How the reading depends on the assignment rule",
@@ -377,9 +382,8 @@ def coverage_section(per_trial) -> list:
         found.setdefault(label, []).append((seed, counts))
     if not found:
         return []
-    lines = [summarize.markdown_row([label, *(trials.mean_se_cell(column) for column in zip(*(v for _, v in row))),
-                                     PAPER_VALUES[label][0], ", ".join(str(seed) for seed, _ in row)])
-             for label, row in found.items()]
+    lines = row_lines(found, lambda label, row: [*(trials.mean_se_cell(column) for column in zip(*(v for _, v in row))),
+                                                 PAPER_VALUES[label][0]])
     return [
         "## How the mode count depends on what counts as covered",
         "",

@@ -296,7 +296,7 @@ _WRITTEN_AFTER = re.compile(r"[Ww]ritten by hand after (\d+) trials")
 
 
 def discussion_lag_note(discussion: str, trials: dict) -> str:
-    """The line put before a hand-written discussion that no longer matches the table.
+    """The sentence put (in italics) before a hand-written discussion that no longer matches the table.
 
     A discussion states the trials it read as "Written by hand after N trials";
     the runner rewrites the table after every trial, so until someone rereads
@@ -306,8 +306,8 @@ def discussion_lag_note(discussion: str, trials: dict) -> str:
     match = _WRITTEN_AFTER.search(discussion)
     if not match or int(match.group(1)) == len(trials):
         return ""
-    return (f"*The discussion below was written after {match.group(1)} trials; the tables above have "
-            f"{len(trials)}. Where their numbers differ, the tables above are current.*\n\n")
+    return (f"The discussion below was written after {match.group(1)} trials; the tables above have "
+            f"{len(trials)}. Where their numbers differ, the tables above are current.")
 
 
 def write_results(table: Table, results_dir: str, trials: dict, record: dict, wall_seconds: float,
@@ -328,8 +328,8 @@ def write_results(table: Table, results_dir: str, trials: dict, record: dict, wa
             written = f.read()
         lag = discussion_lag_note(written, trials)
         if lag:
-            print(f"{discussion}: {lag.strip().strip('*')} Edit it after rereading them.", file=sys.stderr)
-        text += "\n" + lag + written
+            print(f"{discussion}: {lag} Edit it after rereading them.", file=sys.stderr)
+        text += "\n" + (f"*{lag}*\n\n" if lag else "") + written
     with open(os.path.join(results_dir, f"{table.name}.md"), "w") as f:
         f.write(text)
     if after:
