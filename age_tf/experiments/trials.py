@@ -242,16 +242,19 @@ def machines_sentence(trials: dict) -> str:
     return f"The trials ran on {listed}{f'; {missing} without a recorded machine' if missing else ''}. "
 
 
-def render_table(table: Table, trials: dict, wall_seconds: float, command: str, ran: Optional[int] = 0,
-                 parallel: int = 0, threads: int = 0, machine: Optional[str] = None) -> str:
+def render_table(table: Table, trials: dict, wall_seconds: Optional[float], command: str,
+                 ran: Optional[int] = 0, parallel: int = 0, threads: int = 0,
+                 machine: Optional[str] = None) -> str:
     """The Markdown table; ``parallel`` and ``threads`` (when given) say how many
     trials this invocation ran side by side and with how many CPU threads each,
     on which its trials' minutes depend. ``ran`` None: a record that predates
-    counting them; ``machine`` None: this machine."""
+    counting them; ``wall_seconds`` None: one whose wall time was lost (an early
+    re-render overwrote it); ``machine`` None: this machine."""
     concurrency = (f", {parallel} side by side with {threads} CPU thread(s) each"
                    if parallel and threads else "")
     counted = (f"for {ran} trial(s) run (the others were recorded before)" if ran is not None
                else "(the number of trials it ran was not recorded)")
+    wall = f"{wall_seconds / 60:.1f} minutes {counted}" if wall_seconds is not None else "not recorded"
     headers = ["Method", *(c.header for c in table.columns), "minutes a trial", "seeds"]
     if table.paper:
         headers.append(table.paper_header)
@@ -265,8 +268,7 @@ def render_table(table: Table, trials: dict, wall_seconds: float, command: str, 
         "```",
         "",
         f"Machine of this invocation: {machine or hardware.machine_description()}. Wall time of this invocation: "
-        f"{wall_seconds / 60:.1f} minutes {counted}"
-        f"{concurrency}. "
+        f"{wall}{concurrency}. "
         f"{machines_sentence(trials)}"
         f"{recorded_hours_sentence(trials)}"
         "Mean (standard error) over the seeds listed; minutes a trial: mean training plus "
@@ -310,7 +312,7 @@ def discussion_lag_note(discussion: str, trials: dict) -> str:
             f"{len(trials)}. Where their numbers differ, the tables above are current.")
 
 
-def write_results(table: Table, results_dir: str, trials: dict, record: dict, wall_seconds: float,
+def write_results(table: Table, results_dir: str, trials: dict, record: dict, wall_seconds: Optional[float],
                   ran: Optional[int], after: Optional[Callable[[str, dict], None]] = None) -> str:
     """Writes ``<table>.json`` and ``<table>.md`` (with the hand-written
     ``<table>_discussion.md`` appended when it exists, behind a note when it

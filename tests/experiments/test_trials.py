@@ -93,6 +93,13 @@ def test_a_record_that_did_not_count_its_trials_says_so():
             "2.0 minutes (the number of trials it ran was not recorded). ") in text
 
 
+def test_a_record_whose_wall_time_was_lost_says_so_instead_of_zero_minutes():
+    text = trials.render_table(TABLE, {"A/0": {"score": 0.01, "seed": 0}}, wall_seconds=None,
+                               command="c", ran=None, machine="m")
+    assert "Machine of this invocation: m. Wall time of this invocation: not recorded. " in text
+    assert "minutes (the" not in text
+
+
 def test_progress_line_names_each_column_in_its_scale():
     assert TABLE.progress({"score": 0.01234, "seed": 0}) == "Score 1.234"
 
