@@ -78,6 +78,29 @@ def seeds_text(seeds) -> str:
     return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds))
 
 
+def difference(a: Tuple[float, float], b: Tuple[float, float]) -> Tuple[float, float]:
+    """(mean of a minus mean of b, standard error of that difference) from two
+    rows' (mean, standard error): the root sum of the squared errors, the rows'
+    trials being independent. A row of one seed has no standard error and adds
+    none (its mean is taken as exact). Rounded to 12 decimals, so that equal means
+    computed by different sums print as 0 rather than as rounding noise."""
+    (a_mean, a_se), (b_mean, b_se) = a, b
+    return round(a_mean - b_mean, 12), math.sqrt(np.nan_to_num(a_se) ** 2 + np.nan_to_num(b_se) ** 2)
+
+
+def beyond_two_se(value: float, se: float) -> bool:
+    """Whether a difference is more than two of its standard errors from zero."""
+    return abs(value) > 2 * se
+
+
+def difference_cell(a: Tuple[float, float], b: Tuple[float, float], digits: int = 2) -> str:
+    """'+0.084 (0.019)' for ``difference(a, b)``, in bold when it is beyond two
+    standard errors, so a reader sees which differences the seeds settle."""
+    value, se = difference(a, b)
+    text = f"{value:+.{digits}g} ({se:.2g})"
+    return f"**{text}**" if beyond_two_se(value, se) else text
+
+
 def ordering_cell(lead: float, se: float) -> str:
     """'yes' when AGE-KL's mean is on the paper's side (``lead`` > 0), else 'no';
     flagged when the difference is within two of its standard errors, which the
@@ -85,7 +108,7 @@ def ordering_cell(lead: float, se: float) -> str:
     if lead == 0:
         return "no (equal)"
     verdict = "yes" if lead > 0 else "no"
-    return f"{verdict} (within 2 s.e.)" if abs(lead) < 2 * se else verdict
+    return verdict if beyond_two_se(lead, se) else f"{verdict} (within 2 s.e.)"
 
 
 def bar_section(recorded: dict) -> str:
@@ -118,9 +141,8 @@ def bar_section(recorded: dict) -> str:
             for label in rivals:
                 cells = [seeds_text(rows[label]["seeds"])]
                 for key, sign in (("modes_covered", 1), ("mode_kl", -1)):
-                    (a, a_se), (b, b_se) = own[key], rows[label][key]
-                    se = math.sqrt(np.nan_to_num(a_se) ** 2 + np.nan_to_num(b_se) ** 2)
-                    cells += [f"{a - b:+.2g} ({se:.2g})", ordering_cell(sign * (a - b), se)]
+                    value, se = difference(own[key], rows[label][key])
+                    cells += [f"{value:+.2g} ({se:.2g})", ordering_cell(sign * value, se)]
                 lines.append(summarize.markdown_row([label, *cells]))
     ranked = sorted(rows, key=lambda label: rows[label]["mode_kl"][0])
     paper_ranked = sorted((label for label in ROW_LABELS if label in rows),
@@ -130,7 +152,26 @@ def bar_section(recorded: dict) -> str:
     for rank, (label, paper_label) in enumerate(zip(ranked, paper_ranked), start=1):
         lines.append(f"| {rank} | {label} | {rows[label]['mode_kl'][0]:.4g} | {paper_label} | "
                      f"{PAPER_VALUES[paper_label][2]} |")
+    lines += pairwise_kl_lines({label: rows[label]["mode_kl"] for label in ranked})
     return "\n".join(lines) + "\n"
+
+
+def pairwise_kl_lines(ranked: dict) -> list:
+    """Every pair of rows' KL difference with its standard error, rows and columns
+    in ``ranked``'s order (label -> (mean, s.e.), lowest KL first): the lower
+    triangle, so each cell is a row minus one ranked above it. Which ranks the
+    seeds settle is read here, not restated by hand."""
+    labels = list(ranked)
+    if len(labels) < 2:
+        return []
+    lines = ["", "KL of each row minus that of each row ranked above it (standard error of the difference), "
+             "in bold where the difference is more than two standard errors (a rank the seeds so far "
+             "settle):", "", *summarize.markdown_header(["minus:", *labels[:-1]])]
+    for i, label in enumerate(labels[1:], start=1):
+        cells = [difference_cell(ranked[label], ranked[other], digits=2) if j < i else ""
+                 for j, other in enumerate(labels[:-1])]
+        lines.append(summarize.markdown_row([label, *cells]))
+    return lines
 
 
 def trials_section(recorded: dict) -> str:
@@ -382,8 +423,15 @@ def coverage_section(per_trial) -> list:
         found.setdefault(label, []).append((seed, counts))
     if not found:
         return []
+    strictest = {label: summarize.mean_and_stderr([v[-1] for _, v in row]) for label, row in found.items()}
+
+    def lead_cell(label):
+        if label == "AGE-KL" or "AGE-KL" not in strictest:
+            return "-"
+        return difference_cell(strictest["AGE-KL"], strictest[label], digits=3)
+
     lines = row_lines(found, lambda label, row: [*(trials.mean_se_cell(column) for column in zip(*(v for _, v in row))),
-                                                 PAPER_VALUES[label][0]])
+                                                 lead_cell(label), PAPER_VALUES[label][0]])
     return [
         "## How the mode count depends on what counts as covered",
         "",
@@ -393,11 +441,13 @@ def coverage_section(per_trial) -> list:
         "only when its share of the on-mode points is at least a part of its true probability "
         "(`age_tf.metrics.modes.modes_holding_share`). The paper counts modes with a classifier and "
         "states no threshold; these readings were added after the trials had run and do not judge the "
-        "bar. Mean (standard error) over the seeds listed.",
+        "bar. Mean (standard error) over the seeds listed; the difference column is AGE-KL's count at "
+        f"{HOLDING_RATIOS[-1]:g} of the share minus the row's (standard error of the difference), in bold "
+        "where it is more than two standard errors.",
         "",
         *summarize.markdown_header(["Method", "modes with any point (the table's)",
                                     *(f"modes holding >= {ratio:g} of their share" for ratio in HOLDING_RATIOS),
-                                    "paper's Modes", "seeds"]),
+                                    f"AGE-KL minus it at >= {HOLDING_RATIOS[-1]:g}", "paper's Modes", "seeds"]),
         *lines,
     ]
 

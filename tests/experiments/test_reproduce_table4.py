@@ -142,6 +142,10 @@ def test_the_bar_is_judged_from_the_recorded_means():
     assert "| logD-GAN |" not in text
     assert ("| 1 | AGE-KL | 0.03 | AGE-KL | 0.0284 |\n| 2 | Hinge | 0.15 | Hinge | 0.1929 |\n"
             "| 3 | AGE-RevKL | 0.2 | AGE-RevKL | 0.2498 |") in text
+    # Pairwise, by rank: Hinge - AGE-KL = 0.12 with s.e. 0.01 (Hinge's one seed adds none), beyond two;
+    # AGE-RevKL - AGE-KL = 0.17 (sqrt(0.01^2 + 0.1^2) = 0.1) and - Hinge = 0.05 (0.1), within.
+    assert ("| minus: | AGE-KL | Hinge |\n|---|---|---|\n| Hinge | **+0.12 (0.01)** |  |\n"
+            "| AGE-RevKL | +0.17 (0.1) | +0.05 (0.1) |") in text
     assert reproduce_table4.ordering_cell(0.0, 0.0) == "no (equal)"
     assert reproduce_table4.seeds_text([2, 0, 1]) == "seeds 0-2"
 
@@ -201,5 +205,26 @@ def test_the_stricter_mode_counts_by_hand():
     # mode 1 0.01 / p_minority = 1.04: 3 modes with any point, 3 at >= 0.1, 2 at >= 0.25 and at >= 0.5.
     assert 0.03 / p_majority == pytest.approx(0.156) and 0.01 / p_minority == pytest.approx(1.04)
     # Seed 1: one mode at every threshold. Means 2, 2, 1.5, 1.5 with standard errors 1, 1, 0.5, 0.5.
-    assert "| AGE-KL | 2 (1) | 2 (1) | 1.5 (0.5) | 1.5 (0.5) | 24.9 | 0, 1 |" in lines
+    assert "| AGE-KL | 2 (1) | 2 (1) | 1.5 (0.5) | 1.5 (0.5) | - | 24.9 | 0, 1 |" in lines
     assert lines[-2].startswith("|---") and "modes holding >= 0.25 of their share" in lines[-3]
+    # A rival with mode 0 alone at both seeds: 1 (0) at 0.5 of the share; AGE-KL's lead 1.5 - 1 = 0.5,
+    # s.e. sqrt(0.5^2 + 0^2) = 0.5, within two.
+    lines = reproduce_table4.coverage_section([("AGE-KL", 0, seed0, mixture), ("AGE-KL", 1, seed1, mixture),
+                                               ("Hinge", 0, seed1, mixture), ("Hinge", 1, seed1, mixture)])
+    assert "| Hinge | 1 (0) | 1 (0) | 1 (0) | 1 (0) | +0.5 (0.5) | 20.9 | 0, 1 |" in lines
+    assert "AGE-KL minus it at >= 0.5" in lines[-4]
+
+
+def test_pairwise_kl_differences_by_hand():
+    from age_tf.experiments import reproduce_table4
+
+    lines = reproduce_table4.pairwise_kl_lines({"AGE-KL": (0.03, 0.01), "Hinge": (0.15, 0.02), "AGE-RevKL": (0.2, 0.1)})
+    # Hinge - AGE-KL = 0.12, s.e. sqrt(0.01^2 + 0.02^2) = 0.0224: beyond two, in bold.
+    # AGE-RevKL - AGE-KL = 0.17, s.e. sqrt(0.01^2 + 0.1^2) = 0.1005; - Hinge = 0.05, s.e. 0.102: within.
+    assert lines[-4:] == ["| minus: | AGE-KL | Hinge |", "|---|---|---|", "| Hinge | **+0.12 (0.022)** |  |",
+                          "| AGE-RevKL | +0.17 (0.1) | +0.05 (0.1) |"]
+    assert reproduce_table4.pairwise_kl_lines({"AGE-KL": (0.03, 0.01)}) == []
+    # Exactly two standard errors is not beyond them.
+    assert reproduce_table4.difference_cell((0.3, 0.0), (0.1, 0.1)) == "+0.2 (0.1)"
+    assert reproduce_table4.difference((0.3, float("nan")), (0.1, 0.3)) == (pytest.approx(0.2), 0.3)
+    assert reproduce_table4.difference((0.1 + 0.2, 0.0), (0.3, 0.0)) == (0.0, 0.0)  # 0.1 + 0.2 - 0.3 is 5.6e-17
