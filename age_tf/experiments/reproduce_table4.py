@@ -93,11 +93,16 @@ def beyond_two_se(value: float, se: float) -> bool:
     return abs(value) > 2 * se
 
 
+def difference_text(value: float, se: float, digits: int = 2) -> str:
+    """'+0.084 (0.019)': a signed difference with its standard error."""
+    return f"{value:+.{digits}g} ({se:.2g})"
+
+
 def difference_cell(a: Tuple[float, float], b: Tuple[float, float], digits: int = 2) -> str:
-    """'+0.084 (0.019)' for ``difference(a, b)``, in bold when it is beyond two
+    """``difference_text`` of ``difference(a, b)``, in bold when it is beyond two
     standard errors, so a reader sees which differences the seeds settle."""
     value, se = difference(a, b)
-    text = f"{value:+.{digits}g} ({se:.2g})"
+    text = difference_text(value, se, digits)
     return f"**{text}**" if beyond_two_se(value, se) else text
 
 
@@ -142,7 +147,7 @@ def bar_section(recorded: dict) -> str:
                 cells = [seeds_text(rows[label]["seeds"])]
                 for key, sign in (("modes_covered", 1), ("mode_kl", -1)):
                     value, se = difference(own[key], rows[label][key])
-                    cells += [f"{value:+.2g} ({se:.2g})", ordering_cell(sign * value, se)]
+                    cells += [difference_text(value, se), ordering_cell(sign * value, se)]
                 lines.append(summarize.markdown_row([label, *cells]))
     ranked = sorted(rows, key=lambda label: rows[label]["mode_kl"][0])
     paper_ranked = sorted((label for label in ROW_LABELS if label in rows),
