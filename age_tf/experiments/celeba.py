@@ -7,8 +7,8 @@ gets ``flags.txt``, ``history.jsonl``, ``metrics.json``, ``views/`` (samples,
 reconstructions, interpolations and latent nearest neighbours as PNG grids),
 ``tensorboard/`` and a resumable ``checkpoint/``.
 
-    python -m age_tf.experiments.celeba --flagfile=experiments/celeba_age_all.flags
-    python -m age_tf.experiments.celeba --flagfile=experiments/imagenet_hinge.flags
+    python -m age_tf.experiments.celeba --flagfile=experiments/table6/celeba_age_all.flags
+    python -m age_tf.experiments.celeba --flagfile=experiments/table6/imagenet_hinge.flags
 
 The data must be prepared by tensorflow-datasets in ``--data_dir`` (nothing is
 downloaded). FID and KID need InceptionV3 weights from a file

@@ -2,10 +2,10 @@
 
 The defaults are the README demo: AGE-KL on the imbalanced 25-Gaussian grid
 with deterministic encoder and generator, shortened to fit in five minutes on a
-2-core CPU. ``experiments/mog25_age_kl.flags`` holds the paper's 30 epochs.
+2-core CPU. ``experiments/table4/mog25_age_kl.flags`` holds the paper's 30 epochs.
 
     python -m age_tf.experiments.mog --output_dir=runs/mog_demo
-    python -m age_tf.experiments.mog --flagfile=experiments/mog25_age_kl.flags
+    python -m age_tf.experiments.mog --flagfile=experiments/table4/mog25_age_kl.flags
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ The run directory gets ``flags.txt``, ``history.jsonl``, ``metrics.json``
 ``views/`` (sample and reconstruction grids as PNG, every ``--views_every``
 epochs and at the end), ``tensorboard/`` and a resumable ``checkpoint/``.
 
-    python -m age_tf.experiments.stacked_mnist --flagfile=experiments/stacked_mnist_age_all.flags
+    python -m age_tf.experiments.stacked_mnist --flagfile=experiments/table5/stacked_mnist_age_all.flags
     python -m age_tf.experiments.stacked_mnist \
-        --flagfile=experiments/stacked_mnist_age_all_cpu.flags
+        --flagfile=experiments/table5/stacked_mnist_age_all_cpu.flags
 
 On a CPU without AVX-512 (this workplace's AMD EPYC) TensorFlow leaves its
 oneDNN kernels off; they make the training step of these convnets 2.35x faster

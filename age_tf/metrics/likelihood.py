@@ -13,7 +13,7 @@ For a Gaussian encoder p_e(z|x) and a Gaussian generator p_g(x|z):
   the encoder p_e(z|x) as proposal, a check on AIS for the same models (exact
   when p_e(z|x) is the posterior; BUILD_NOTES, Table 3);
 - ``joint_log_ratio``: log(p_e(x, z) / p_g(x, z)) when the data density is known,
-  the discriminator's target (diagnostics of AGE's D, results/table3.md).
+  the discriminator's target (diagnostics of AGE's D, experiments/table3/results/table3.md).
 
 Each is a pure function of the networks and the data; the registered metrics
 wrap them for ``age_tf.metrics.compute``.

@@ -56,11 +56,11 @@ def _a_file(tmp_path):
 
 MOG = ["-m", "age_tf.experiments.mog"]
 CELEBA = ["-m", "age_tf.experiments.celeba"]
-TABLE4 = ["-m", "age_tf.experiments.reproduce_table4"]
-SUMMARIZE = ["-m", "age_tf.experiments.summarize"]
+TABLE4 = ["-m", "experiments.table4.run"]
+SUMMARIZE = ["-m", "experiments.summarize"]
 STACKED = ["-m", "age_tf.experiments.stacked_mnist"]
-TABLE5 = ["-m", "age_tf.experiments.reproduce_table5"]
-TABLE3 = ["-m", "age_tf.experiments.reproduce_table3"]
+TABLE5 = ["-m", "experiments.table5.run"]
+TABLE3 = ["-m", "experiments.table3.run"]
 
 
 def _truncated_mnist(tmp_path):

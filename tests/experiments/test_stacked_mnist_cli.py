@@ -46,7 +46,7 @@ def test_smoke_run_writes_metrics_views_checkpoint_and_resumes(tmp_path, classif
     history = [json.loads(line)["epoch"] for line in (out / "history.jsonl").read_text().splitlines()]
     assert history == [1, 2, 3] and "epoch_0003_samples.png" in os.listdir(out / "views")
 
-    # load_run rebuilds the trained model from the directory, as scripts/check_reconstruction.py does.
+    # load_run rebuilds the trained model from the directory, as experiments/table5/check_reconstruction.py does.
     assert loaded_run_line("stacked_mnist", out, "num_train_examples", 2) == "3 256 (2, 28, 28, 3)"
 
 
@@ -87,7 +87,7 @@ def test_diverging_run_exits_3_naming_the_players(tmp_path, classifier_dir):
 
 
 def test_dry_run_prints_resolved_flags_and_writes_nothing(tmp_path):
-    result = run_cli("--flagfile=experiments/stacked_mnist_age_all_cpu.flags", "--dry_run",
+    result = run_cli("--flagfile=experiments/table5/stacked_mnist_age_all_cpu.flags", "--dry_run",
                      f"--output_dir={tmp_path / 'never'}")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "--epochs=5" in result.stdout and "--steps_per_epoch=1000" in result.stdout
@@ -95,7 +95,7 @@ def test_dry_run_prints_resolved_flags_and_writes_nothing(tmp_path):
 
 
 def test_the_paper_flagfile_has_the_paper_settings():
-    result = run_cli("--flagfile=experiments/stacked_mnist_age_all.flags", "--dry_run")
+    result = run_cli("--flagfile=experiments/table5/stacked_mnist_age_all.flags", "--dry_run")
     assert result.returncode == 0, result.stderr[-2000:]
     for flag in ("--epochs=50", "--batch_size=64", "--d_steps=1", "--d_learning_rate=0.0001",
                  "--eg_learning_rate=0.0001", "--adam_beta1=0.0", "--num_train_examples=128000",

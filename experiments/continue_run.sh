@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Continues a finished mixture-of-Gaussians run in a copy, leaving the original as it is:
+#   experiments/continue_run.sh SRC DST [flags for python -m age_tf.experiments.mog, e.g. --epochs=45]
+# The first call copies SRC (its checkpoint, flags.txt and history) to DST without SRC's metrics.json;
+# every call then resumes DST from its newest checkpoint with DST's flags plus the ones given (a resume
+# refuses flags that would change what is trained; --epochs and evaluation flags may change).
+# Used by experiments/table3/table3_longer.sh and experiments/table4/table4_longer.sh.
+set -euo pipefail
+src=$1 dst=$2
+shift 2
+python=${PYTHON:-.venv/bin/python}
+if [[ ! -f $dst/flags.txt ]]; then
+  [[ -d $src/checkpoint ]] || { echo "No checkpoint in $src: run the command that makes it first." >&2; exit 2; }
+  mkdir -p "$(dirname "$dst")" && cp -r "$src" "$dst" && rm -f "$dst/metrics.json"
+fi
+"$python" -u -m age_tf.experiments.mog --flagfile="$dst/flags.txt" "$@" --output_dir="$dst" --notensorboard

@@ -1,0 +1,1 @@
+"""Table 5 of the paper: its runner, flagfiles, diagnostics and results."""
