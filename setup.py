@@ -27,6 +27,7 @@ setup(
         "absl-py>=2.0",
         "matplotlib>=3.7",
         "numpy>=1.26",
+        "scipy>=1.11",  # the Frechet distance (age_tf.metrics.frechet)
     ],
-    extras_require={"test": ["pytest>=8", "scipy>=1.11"]},
+    extras_require={"test": ["pytest>=8"]},
 )

@@ -69,6 +69,7 @@ class Divergence:
 
     Args:
         name: registry name.
+        label: the paper's name, as in AGE-KL or AGE-H2.
         f: f(r), tensor in, tensor out.
         f_second: f''(r).
         log_encoder_scale: log s_phi as a function of log r.
@@ -84,6 +85,7 @@ class Divergence:
     def __init__(
         self,
         name: str,
+        label: str,
         f: Callable[[tf.Tensor], tf.Tensor],
         f_second: Callable[[tf.Tensor], tf.Tensor],
         log_encoder_scale: Callable[[tf.Tensor], tf.Tensor],
@@ -92,6 +94,7 @@ class Divergence:
         description: str = "",
     ):
         self.name = name
+        self.label = label
         self._f = f
         self._f_second = f_second
         self._log_encoder_scale = log_encoder_scale
@@ -141,6 +144,7 @@ def _kl(scale_clip):
     # f = r log r, f'' = 1/r: s_phi = 1, s_theta = r.
     return Divergence(
         "kl",
+        "KL",
         f=lambda r: tf.math.xlogy(r, r),
         f_second=lambda r: 1.0 / r,
         log_encoder_scale=tf.zeros_like,
@@ -154,6 +158,7 @@ def _revkl(scale_clip):
     # f = -log r, f'' = 1/r^2: s_phi = 1/r, s_theta = 1.
     return Divergence(
         "revkl",
+        "RevKL",
         f=lambda r: -tf.math.log(r),
         f_second=lambda r: 1.0 / tf.square(r),
         log_encoder_scale=tf.negative,
@@ -168,6 +173,7 @@ def _js(scale_clip):
     # s_phi = 1/(1+r) = sigmoid(-log r), s_theta = r/(1+r) = sigmoid(log r).
     return Divergence(
         "js",
+        "JS",
         f=lambda r: -(r + 1.0) * tf.math.log((1.0 + r) / 2.0) + tf.math.xlogy(r, r),
         f_second=lambda r: 1.0 / (r * (1.0 + r)),
         log_encoder_scale=lambda t: tf.math.log_sigmoid(-t),
@@ -181,6 +187,7 @@ def _hellinger(scale_clip):
     # f = (sqrt r - 1)^2, f'' = r^{-3/2}/2: s_phi = r^{-1/2}/2, s_theta = r^{1/2}/2.
     return Divergence(
         "hellinger",
+        "H2",
         f=lambda r: tf.square(tf.sqrt(r) - 1.0),
         f_second=lambda r: 0.5 * tf.pow(r, -1.5),
         log_encoder_scale=lambda t: -0.5 * t - _LOG_2,
@@ -194,6 +201,7 @@ def _pearson(scale_clip):
     # Not in the paper. f = (r-1)^2, f'' = 2: s_phi = 2r, s_theta = 2r^2.
     return Divergence(
         "pearson",
+        "Pearson",
         f=lambda r: tf.square(r - 1.0),
         f_second=lambda r: 2.0 * tf.ones_like(r),
         log_encoder_scale=lambda t: t + _LOG_2,
@@ -210,6 +218,7 @@ def _all(scale_clip):
     # which AGE-ALL locally minimises. Clipping changes nothing.
     return Divergence(
         "all",
+        "ALL",
         f=lambda r: 0.5 * tf.square(r - 1.0),
         f_second=tf.ones_like,
         log_encoder_scale=tf.zeros_like,

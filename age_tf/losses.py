@@ -22,18 +22,24 @@ def logistic_discriminator_loss(logits_e, logits_g):
     )
 
 
-def age_encoder_loss(logits_e, encoder_scale):
-    """E_pe[s_phi * D(x, E(x))] with s_phi held constant (Theorem 1, Alg. 1 l.9).
+def age_encoder_loss(logits_e, divergence):
+    """E_pe[s_phi * D(x, E(x))] with s_phi = f''(r) r held constant (Theorem 1, Alg. 1 l.9).
 
-    Its gradient with respect to the encoder is E[s_phi dD/dz dE/dphi], the
-    gradient of D_f(p_e, p_g); ``encoder_scale`` must not carry gradients.
+    D approximates log r, so ``divergence.encoder_scale(D)`` is s_phi (equation 7);
+    held constant, the loss's gradient with respect to the encoder is
+    E[s_phi dD/dz dE/dphi], the gradient of D_f(p_e, p_g).
     """
-    return tf.reduce_mean(tf.stop_gradient(encoder_scale) * logits_e)
+    scale = tf.stop_gradient(divergence.encoder_scale(logits_e))
+    return tf.reduce_mean(scale * logits_e)
 
 
-def age_generator_loss(logits_g, generator_scale):
-    """-E_pg[s_theta * D(G(z), z)] with s_theta held constant (Alg. 1 l.8)."""
-    return -tf.reduce_mean(tf.stop_gradient(generator_scale) * logits_g)
+def age_generator_loss(logits_g, divergence):
+    """-E_pg[s_theta * D(G(z), z)] with s_theta = f~''(1/r) / r held constant (Theorem 1, Alg. 1 l.8).
+
+    Its gradient with respect to the generator is -E[s_theta dD/dx dG/dtheta].
+    """
+    scale = tf.stop_gradient(divergence.generator_scale(logits_g))
+    return -tf.reduce_mean(scale * logits_g)
 
 
 # Baselines (Sections 3.3, 4.2 and 5.2). Their encoder and generator losses use

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 import age_tf
-from age_tf import divergences, losses, methods
+from age_tf import divergences, losses, methods, models
 from age_tf.networks import mlp
 
 E = tf.constant([0.3, -0.2])
@@ -12,7 +12,10 @@ G = tf.constant([-0.5, 0.4])
 
 
 def test_registry():
-    assert methods.names() == ["age", "fgan", "gan", "logd", "hinge"]
+    assert methods.names() == ["age", "fgan", "gan", "logd", "hinge", "vae", "ugm"]
+    assert methods.names(adversarial=True, bidirectional=True) == ["age", "fgan", "gan", "logd", "hinge"]
+    assert methods.names(bidirectional=False) == ["ugm"]
+    assert methods.names(adversarial=False) == ["vae"]
     with pytest.raises(ValueError, match="Unknown method 'bigan'. Available: age, fgan"):
         methods.get("bigan")
 
@@ -37,7 +40,35 @@ def test_baselines_are_their_loss_functions(name, d_fn, e_fn, g_fn):
     assert m.generator_loss(G, kl).numpy() == g_fn(G).numpy()
 
 
-@pytest.mark.parametrize("name", methods.names())
+def test_labels_are_the_papers_row_names():
+    assert methods.label("age", "hellinger") == "AGE-H2"
+    assert methods.label("age", "revkl") == "AGE-RevKL"
+    assert methods.label("age", "kl", 0.5) == "AGE-KL-SC0.5"
+    assert methods.label("age", "all", deterministic=True) == "AGE-ALL(d)"
+    assert methods.label("gan", "kl") == "GAN (JS)"
+    assert methods.label("fgan", "js", 0.5) == "f-GAN-KL"
+    assert methods.label("vae") == "VAE"
+    assert methods.label("ugm", "all") == "AGE-UGM"
+
+
+def test_build_reaches_every_method_the_same_way():
+    gaussian = dict(kind="gaussian", hidden_units=8)
+    vae = models.build("vae", mlp.build_encoder(**gaussian), mlp.build_generator(**gaussian), seed=0)
+    assert isinstance(vae, age_tf.VAE)
+    models.compile_with_adam(vae, 1e-3, 1e-3)
+    assert vae.optimizer.learning_rate.numpy() == pytest.approx(1e-3)
+    fgan = models.build("fgan", mlp.build_encoder(hidden_units=8), mlp.build_generator(hidden_units=8),
+                        mlp.build_discriminator(hidden_units=8), d_steps=2)
+    assert (fgan.method.name, fgan.d_steps) == ("fgan", 2)
+    with pytest.raises(ValueError, match="unidirectional"):
+        age_tf.AGE(mlp.build_encoder(hidden_units=8), mlp.build_generator(hidden_units=8),
+                   mlp.build_discriminator(hidden_units=8), method="ugm")
+    with pytest.raises(ValueError, match="trains no discriminator"):
+        age_tf.AGE(mlp.build_encoder(hidden_units=8), mlp.build_generator(hidden_units=8),
+                   mlp.build_discriminator(hidden_units=8), method="vae")
+
+
+@pytest.mark.parametrize("name", methods.names(adversarial=True, bidirectional=True))
 def test_one_training_step_of_every_method(name):
     keras.utils.set_random_seed(0)
     model = age_tf.AGE(

@@ -2,7 +2,9 @@
 
 The loader reads ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
 ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (each optionally
-gzipped) from a directory, checking every header. A missing directory or a
+gzipped) from a directory, checking every header. A split may be the whole of
+MNIST's or a sample of it (the first n examples, as the tests ship in
+``tests/data/mnist_sample``); its images and labels files must agree. A missing directory or a
 missing, corrupt or truncated file raises ``MnistError`` naming the directory,
 the file and what was expected. Users with internet access can pass
 ``fallback_to_tfds=True`` to read tensorflow-datasets' copy instead.
@@ -64,7 +66,8 @@ def _read_bytes(path: str) -> bytes:
 
 
 def read_idx(path: str, magic: int, count: int, item_shape: Tuple[int, ...]) -> np.ndarray:
-    """Reads one IDX file and checks its magic number, count, shape and length."""
+    """Reads one IDX file of between 1 and ``count`` items and checks its magic number,
+    count, shape and length."""
     raw = _read_bytes(path)
     header_len = 4 * (2 + len(item_shape))
     if len(raw) < header_len:
@@ -73,14 +76,14 @@ def read_idx(path: str, magic: int, count: int, item_shape: Tuple[int, ...]) -> 
     if header[0] != magic:
         raise MnistError(f"{path} is not an IDX file of the expected kind: magic {header[0]}, expected {magic}.")
     found_shape = tuple(int(d) for d in header[2:])
-    if header[1] != count or found_shape != item_shape:
+    if not 0 < header[1] <= count or found_shape != item_shape:
         raise MnistError(
-            f"{path} holds {int(header[1])} items of shape {found_shape}; expected {count} of {item_shape}."
+            f"{path} holds {int(header[1])} items of shape {found_shape}; expected 1 to {count} of {item_shape}."
         )
-    expected = header_len + count * int(np.prod(item_shape, dtype=np.int64))
+    expected = header_len + int(header[1]) * int(np.prod(item_shape, dtype=np.int64))
     if len(raw) != expected:
         raise MnistError(f"{path} is truncated or padded: {len(raw)} bytes, expected {expected}.")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header_len).reshape((count, *item_shape))
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_len).reshape((int(header[1]), *item_shape))
 
 
 def load_mnist(directory: str, split: str = "train", fallback_to_tfds: bool = False) -> Split:
@@ -96,8 +99,14 @@ def load_mnist(directory: str, split: str = "train", fallback_to_tfds: bool = Fa
             "IDX files (in this project: ../shared/data/mnist)."
         )
     images_name, labels_name, count = FILES[split]
-    images = read_idx(_find(directory, images_name), _IMAGE_MAGIC, count, (28, 28))
-    labels = read_idx(_find(directory, labels_name), _LABEL_MAGIC, count, ())
+    images_path, labels_path = _find(directory, images_name), _find(directory, labels_name)
+    images = read_idx(images_path, _IMAGE_MAGIC, count, (28, 28))
+    labels = read_idx(labels_path, _LABEL_MAGIC, count, ())
+    if len(images) != len(labels):
+        raise MnistError(
+            f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels; "
+            "put the images and labels of the same split there."
+        )
     if labels.max() > 9:
         raise MnistError(f"{os.path.join(directory, labels_name)} has labels above 9.")
     return Split(images=images, labels=labels)

@@ -23,17 +23,17 @@ import time
 from absl import flags
 
 from age_tf import divergences, methods
-from age_tf.experiments import cli, hardware, run_directory, run_flags
+from age_tf.experiments import cli, hardware, resume, run_directory, run_flags, training
 
 FLAGS = flags.FLAGS
 _MODULE = "age_tf.experiments.celeba"
-METHODS = tuple(methods.names()) + ("ugm",)
+METHODS = tuple(methods.names(adversarial=True))
 DATASETS = ("celeba", "imagenet")
 # Appendix E.3: batch 256 for CelebA, 240 for ImageNet.
 DEFAULT_BATCH = {"celeba": 256, "imagenet": 240}
 
 flags.DEFINE_enum("dataset", "celeba", list(DATASETS), "tensorflow-datasets dataset at 64x64.")
-flags.DEFINE_string("data_dir", None, "tensorflow-datasets data directory holding the prepared dataset.")
+run_flags.free_on_resume(flags.DEFINE_string("data_dir", None, "tensorflow-datasets data directory holding the prepared dataset."))
 flags.DEFINE_string("split", "train", "Training split.")
 flags.DEFINE_string("validation_split", "validation", "Split of the images shown in the views.")
 flags.DEFINE_string(
@@ -50,15 +50,15 @@ flags.DEFINE_enum("encoder_backbone", "resnet50", ["resnet50", "small"],
 flags.DEFINE_enum("encoder_kind", "gaussian", ["gaussian", "deterministic"], "Encoder distribution.")
 flags.DEFINE_enum("generator_kind", "implicit", ["implicit", "deterministic"], "Generator distribution.")
 flags.DEFINE_integer("batch_size", 0, "Minibatch size (0: 256 for CelebA, 240 for ImageNet).")
-flags.DEFINE_integer("epochs", 50, "Epochs of len(split) // batch_size updates of each network.")
+run_flags.free_on_resume(flags.DEFINE_integer("epochs", 50, "Epochs of len(split) // batch_size updates of each network."))
 flags.DEFINE_integer("steps_per_epoch", 0, "Updates per epoch (0: the split's size // batch_size).")
 flags.DEFINE_integer("seed", 0, "Seed of the weights, the shuffling and all training noise.")
-flags.DEFINE_integer("views_every", 1, "Write the PNG views every this many epochs (0: only at the end).")
-flags.DEFINE_integer("num_view_images", 64, "Validation images used by the views.")
-flags.DEFINE_string("inception_weights", None, "InceptionV3 (include_top=False) weights file for FID/KID.")
-flags.DEFINE_string("inception_cache", None, "Where to cache the real data's Inception statistics "
-                    "(default: <output_dir>/inception_reference.npz).")
-flags.DEFINE_integer("fid_samples", 50_000, "Generated (and real) images for FID/KID (paper: 50,000).")
+run_flags.free_on_resume(flags.DEFINE_integer("views_every", 1, "Write the PNG views every this many epochs (0: only at the end)."))
+run_flags.free_on_resume(flags.DEFINE_integer("num_view_images", 64, "Validation images used by the views."))
+run_flags.free_on_resume(flags.DEFINE_string("inception_weights", None, "InceptionV3 (include_top=False) weights file for FID/KID."))
+run_flags.free_on_resume(flags.DEFINE_string("inception_cache", None, "Where to cache the real data's Inception statistics "
+                    "(default: <output_dir>/inception_reference.npz)."))
+run_flags.free_on_resume(flags.DEFINE_integer("fid_samples", 50_000, "Generated (and real) images for FID/KID (paper: 50,000)."))
 run_flags.define_optimizer_flags(d_learning_rate=1e-4, eg_learning_rate=5e-5, source="Appendix E.3")
 run_flags.define_run_flags("runs/celeba")
 flags.adopt_module_key_flags(run_flags)
@@ -105,34 +105,25 @@ def build_model(seed: int):
     """Appendix E.3 networks and optimizers (Adam, beta_1 = 0: 1e-4 for D, 5e-5 for E and G)."""
     import keras
 
-    import age_tf
+    from age_tf import models
     from age_tf.networks import resnet_encoder, sagan
 
     keras.utils.set_random_seed(seed)
     keras.mixed_precision.set_global_policy(FLAGS.precision)
     latent_dim, ch = resolved("latent_dim"), resolved("ch")
-    unidirectional = FLAGS.method == "ugm"
+    bidirectional = methods.get(FLAGS.method).bidirectional
     encoder = None
-    if not unidirectional:
+    if bidirectional:
         encoder = resnet_encoder.build_encoder(
             latent_dim=latent_dim, mlp_units=resolved("mlp_units"), kind=FLAGS.encoder_kind,
             seed=seed * 3 + 1, backbone=FLAGS.encoder_backbone,
         )
     generator = sagan.build_generator(latent_dim=latent_dim, ch=ch, kind=FLAGS.generator_kind, seed=seed * 3 + 2)
-    discriminator = sagan.build_discriminator(latent_dim=latent_dim, ch=ch, joint=not unidirectional)
-    model = age_tf.AGE(
-        encoder, generator, discriminator,
-        divergence=FLAGS.divergence, scale_clip=FLAGS.scale_clip, d_steps=1, seed=seed * 3,
-        method="age" if unidirectional else FLAGS.method,
-    )
-    adam = lambda lr: keras.optimizers.Adam(lr, beta_1=FLAGS.adam_beta1, beta_2=FLAGS.adam_beta2)  # noqa: E731
-    model.compile(
-        d_optimizer=adam(FLAGS.d_learning_rate),
-        e_optimizer=None if unidirectional else adam(FLAGS.eg_learning_rate),
-        g_optimizer=adam(FLAGS.eg_learning_rate),
-        jit_compile=FLAGS.jit_compile,
-    )
-    return model
+    discriminator = sagan.build_discriminator(latent_dim=latent_dim, ch=ch, joint=bidirectional)
+    model = models.build(FLAGS.method, encoder, generator, discriminator, divergence=FLAGS.divergence,
+                         scale_clip=FLAGS.scale_clip, d_steps=1, seed=seed * 3)
+    return models.compile_with_adam(model, FLAGS.d_learning_rate, FLAGS.eg_learning_rate, FLAGS.adam_beta1,
+                                    FLAGS.adam_beta2, FLAGS.jit_compile)
 
 
 def load_images(split: str, shuffle_seed=None):
@@ -174,22 +165,22 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
     replicas = strategy.num_replicas_in_sync
     with strategy.scope():
         model = build_model(FLAGS.seed)
-    training = run_directory.resume_training(model, output_dir, FLAGS.resume)
+    state = training.resume_training(model, output_dir, FLAGS.resume)
     batches = images.training_batches(
-        train_images, batch_size, d_steps=1, seed=FLAGS.seed + 1000 * training.initial_epoch,
+        train_images, batch_size, d_steps=1, seed=FLAGS.seed + 1000 * state.initial_epoch,
         num_replicas=replicas,
     )
     shown = None if model.unidirectional else validation_images
     guard = callbacks.StopOnNonFinite()
     views_callback = callbacks.ImageViews(shown, output_dir, every=FLAGS.views_every, seed=FLAGS.seed,
                                           num_images=FLAGS.num_view_images)
-    training.fit(model, batches, epochs=FLAGS.epochs,
+    state.fit(model, batches, epochs=FLAGS.epochs,
                  steps_per_epoch=steps_per_epoch(train_images, batch_size), guard=guard,
                  checkpoint_every=FLAGS.checkpoint_every, tensorboard=FLAGS.tensorboard,
                  extra=[views_callback])
     train_seconds = time.time() - start
     if guard.diverged:
-        raise cli.TrainingDiverged(cli.diverged_message(guard, training.saver))
+        raise cli.TrainingDiverged(cli.diverged_message(guard, state.saver))
 
     view_images = callbacks.first_images(shown, FLAGS.num_view_images)
     view_paths = views.write_all_views(model, view_images, output_dir, tag="final", seed=FLAGS.seed)
@@ -204,13 +195,13 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
         ))
     results.update(generator_steps=int(model.g_optimizer.iterations.numpy()), seed=FLAGS.seed)
     run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
-    results.update(training.write_run_info(train_seconds))
+    results.update(state.write_run_info(train_seconds))
     if FLAGS.export_dir:
         from age_tf import export
 
         results["export"] = export.export_saved_model(model, FLAGS.export_dir)
     results["views"] = view_paths
-    results["checkpoint"] = training.saver.latest
+    results["checkpoint"] = state.saver.latest
     return results
 
 
@@ -222,7 +213,9 @@ def main(argv):
     train_images = load_images(FLAGS.split, shuffle_seed=FLAGS.seed)
     validation_images = load_images(FLAGS.validation_split)
     steps_per_epoch(train_images, resolved("batch_size"))
-    output_dir, strategy = run_directory.open_run_directory(_MODULE, resolved("batch_size"))
+    strategy = hardware.make_strategy(FLAGS.strategy)
+    cli.check_divisible_batch(resolved("batch_size"), strategy, FLAGS.strategy)
+    output_dir = resume.open_run_directory(_MODULE)
     results = run(output_dir, strategy, train_images, validation_images)
     cli.report(results, ("fid", "kid", "train_seconds", "generator_steps"), [
         ("Metrics", os.path.join(output_dir, "metrics.json")),

@@ -133,24 +133,6 @@ def run_main(main):
     app.run(guarded, flags_parser=parse_flags)
 
 
-METHOD_LABELS = {"fgan": "f-GAN-KL", "gan": "GAN (JS)", "logd": "logD-GAN", "hinge": "Hinge",
-                 "vae": "VAE", "ugm": "AGE-UGM"}
-
-
-DIVERGENCE_LABELS = {"kl": "KL", "revkl": "RevKL", "js": "JS", "hellinger": "H2", "pearson": "Pearson",
-                     "all": "ALL"}
-
-
-def run_label(method: str, divergence: str, scale_clip=None, deterministic: bool = False) -> str:
-    """The paper's name of a run: AGE-ALL, AGE-ALL(d), AGE-KL-SC0.5, f-GAN-KL, Hinge, ..."""
-    if method != "age":
-        label = METHOD_LABELS.get(method, method)
-    else:
-        label = f"AGE-{DIVERGENCE_LABELS.get(divergence, divergence.upper())}"
-        label += f"-SC{scale_clip:g}" if scale_clip else ""
-    return label + ("(d)" if deterministic else "")
-
-
 def check_method_flags(flag_values, available_methods):
     """--method, --divergence and --scale_clip name something that exists, or exit 2."""
     from age_tf import divergences

@@ -18,12 +18,12 @@ from absl import flags
 
 import age_tf
 from age_tf import divergences, methods
-from age_tf.experiments import cli, hardware, run_directory, run_flags
+from age_tf.experiments import cli, hardware, resume, run_directory, run_flags, training
 from age_tf.networks import KINDS, mlp
 
 FLAGS = flags.FLAGS
 _MODULE = "age_tf.experiments.mog"
-METHODS = tuple(methods.names()) + ("vae",)
+METHODS = tuple(methods.names(bidirectional=True))  # the mixture discriminator is joint
 # The registered metrics that apply to points in the plane (not fid, kid, stacked_mnist).
 MIXTURE_METRICS = ("mode_coverage", "reconstruction_mse", "objective", "cycle_consistency", "nll", "nll_is")
 _FIGURE_METRICS = ("modes_covered", "mode_kl", "objective", "nll")
@@ -39,11 +39,13 @@ flags.DEFINE_float("scale_clip", None, "Scaling clipping r0 in (0, 1]; unset for
 flags.DEFINE_integer("d_steps", 5, "Discriminator updates per encoder/generator update (unused by "
                      "--method=vae, which takes one minibatch per update).")
 flags.DEFINE_integer("batch_size", 500, "Minibatch size of every update.")
-flags.DEFINE_integer("epochs", 7, "Epochs of len(data) // batch_size E/G updates each.")
+run_flags.free_on_resume(flags.DEFINE_integer("epochs", 7, "Epochs of len(data) // batch_size E/G updates each."))
 flags.DEFINE_integer("steps_per_epoch", 0, "E/G updates per epoch (0: len(data) // batch_size).")
 flags.DEFINE_string("encoder_kind", "deterministic", f"One of {', '.join(KINDS)}.")
 flags.DEFINE_string("generator_kind", "deterministic", f"One of {', '.join(KINDS)}.")
 flags.DEFINE_integer("latent_dim", 2, "Size of z.")
+flags.DEFINE_integer("hidden_units", 500, "Units of each of the three hidden layers of E and G (Appendix E.1: 500).")
+flags.DEFINE_integer("d_hidden_units", 400, "Units of each hidden layer of D's three modules (Appendix E.1: 400).")
 flags.DEFINE_enum(
     "dense_init", "glorot", list(mlp.DENSE_INITS),
     "How every Dense layer starts: glorot (Keras' default, zero biases) or torch (PyTorch's "
@@ -59,23 +61,23 @@ flags.DEFINE_boolean(
 )
 flags.DEFINE_integer("seed", 0, "Seed of the weights and of all training noise.")
 flags.DEFINE_integer("data_seed", 0, "Seed of the training data draw.")
-flags.DEFINE_integer("num_eval_samples", 10_000, "Generated points for the mode metrics.")
-flags.DEFINE_list(
+run_flags.free_on_resume(flags.DEFINE_integer("num_eval_samples", 10_000, "Generated points for the mode metrics."))
+run_flags.free_on_resume(flags.DEFINE_list(
     "metrics", ["mode_coverage", "reconstruction_mse"],
     "Registered metrics computed at the end (objective, cycle_consistency, nll and nll_is "
     "need Gaussian encoder and generator).",
-)
-flags.DEFINE_integer("mc_samples", 10, "Draws of z per held-out point for objective and cycle_consistency.")
-flags.DEFINE_integer("ais_steps", 1000, "AIS intermediate distributions of the nll metric (paper: 1000).")
-flags.DEFINE_integer("ais_chains", 30, "AIS chains per point of the nll metric (paper: 30).")
-flags.DEFINE_float("ais_step_size", 0.2, "HMC step size of the AIS transitions (5 leapfrog steps each).")
-flags.DEFINE_integer(
+))
+run_flags.free_on_resume(flags.DEFINE_integer("mc_samples", 10, "Draws of z per held-out point for objective and cycle_consistency."))
+run_flags.free_on_resume(flags.DEFINE_integer("ais_steps", 1000, "AIS intermediate distributions of the nll metric (paper: 1000)."))
+run_flags.free_on_resume(flags.DEFINE_integer("ais_chains", 30, "AIS chains per point of the nll metric (paper: 30)."))
+run_flags.free_on_resume(flags.DEFINE_float("ais_step_size", 0.2, "HMC step size of the AIS transitions (5 leapfrog steps each)."))
+run_flags.free_on_resume(flags.DEFINE_integer(
     "ais_examples", 100, "Held-out points of the nll metric (paper: 10,000, hours on a CPU)."
-)
-flags.DEFINE_integer(
+))
+run_flags.free_on_resume(flags.DEFINE_integer(
     "is_samples", 1000, "Encoder-proposal draws per point of the nll_is metric (on the nll metric's points)."
-)
-flags.DEFINE_integer("eval_every", 0, "Log the mode metrics every this many epochs (0: only at the end).")
+))
+run_flags.free_on_resume(flags.DEFINE_integer("eval_every", 0, "Log the mode metrics every this many epochs (0: only at the end)."))
 run_flags.define_optimizer_flags(d_learning_rate=1e-4, eg_learning_rate=5e-5, source="Appendix E.1")
 run_flags.define_run_flags("runs/mog")
 flags.adopt_module_key_flags(run_flags)
@@ -88,7 +90,8 @@ def validate_flags():
         cli.usage_error(f"--num_modes must be a square number (9, 25), got {FLAGS.num_modes}.")
     cli.check_non_negative(FLAGS, ("eval_every", "num_threads", "steps_per_epoch"))
     cli.check_positive(
-        FLAGS, ("d_steps", "batch_size", "epochs", "latent_dim", "num_eval_samples", "checkpoint_every",
+        FLAGS, ("d_steps", "batch_size", "epochs", "latent_dim", "hidden_units", "d_hidden_units",
+                "num_eval_samples", "checkpoint_every",
                 "d_learning_rate", "eg_learning_rate", "mc_samples", "ais_steps", "ais_chains",
                 "ais_examples", "ais_step_size", "is_samples"),
     )
@@ -104,9 +107,10 @@ def validate_flags():
             f"Unknown metrics {', '.join(unknown)} for a mixture run. Available: {', '.join(MIXTURE_METRICS)}."
         )
     gaussian_only = {"objective", "cycle_consistency", "nll", "nll_is"} & set(FLAGS.metrics)
-    needs_gaussian = FLAGS.method == "vae" or gaussian_only
+    method = methods.get(FLAGS.method)
+    needs_gaussian = method.gaussian_networks or gaussian_only
     if needs_gaussian and (FLAGS.encoder_kind, FLAGS.generator_kind) != ("gaussian", "gaussian"):
-        what = "--method=vae" if FLAGS.method == "vae" else f"--metrics={','.join(sorted(gaussian_only))}"
+        what = f"--method={method.name}" if method.gaussian_networks else f"--metrics={','.join(sorted(gaussian_only))}"
         cli.usage_error(
             f"{what} needs --encoder_kind=gaussian and --generator_kind=gaussian."
         )
@@ -121,44 +125,26 @@ def build_model(seed: int):
     """Appendix E.1 networks and optimizers (Adam 1e-4 for D, 5e-5 for E and G)."""
     import keras
 
+    from age_tf import models
+
     keras.utils.set_random_seed(seed)
     keras.mixed_precision.set_global_policy(FLAGS.precision)
     encoder = mlp.build_encoder(
-        latent_dim=FLAGS.latent_dim, kind=FLAGS.encoder_kind, seed=seed * 3 + 1,
-        dense_init=FLAGS.dense_init,
+        latent_dim=FLAGS.latent_dim, kind=FLAGS.encoder_kind, hidden_units=FLAGS.hidden_units,
+        seed=seed * 3 + 1, dense_init=FLAGS.dense_init,
     )
     generator = mlp.build_generator(
-        latent_dim=FLAGS.latent_dim, kind=FLAGS.generator_kind, seed=seed * 3 + 2,
-        dense_init=FLAGS.dense_init,
+        latent_dim=FLAGS.latent_dim, kind=FLAGS.generator_kind, hidden_units=FLAGS.hidden_units,
+        seed=seed * 3 + 2, dense_init=FLAGS.dense_init,
     )
-    betas = dict(beta_1=FLAGS.adam_beta1, beta_2=FLAGS.adam_beta2)
-    if FLAGS.method == "vae":
-        model = age_tf.VAE(encoder, generator, seed=seed * 3)
-        model.compile(
-            optimizer=keras.optimizers.Adam(FLAGS.eg_learning_rate, **betas),
-            jit_compile=FLAGS.jit_compile,
-        )
-        return model
     discriminator = mlp.build_discriminator(
-        latent_dim=FLAGS.latent_dim, dense_init=FLAGS.dense_init, negative_slope=FLAGS.d_negative_slope
+        latent_dim=FLAGS.latent_dim, hidden_units=FLAGS.d_hidden_units, dense_init=FLAGS.dense_init,
+        negative_slope=FLAGS.d_negative_slope,
     )
-    model = age_tf.AGE(
-        encoder,
-        generator,
-        discriminator,
-        divergence=FLAGS.divergence,
-        scale_clip=FLAGS.scale_clip,
-        d_steps=FLAGS.d_steps,
-        seed=seed * 3,
-        method=FLAGS.method,
-    )
-    model.compile(
-        d_optimizer=keras.optimizers.Adam(FLAGS.d_learning_rate, **betas),
-        e_optimizer=keras.optimizers.Adam(FLAGS.eg_learning_rate, **betas),
-        g_optimizer=keras.optimizers.Adam(FLAGS.eg_learning_rate, **betas),
-        jit_compile=FLAGS.jit_compile,
-    )
-    return model
+    model = models.build(FLAGS.method, encoder, generator, discriminator, divergence=FLAGS.divergence,
+                         scale_clip=FLAGS.scale_clip, d_steps=FLAGS.d_steps, seed=seed * 3)
+    return models.compile_with_adam(model, FLAGS.d_learning_rate, FLAGS.eg_learning_rate, FLAGS.adam_beta1,
+                                    FLAGS.adam_beta2, FLAGS.jit_compile)
 
 
 TrainingDiverged = cli.TrainingDiverged
@@ -166,13 +152,13 @@ TrainingDiverged = cli.TrainingDiverged
 
 def run_label() -> str:
     """AGE-KL, AGE-KL-SC0.5, f-GAN-KL, VAE, ... as in the paper's tables."""
-    return cli.run_label(FLAGS.method, FLAGS.divergence, FLAGS.scale_clip)
+    return methods.label(FLAGS.method, FLAGS.divergence, FLAGS.scale_clip)
 
 
 def load_run(run_dir: str, num_threads: int = 0):
     """(model, finished epochs) of a run directory this entry point wrote; FLAGS then
     describe that run (``run_directory.load_run``)."""
-    return run_directory.load_run(run_dir, "age_tf.experiments.mog", build_model, num_threads)
+    return training.load_run(run_dir, "age_tf.experiments.mog", build_model, num_threads)
 
 
 def heldout_points(data_seed: int, num: int = HELDOUT_POINTS) -> tuple:
@@ -186,7 +172,7 @@ def run(output_dir: str, strategy) -> dict:
     """Trains, evaluates and writes the run directory; returns the metrics."""
     import keras
 
-    from age_tf import callbacks, figures, metrics
+    from age_tf import callbacks, metrics, plots
 
     hardware.set_threads(FLAGS.num_threads)
     start = time.time()
@@ -195,15 +181,15 @@ def run(output_dir: str, strategy) -> dict:
     with strategy.scope():  # networks and optimizers are built under the strategy
         model = build_model(FLAGS.seed)
     steps_per_epoch = FLAGS.steps_per_epoch or len(data.points) // FLAGS.batch_size
-    training = run_directory.resume_training(model, output_dir, FLAGS.resume)
+    state = training.resume_training(model, output_dir, FLAGS.resume)
     # A resumed run reshuffles with another seed rather than replaying epoch 1's order.
     # The VAE has no discriminator: each of its updates takes one minibatch of
     # batch_size, like AGE's encoder/generator update (Table 3's equal budget).
     batches = age_tf.data.iteration_batches(
         data.points,
         FLAGS.batch_size,
-        0 if FLAGS.method == "vae" else FLAGS.d_steps,
-        seed=FLAGS.seed + 1000 * training.initial_epoch,
+        FLAGS.d_steps if methods.get(FLAGS.method).adversarial else 0,
+        seed=FLAGS.seed + 1000 * state.initial_epoch,
         num_replicas=replicas,
         reuse_minibatch=FLAGS.reuse_minibatch,
     )
@@ -213,7 +199,7 @@ def run(output_dir: str, strategy) -> dict:
     def render(trained, path, title=run_label(), samples=None):
         """Real data, samples, reconstructions and latent codes (Figure 9 panels)."""
         samples = np.asarray(trained.generate(5000)) if samples is None else samples
-        return figures.mixture_panels(
+        return plots.mixture_panels(
             path,
             heldout[:5000],
             heldout_labels[:5000],
@@ -229,13 +215,13 @@ def run(output_dir: str, strategy) -> dict:
     if FLAGS.tensorboard:
         log_dir = os.path.join(output_dir, run_directory.TENSORBOARD_DIR)
         mixture_images = [callbacks.ImageSummary(render, log_dir, FLAGS.eval_every, name="mixture")]
-    training.fit(model, batches, epochs=FLAGS.epochs, steps_per_epoch=steps_per_epoch, guard=guard,
+    state.fit(model, batches, epochs=FLAGS.epochs, steps_per_epoch=steps_per_epoch, guard=guard,
                  checkpoint_every=FLAGS.checkpoint_every, tensorboard=FLAGS.tensorboard,
                  extra=[evaluation, *mixture_images])
     train_seconds = time.time() - start
-    checkpoint = training.saver.latest
+    checkpoint = state.saver.latest
     if guard.diverged:
-        raise TrainingDiverged(cli.diverged_message(guard, training.saver))
+        raise TrainingDiverged(cli.diverged_message(guard, state.saver))
 
     eval_start = time.time()
     results = metrics.compute(
@@ -260,7 +246,7 @@ def run(output_dir: str, strategy) -> dict:
         data_seed=FLAGS.data_seed,
     )
     run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
-    results.update(training.write_run_info(train_seconds, eval_seconds=eval_seconds))
+    results.update(state.write_run_info(train_seconds, eval_seconds=eval_seconds))
 
     samples = np.asarray(model.generate(5000))
     np.save(os.path.join(output_dir, "samples.npy"), samples)
@@ -284,7 +270,9 @@ def run(output_dir: str, strategy) -> dict:
 def main(argv):
     if not cli.begin(argv, _MODULE, validate_flags):
         return 0
-    output_dir, strategy = run_directory.open_run_directory(_MODULE, FLAGS.batch_size)
+    strategy = hardware.make_strategy(FLAGS.strategy)
+    cli.check_divisible_batch(FLAGS.batch_size, strategy, FLAGS.strategy)
+    output_dir = resume.open_run_directory(_MODULE)
     results = run(output_dir, strategy)
     hidden = ("figure", "checkpoint", "export", "seed", "data_seed")
     cli.report(results, [k for k in results if k not in hidden], [

@@ -1,22 +1,17 @@
-"""A run directory: its flags, history, checkpoints, run_info.json and results files.
+"""A run directory's files: ``flags.txt``, ``history.jsonl``, ``run_info.json`` and results.
 
-Everything an entry point writes goes through here: the directory is created
-or refused with a clear message, JSON is written atomically, the history and
-``run_info.json`` count every stretch of a resumed run, and a finished run can
-be loaded back (``load_run``) or read without loading (``saved_flag``).
+The directory is created or refused with a clear message, JSON is written
+atomically, ``run_info.json`` counts every stretch of a resumed run, and a
+finished run's flags can be read without parsing them (``saved_flag``).
+Whether a run may resume lives in ``resume``; training in it, in ``training``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
 import tempfile
-import time
-
-import keras
-from absl import flags
 
 from age_tf.experiments import cli, hardware
 
@@ -47,7 +42,7 @@ def write_json(path: str, payload) -> str:
             f.write("\n")
         os.replace(tmp, path)
     except OSError as error:
-        raise _naming(error, path) from error
+        raise with_filename(error, path) from error
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
@@ -64,7 +59,7 @@ def _umask() -> int:
 _UMASK = _umask()
 
 
-def _naming(error: OSError, path: str) -> OSError:
+def with_filename(error: OSError, path: str) -> OSError:
     """The same error, naming the file we meant to write (write() errors name none)."""
     return type(error)(error.errno, error.strerror or str(error), path)
 
@@ -109,32 +104,13 @@ def save_resolved_flags(output_dir: str, module_name: str) -> str:
     return path
 
 
-# Flags a resumed run may change: how long it trains, where and how it runs, and
-# what it evaluates. Any other difference from the run's flags.txt is refused.
-FREE_ON_RESUME = frozenset({
-    "epochs", "output_dir", "resume", "dry_run", "num_threads", "strategy", "jit_compile",
-    "checkpoint_every", "tensorboard", "export_dir", "eval_every", "views_every", "num_view_images",
-    "num_eval_samples", "metrics", "mc_samples", "ais_steps", "ais_chains", "ais_step_size",
-    "ais_examples", "is_samples", "classifier_dir", "classifier_min_accuracy", "inception_weights",
-    "inception_cache", "fid_samples", "mnist_dir", "data_dir",
-})
+def resolved_flag_lines(module_name: str) -> dict:
+    """Flag name -> its flags.txt line (``flag.serialize()``) for every flag of the
+    entry point that has a value: what ``save_resolved_flags`` writes."""
+    return {flag.name: flag.serialize() for flag in cli.module_flags(module_name) if flag.value is not None}
 
 
-def changed_on_resume(saved_lines, current: dict) -> list:
-    """``(saved, now)`` line pairs of the training settings that differ between a
-    run's flags.txt (``saved_lines``) and this invocation (``current``: flag name ->
-    its line), lines as ``flag.serialize()`` writes them. A flag absent from either
-    side (added to the entry point after the run) is not compared, nor any in
-    ``FREE_ON_RESUME``."""
-    changes = []
-    for line in saved_lines:
-        name = _flag_name(line, current)
-        if name in current and name not in FREE_ON_RESUME and current[name] != line:
-            changes.append((line, current[name]))
-    return changes
-
-
-def _flag_name(line: str, known) -> str:
+def flag_name(line: str, known) -> str:
     """``name`` of ``--name=value``, ``--name`` or (``name`` in ``known``) ``--noname``."""
     body = line[2:]
     if "=" in body:
@@ -144,39 +120,13 @@ def _flag_name(line: str, known) -> str:
     return body
 
 
-def refuse_changed_resume(output_dir: str, module_name: str) -> None:
-    """Stops, before flags.txt is rewritten, when ``--resume`` would continue a run
-    directory's checkpoint with other training settings than the run had."""
-    import tensorflow as tf
-
-    if not flags.FLAGS.resume or tf.train.latest_checkpoint(os.path.join(output_dir, "checkpoint")) is None:
-        return  # nothing to resume: the run starts over and its flags.txt is replaced
-    saved = saved_flag_lines(output_dir)
-    path = os.path.join(output_dir, "flags.txt")
-    changes = changed_on_resume(saved, resolved_flag_lines(module_name))
-    if changes:
-        listed = "; ".join(f"{then} there, {now} now" for then, now in changes)
-        cli.usage_error(
-            f"--output_dir {output_dir} holds a checkpoint trained with other settings ({listed}); "
-            f"resuming would mix the two. Rerun with that run's settings (--flagfile={path}, changing "
-            "only --epochs or evaluation flags), choose another --output_dir, or pass --noresume to "
-            "train from scratch there (its checkpoints are replaced)."
-        )
-
-
-def resolved_flag_lines(module_name: str) -> dict:
-    """Flag name -> its flags.txt line (``flag.serialize()``) for every flag of the
-    entry point that has a value: what ``save_resolved_flags`` writes."""
-    return {flag.name: flag.serialize() for flag in cli.module_flags(module_name) if flag.value is not None}
-
-
 def saved_flag(run_dir: str, name: str):
     """The value of ``--name`` in ``run_dir/flags.txt`` as written there (a string;
     ``"true"``/``"false"`` for ``--name``/``--noname``), or None when the file or
     the flag is missing. For tools that look at a finished run without parsing
     its flags into FLAGS (``load_run`` does that)."""
     for line in saved_flag_lines(run_dir):
-        if _flag_name(line, {name}) == name:
+        if flag_name(line, {name}) == name:
             if "=" in line:
                 return line.split("=", 1)[1]
             return "false" if line == f"--no{name}" else "true"
@@ -218,137 +168,7 @@ def recorded_wall_seconds(history_path: str, epoch: int) -> float:
     return found
 
 
-class JsonLinesLogger(keras.callbacks.Callback):
-    """Appends one JSON line of logs per epoch to a file, with ``wall_s``: the
-    training wall time so far, counting ``earlier_seconds`` from the stretches
-    before a resume (``recorded_wall_seconds``)."""
-
-    def __init__(self, path: str, earlier_seconds: float = 0.0):
-        super().__init__()
-        self.path = path
-        self._start = time.time() - earlier_seconds
-
-    def on_epoch_end(self, epoch, logs=None):
-        record = {"epoch": epoch + 1, "wall_s": round(time.time() - self._start, 2)}
-        record.update({k: float(v) for k, v in (logs or {}).items()})
-        try:
-            with open(self.path, "a") as f:
-                f.write(json.dumps(record) + "\n")
-        except OSError as error:
-            raise _naming(error, self.path) from error
-
-
-def restore_training(model, output_dir: str, resume: bool):
-    """(TrainingCheckpoint in output_dir/checkpoint, finished epochs restored from it).
-
-    ``earlier_train_seconds(output_dir, epochs)`` is the training time those epochs took;
-    ``resume_training`` gives all three to an entry point."""
-    from age_tf import checkpointing
-
-    saver = checkpointing.TrainingCheckpoint(model, os.path.join(output_dir, "checkpoint"))
-    initial_epoch = saver.restore_latest() if resume else 0
-    if initial_epoch:
-        print(f"Resuming after epoch {initial_epoch} from {saver.latest}")
-    return saver, initial_epoch
-
-
-@dataclasses.dataclass(frozen=True)
-class Training:
-    """Where a run directory's training stands: its checkpoint ``saver``, the epochs
-    already finished (``initial_epoch``; 0 for a fresh run or ``--noresume``) and the
-    training seconds they took (``earlier_seconds``, which a resumed run adds to its own)."""
-
-    output_dir: str
-    saver: object
-    initial_epoch: int
-    earlier_seconds: float
-
-    def fit(self, model, batches, *, epochs: int, steps_per_epoch: int, guard, checkpoint_every: int,
-            tensorboard: bool, extra=()) -> None:
-        """Trains epochs ``initial_epoch + 1 .. epochs`` with ``training_callbacks``;
-        nothing when the run already finished them."""
-        if self.initial_epoch >= epochs:
-            return
-        model.fit(
-            batches,
-            initial_epoch=self.initial_epoch,
-            shuffle=False,  # the dataset shuffles itself (Keras warns that it ignores shuffle=True)
-            epochs=epochs,
-            steps_per_epoch=steps_per_epoch,
-            verbose=cli.fit_verbosity(),
-            callbacks=training_callbacks(self.output_dir, guard, self.saver, epochs, checkpoint_every,
-                                         tensorboard, extra, self.earlier_seconds),
-        )
-
-    def write_run_info(self, train_seconds: float, **seconds) -> dict:
-        """``write_run_info`` for this run: this invocation's ``train_seconds`` plus the
-        earlier stretches', and the epoch it resumed after. Returns what an entry point
-        reports beside its metrics: ``train_seconds`` (every stretch), each of
-        ``seconds`` as recorded and ``resumed_after_epoch``."""
-        info = write_run_info(self.output_dir, train_seconds, self.initial_epoch, self.earlier_seconds, **seconds)
-        return {"train_seconds": info["train_seconds"], **{name: info[name] for name in seconds},
-                "resumed_after_epoch": self.initial_epoch}
-
-
-def resume_training(model, output_dir: str, resume: bool) -> Training:
-    """Restores the newest checkpoint of ``output_dir`` into ``model`` when ``resume``
-    (``restore_training``) and reads the time its epochs took from the history."""
-    saver, initial_epoch = restore_training(model, output_dir, resume)
-    return Training(output_dir, saver, initial_epoch, earlier_train_seconds(output_dir, initial_epoch))
-
-
-def load_run(run_dir: str, module_name: str, build_model, num_threads: int = 0):
-    """(model, finished epochs) of a run directory that ``python -m module_name`` wrote.
-
-    Parses ``run_dir/flags.txt`` into FLAGS (which then describe that run; the
-    module must be imported so that its flags are defined), sets the CPU threads,
-    builds the model with ``build_model(seed)`` as the run did and restores its
-    newest checkpoint; for scripts that examine a trained run.
-    """
-    flagfile = os.path.join(run_dir, "flags.txt")
-    if not os.path.isfile(flagfile):
-        raise FileNotFoundError(
-            f"{flagfile} does not exist: give a run directory written by "
-            f"python -m {module_name} --output_dir=..."
-        )
-    flags.FLAGS([sys.argv[0] if sys.argv else module_name, f"--flagfile={flagfile}"])
-    hardware.set_threads(num_threads)
-    model = build_model(flags.FLAGS.seed)
-    _, epoch = restore_training(model, run_dir, True)
-    if not epoch:
-        raise FileNotFoundError(
-            f"No checkpoint in {run_dir}/checkpoint: the run saved none yet (see --checkpoint_every)."
-        )
-    return model, epoch
-
-
 def earlier_train_seconds(output_dir: str, initial_epoch: int) -> float:
     """Training seconds the run's history recorded for its first ``initial_epoch``
     epochs: what a resumed run adds to its own time."""
     return recorded_wall_seconds(os.path.join(output_dir, HISTORY_FILE), initial_epoch)
-
-
-def training_callbacks(output_dir: str, guard, saver, epochs: int, checkpoint_every: int,
-                       tensorboard: bool = True, extra=(), earlier_seconds: float = 0.0) -> list:
-    """The NaN guard, ``extra`` (evaluation first: loggers record its values), the
-    JSON-lines history, TensorBoard scalars and the resumable checkpoints."""
-    from age_tf import checkpointing
-
-    history = JsonLinesLogger(os.path.join(output_dir, HISTORY_FILE), earlier_seconds)
-    found = [guard, *extra, history]
-    if tensorboard:
-        found.append(keras.callbacks.TensorBoard(log_dir=os.path.join(output_dir, TENSORBOARD_DIR),
-                                                 write_graph=False))
-    found.append(checkpointing.CheckpointEveryEpochs(saver, checkpoint_every, epochs, guard=guard))
-    return found
-
-
-def open_run_directory(module_name: str, batch_size: int):
-    """The strategy (batch size checked against its replicas), then the run
-    directory with the resolved flags: the last checks before anything is written."""
-    strategy = hardware.make_strategy(flags.FLAGS.strategy)
-    cli.check_divisible_batch(batch_size, strategy, flags.FLAGS.strategy)
-    output_dir = prepare_output_dir(flags.FLAGS.output_dir)
-    refuse_changed_resume(output_dir, module_name)
-    save_resolved_flags(output_dir, module_name)
-    return output_dir, strategy

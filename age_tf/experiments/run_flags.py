@@ -18,6 +18,23 @@ from typing import Optional
 from absl import flags
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
+
+
+def free_on_resume(holder):
+    """Declares, where a flag is defined, that a resumed run may change it: how long
+    it trains, where and how it runs, what it evaluates. Any other flag is a training
+    setting, which a resume must keep (``resume.refuse_changed_resume``). Returns
+    ``holder``, so that it wraps the definition:
+
+        free_on_resume(flags.DEFINE_integer("epochs", 30, "Epochs to train."))
+    """
+    flags.FLAGS[holder.name].free_on_resume = True
+    return holder
+
+
+def is_free_on_resume(flag) -> bool:
+    """Whether ``flag`` (an absl Flag) was declared with ``free_on_resume``."""
+    return getattr(flag, "free_on_resume", False)
 PRECISIONS = ("float32", "mixed_bfloat16")
 
 
@@ -34,29 +51,33 @@ def define_optimizer_flags(d_learning_rate: float, eg_learning_rate: float, sour
 
 def define_run_flags(output_dir: str, export: bool = True, precision_note: Optional[str] = None):
     """Threads, distribution strategy, XLA, precision, run directory, checkpoints,
-    TensorBoard, SavedModel export (when ``export``) and ``--dry_run``."""
-    flags.DEFINE_integer("num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default).")
-    flags.DEFINE_enum(
+    TensorBoard, SavedModel export (when ``export``) and ``--dry_run``. All but
+    --precision may change when a run resumes."""
+    free_on_resume(flags.DEFINE_integer(
+        "num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default)."))
+    free_on_resume(flags.DEFINE_enum(
         "strategy", "default", list(STRATEGIES),
         "tf.distribute strategy: default (one device), mirrored (all local GPUs) or multi_worker "
         "(MultiWorkerMirroredStrategy configured by the TF_CONFIG environment variable).",
-    )
-    flags.DEFINE_boolean("jit_compile", False,
-                         "Compile train_step with XLA (slower on the CPUs measured; BUILD_NOTES.md).")
+    ))
+    free_on_resume(flags.DEFINE_boolean(
+        "jit_compile", False, "Compile train_step with XLA (slower on the CPUs measured; BUILD_NOTES.md)."))
     flags.DEFINE_enum(
         "precision", "float32", list(PRECISIONS),
         "float32, or mixed_bfloat16: bfloat16 compute with float32 weights, losses and scale factors "
         "(faster only on CPUs with bfloat16 matrix units, e.g. AMX; see BUILD_NOTES.md)"
         + (f"; {precision_note}" if precision_note else "") + ".",
     )
-    flags.DEFINE_string("output_dir", output_dir,
-                        "Run directory: resolved flags, history, checkpoints, metrics, figures.")
-    flags.DEFINE_integer("checkpoint_every", 1, "Write a resumable checkpoint every this many epochs.")
-    flags.DEFINE_boolean("resume", True,
-                         "Continue from the newest checkpoint in --output_dir if there is one.")
-    flags.DEFINE_boolean("tensorboard", True,
-                         "Write TensorBoard scalars (and figures where the entry point draws them) "
-                         "to <output_dir>/tensorboard.")
+    free_on_resume(flags.DEFINE_string(
+        "output_dir", output_dir, "Run directory: resolved flags, history, checkpoints, metrics, figures."))
+    free_on_resume(flags.DEFINE_integer(
+        "checkpoint_every", 1, "Write a resumable checkpoint every this many epochs."))
+    free_on_resume(flags.DEFINE_boolean(
+        "resume", True, "Continue from the newest checkpoint in --output_dir if there is one."))
+    free_on_resume(flags.DEFINE_boolean(
+        "tensorboard", True,
+        "Write TensorBoard scalars (and figures where the entry point draws them) to <output_dir>/tensorboard."))
     if export:
-        flags.DEFINE_string("export_dir", None, "If set, write a versioned SavedModel for serving here.")
-    flags.DEFINE_boolean("dry_run", False, "Print the resolved flags and exit.")
+        free_on_resume(flags.DEFINE_string(
+            "export_dir", None, "If set, write a versioned SavedModel for serving here."))
+    free_on_resume(flags.DEFINE_boolean("dry_run", False, "Print the resolved flags and exit."))

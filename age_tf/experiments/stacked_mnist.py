@@ -33,20 +33,20 @@ import time
 from absl import flags
 
 from age_tf import methods
-from age_tf.experiments import cli, hardware, run_directory, run_flags
+from age_tf.experiments import cli, hardware, resume, run_directory, run_flags, training
 
 FLAGS = flags.FLAGS
 _MODULE = "age_tf.experiments.stacked_mnist"
-METHODS = tuple(methods.names())
+METHODS = tuple(methods.names(adversarial=True, bidirectional=True))
 NUM_VIEW_IMAGES = 64  # evaluation images shown in the reconstruction and latent views
 
-flags.DEFINE_string("mnist_dir", os.path.join("..", "shared", "data", "mnist"),
-                    "Directory of the four MNIST IDX files (gzipped or not).")
-flags.DEFINE_string("classifier_dir", os.path.join("runs", "mnist_classifier"),
-                    "Cache of the mode classifier (trained here on the first run, then loaded).")
-flags.DEFINE_float("classifier_min_accuracy", 0.99,
+run_flags.free_on_resume(flags.DEFINE_string("mnist_dir", os.path.join("..", "shared", "data", "mnist"),
+                    "Directory of the four MNIST IDX files (gzipped or not)."))
+run_flags.free_on_resume(flags.DEFINE_string("classifier_dir", os.path.join("runs", "mnist_classifier"),
+                    "Cache of the mode classifier (trained here on the first run, then loaded)."))
+run_flags.free_on_resume(flags.DEFINE_float("classifier_min_accuracy", 0.99,
                    "Least MNIST test accuracy accepted for the mode classifier, cached or trained "
-                   "(lower it only for smoke tests).")
+                   "(lower it only for smoke tests)."))
 flags.DEFINE_string("method", "age", f"Training method; one of {', '.join(METHODS)} (baselines ignore "
                     "--divergence).")
 flags.DEFINE_string("divergence", "all", "f-divergence of AGE; all is AGE-ALL (Section 3.2).")
@@ -57,16 +57,16 @@ flags.DEFINE_enum("generator_kind", "implicit", ["implicit", "deterministic"],
 flags.DEFINE_integer("latent_dim", 8, "Size of z (Table 8: 8).")
 flags.DEFINE_integer("d_steps", 1, "Discriminator updates per encoder/generator update (paper: 1).")
 flags.DEFINE_integer("batch_size", 64, "Minibatch size of every update (paper: 64).")
-flags.DEFINE_integer("epochs", 50, "Epochs of num_train_examples // batch_size updates (paper: 50).")
+run_flags.free_on_resume(flags.DEFINE_integer("epochs", 50, "Epochs of num_train_examples // batch_size updates (paper: 50)."))
 flags.DEFINE_integer("steps_per_epoch", 0, "Updates per epoch (0: num_train_examples // batch_size).")
 flags.DEFINE_integer("num_train_examples", 128_000, "Stacked training images (paper: 128,000).")
-flags.DEFINE_integer("num_eval_samples", 26_000,
-                     "Generated samples, and stacked evaluation images, for the metrics (paper: 26,000).")
+run_flags.free_on_resume(flags.DEFINE_integer("num_eval_samples", 26_000,
+                     "Generated samples, and stacked evaluation images, for the metrics (paper: 26,000)."))
 flags.DEFINE_integer("seed", 0, "Seed of the weights, the shuffling and all training noise.")
 flags.DEFINE_integer("data_seed", 0, "Seed of the stacked training (data_seed) and evaluation "
                      "(data_seed + 1) draws.")
-flags.DEFINE_integer("eval_every", 0, "Log the metrics every this many epochs (0: only at the end).")
-flags.DEFINE_integer("views_every", 1, "Write the PNG views every this many epochs (0: only at the end).")
+run_flags.free_on_resume(flags.DEFINE_integer("eval_every", 0, "Log the metrics every this many epochs (0: only at the end)."))
+run_flags.free_on_resume(flags.DEFINE_integer("views_every", 1, "Write the PNG views every this many epochs (0: only at the end)."))
 run_flags.define_optimizer_flags(d_learning_rate=1e-4, eg_learning_rate=1e-4, source="Appendix E.2")
 run_flags.define_run_flags("runs/stacked_mnist", export=False, precision_note="the mode classifier stays float32")
 flags.adopt_module_key_flags(run_flags)
@@ -101,7 +101,7 @@ def validate_flags():
 
 def run_label() -> str:
     deterministic = (FLAGS.encoder_kind, FLAGS.generator_kind) == ("deterministic", "deterministic")
-    return cli.run_label(FLAGS.method, FLAGS.divergence, FLAGS.scale_clip, deterministic)
+    return methods.label(FLAGS.method, FLAGS.divergence, FLAGS.scale_clip, deterministic)
 
 
 def load_data():
@@ -119,7 +119,7 @@ def build_model(seed: int):
     """Tables 8-10 and Appendix E.2's optimizers (Adam 1e-4 for all three networks)."""
     import keras
 
-    import age_tf
+    from age_tf import models
     from age_tf.networks import stacked_mnist
 
     keras.utils.set_random_seed(seed)
@@ -127,24 +127,16 @@ def build_model(seed: int):
     encoder = stacked_mnist.build_encoder(FLAGS.latent_dim, kind=FLAGS.encoder_kind, seed=seed * 3 + 1)
     generator = stacked_mnist.build_generator(FLAGS.latent_dim, kind=FLAGS.generator_kind, seed=seed * 3 + 2)
     discriminator = stacked_mnist.build_discriminator(FLAGS.latent_dim)
-    model = age_tf.AGE(
-        encoder, generator, discriminator, divergence=FLAGS.divergence, scale_clip=FLAGS.scale_clip,
-        d_steps=FLAGS.d_steps, seed=seed * 3, method=FLAGS.method,
-    )
-    adam = lambda lr: keras.optimizers.Adam(lr, beta_1=FLAGS.adam_beta1, beta_2=FLAGS.adam_beta2)  # noqa: E731
-    model.compile(
-        d_optimizer=adam(FLAGS.d_learning_rate),
-        e_optimizer=adam(FLAGS.eg_learning_rate),
-        g_optimizer=adam(FLAGS.eg_learning_rate),
-        jit_compile=FLAGS.jit_compile,
-    )
-    return model
+    model = models.build(FLAGS.method, encoder, generator, discriminator, divergence=FLAGS.divergence,
+                         scale_clip=FLAGS.scale_clip, d_steps=FLAGS.d_steps, seed=seed * 3)
+    return models.compile_with_adam(model, FLAGS.d_learning_rate, FLAGS.eg_learning_rate, FLAGS.adam_beta1,
+                                    FLAGS.adam_beta2, FLAGS.jit_compile)
 
 
 def load_run(run_dir: str, num_threads: int = 0):
     """(model, finished epochs) of a run directory this entry point wrote; FLAGS then
     describe that run (``run_directory.load_run``)."""
-    return run_directory.load_run(run_dir, "age_tf.experiments.stacked_mnist", build_model, num_threads)
+    return training.load_run(run_dir, "age_tf.experiments.stacked_mnist", build_model, num_threads)
 
 
 def run(output_dir: str, strategy, data) -> dict:
@@ -161,10 +153,10 @@ def run(output_dir: str, strategy, data) -> dict:
 
     with strategy.scope():
         model = build_model(FLAGS.seed)
-    training = run_directory.resume_training(model, output_dir, FLAGS.resume)
+    state = training.resume_training(model, output_dir, FLAGS.resume)
     # A resumed run reshuffles with another seed rather than replaying epoch 1's order.
     batches = mnist.stacked_batches(data.train_images, FLAGS.batch_size, FLAGS.d_steps,
-                                    seed=FLAGS.seed + 1000 * training.initial_epoch,
+                                    seed=FLAGS.seed + 1000 * state.initial_epoch,
                                     num_replicas=strategy.num_replicas_in_sync)
     view_images = mnist.to_unit_range(data.eval_images[:NUM_VIEW_IMAGES])
     evaluation = dict(classifier=classifier.model, num_samples=FLAGS.num_eval_samples)
@@ -175,13 +167,13 @@ def run(output_dir: str, strategy, data) -> dict:
                              num_images=NUM_VIEW_IMAGES),
     ]
     fit_start = time.time()
-    training.fit(model, batches, epochs=FLAGS.epochs,
+    state.fit(model, batches, epochs=FLAGS.epochs,
                  steps_per_epoch=FLAGS.steps_per_epoch or FLAGS.num_train_examples // FLAGS.batch_size,
                  guard=guard, checkpoint_every=FLAGS.checkpoint_every, tensorboard=FLAGS.tensorboard,
                  extra=extra)
     train_seconds = time.time() - fit_start
     if guard.diverged:
-        raise cli.TrainingDiverged(cli.diverged_message(guard, training.saver))
+        raise cli.TrainingDiverged(cli.diverged_message(guard, state.saver))
 
     eval_start = time.time()
     results = metrics.compute(["stacked_mnist"], model, data, **evaluation)
@@ -196,9 +188,9 @@ def run(output_dir: str, strategy, data) -> dict:
         data_seed=FLAGS.data_seed,
     )
     run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
-    results.update(training.write_run_info(train_seconds, eval_seconds=eval_seconds,
+    results.update(state.write_run_info(train_seconds, eval_seconds=eval_seconds,
                                            classifier_seconds=classifier_seconds))
-    results.update(views=view_paths, checkpoint=training.saver.latest)
+    results.update(views=view_paths, checkpoint=state.saver.latest)
     return results
 
 
@@ -207,7 +199,9 @@ def main(argv):
         return 0
     hardware.set_threads(FLAGS.num_threads)
     data = load_data()  # checks --mnist_dir before anything is written
-    output_dir, strategy = run_directory.open_run_directory(_MODULE, FLAGS.batch_size)
+    strategy = hardware.make_strategy(FLAGS.strategy)
+    cli.check_divisible_batch(FLAGS.batch_size, strategy, FLAGS.strategy)
+    output_dir = resume.open_run_directory(_MODULE)
     from age_tf.metrics import mode_classifier
 
     try:

@@ -406,7 +406,7 @@ def _evaluate(model, dataset, inception_weights, inception_cache, num_samples, r
 
 @register_metric("fid")
 def fid_metric(model, dataset, inception_weights=None, inception_cache=None, num_samples=50_000,
-               reference_examples=None, inception_batch_size=50, dataset_id="", seed=0, **_) -> Dict[str, float]:
+               reference_examples=None, inception_batch_size=50, dataset_id="", seed=0) -> Dict[str, float]:
     """FID between ``num_samples`` generated images and the real ``dataset`` (Table 6)."""
     reference, generated = _evaluate(model, dataset, inception_weights, inception_cache, num_samples,
                                      reference_examples, inception_batch_size, dataset_id, seed)
@@ -416,7 +416,7 @@ def fid_metric(model, dataset, inception_weights=None, inception_cache=None, num
 @register_metric("kid")
 def kid_metric(model, dataset, inception_weights=None, inception_cache=None, num_samples=50_000,
                reference_examples=None, inception_batch_size=50, dataset_id="", seed=0,
-               kid_subsets=100, kid_subset_size=1000, **_) -> Dict[str, float]:
+               kid_subsets=100, kid_subset_size=1000) -> Dict[str, float]:
     """KID between generated images and the real ``dataset`` (Binkowski et al., 2018)."""
     reference, generated = _evaluate(model, dataset, inception_weights, inception_cache, num_samples,
                                      reference_examples, inception_batch_size, dataset_id, seed)

@@ -175,14 +175,14 @@ def importance_sampled_log_likelihood(
 
 
 @register_metric("objective")
-def objective_metric(model, dataset, heldout=None, mc_samples: int = 10, **_) -> Dict[str, float]:
+def objective_metric(model, dataset, heldout=None, mc_samples: int = 10) -> Dict[str, float]:
     """L_VAE (eq. 8) on held-out points, ``mc_samples`` draws of z per point."""
     x = dataset.points if heldout is None else heldout
     return {"objective": negative_elbo(model.encoder, model.generator, x, mc_samples)}
 
 
 @register_metric("cycle_consistency")
-def cycle_consistency_metric(model, dataset, heldout=None, mc_samples: int = 10, **_):
+def cycle_consistency_metric(model, dataset, heldout=None, mc_samples: int = 10):
     """-E log p_g(x|z), z ~ p_e(z|x) (eq. 5 negated), ``mc_samples`` draws per point."""
     x = dataset.points if heldout is None else heldout
     return {"cycle_consistency": cycle_consistency(model.encoder, model.generator, x, mc_samples)}
@@ -190,7 +190,7 @@ def cycle_consistency_metric(model, dataset, heldout=None, mc_samples: int = 10,
 
 @register_metric("nll")
 def nll_metric(model, dataset, heldout=None, ais_steps=1000, ais_chains=30, ais_examples=100,
-               ais_step_size=0.2, **_):
+               ais_step_size=0.2):
     """-E log p_g(x) by AIS on the first ``ais_examples`` held-out points.
 
     Cost grows as examples x chains x steps x 5 leapfrog steps of the generator:
@@ -206,7 +206,7 @@ def nll_metric(model, dataset, heldout=None, ais_steps=1000, ais_chains=30, ais_
 
 
 @register_metric("nll_is")
-def importance_sampled_nll_metric(model, dataset, heldout=None, ais_examples=100, is_samples=1000, **_):
+def importance_sampled_nll_metric(model, dataset, heldout=None, ais_examples=100, is_samples=1000):
     """-E log p_g(x) by importance sampling (encoder proposal, ``is_samples`` draws a point).
 
     On the same first ``ais_examples`` held-out points as ``nll``, so the two

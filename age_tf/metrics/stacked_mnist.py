@@ -167,7 +167,7 @@ def _with_features(classifier):
 
 @register_metric("stacked_mnist")
 def stacked_mnist_metric(model, dataset=None, classifier=None, eval_images=None, eval_modes=None,
-                         num_samples: int = 26_000, batch_size: int = 2048, **_) -> Dict[str, float]:
+                         num_samples: int = 26_000, batch_size: int = 2048) -> Dict[str, float]:
     """Table 5's metrics (``evaluate``) of ``model``.
 
     Options: ``classifier``, the mode classifier (a Keras model from

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from age_tf import divergences, methods
 from age_tf import random as age_random
+from age_tf.models.shared import deserialize_networks, serialize_networks, unpack_x
 
 
 def _loss_dtype(t):
@@ -18,27 +19,7 @@ def _loss_dtype(t):
     return t
 
 
-def _unpack_x(data):
-    """model.fit may hand over x, (x,), (x, y) or (x, y, w): keep x."""
-    if isinstance(data, (tuple, list)):
-        return data[0]
-    return data
-
-
 _NETWORKS = ("encoder", "generator", "discriminator")
-
-
-def _serialize_networks(model, names) -> dict:
-    """The sub-networks ``names`` of ``model`` as get_config entries."""
-    return {name: keras.saving.serialize_keras_object(getattr(model, name)) for name in names}
-
-
-def _deserialize_networks(config, names) -> dict:
-    """A copy of ``config`` whose ``names`` entries are networks again (from_config)."""
-    config = dict(config)
-    for name in names:
-        config[name] = keras.saving.deserialize_keras_object(config[name])
-    return config
 
 
 @keras.saving.register_keras_serializable(package="age_tf")
@@ -74,7 +55,8 @@ class AGE(keras.Model):
         discriminator: Keras model [x, z] -> logits of shape [batch]; x ->
             logits of shape [batch] when ``encoder`` is None.
         divergence: a name from ``age_tf.divergences.names()``.
-        method: ``age`` (default) or a baseline from ``age_tf.methods.names()``
+        method: ``age`` (default), ``ugm`` (with ``encoder=None``) or a baseline from
+            ``age_tf.methods.names(adversarial=True)``
             (``fgan``, ``gan``, ``logd``, ``hinge``); only the losses differ.
         scale_clip: r0 in (0, 1] for scaling clipping (Section 3.2), or None.
         d_steps: discriminator updates per encoder/generator update.
@@ -126,6 +108,13 @@ class AGE(keras.Model):
         self.divergence = divergences.get(divergence, scale_clip=scale_clip)
         self.method_name = method
         self.method = methods.get(method)
+        if not self.method.adversarial:
+            raise ValueError(
+                f"Method {method!r} trains no discriminator, so it is not an AGE model; build it with "
+                f"age_tf.models.build({method!r}, encoder, generator)."
+            )
+        if not self.method.bidirectional and encoder is not None:
+            raise ValueError(f"Method {method!r} is unidirectional (Appendix B): pass encoder=None.")
         self.d_steps = int(d_steps)
         self.latent_dim = int(latent_dim or self._infer_latent_dim(generator))
         self.seed = seed
@@ -250,7 +239,7 @@ class AGE(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(
-            **_serialize_networks(self, _NETWORKS),
+            **serialize_networks(self, _NETWORKS),
             divergence=self.divergence_name,
             scale_clip=self.scale_clip,
             d_steps=self.d_steps,
@@ -262,7 +251,7 @@ class AGE(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**_deserialize_networks(config, _NETWORKS))
+        return cls(**deserialize_networks(config, _NETWORKS))
 
     # -- Sampling -------------------------------------------------------------
 
@@ -414,7 +403,7 @@ class AGE(keras.Model):
         return logs
 
     def train_step(self, data):
-        x = _unpack_x(data)
+        x = unpack_x(data)
         minibatches = self._minibatches(x)
         for x_d in minibatches[:-1]:
             self.discriminator_step(x_d)
@@ -423,7 +412,7 @@ class AGE(keras.Model):
 
     def test_step(self, data):
         """Discriminator statistics on held-out data, without updates."""
-        x = _unpack_x(data)
+        x = unpack_x(data)
         n = tf.shape(x)[0]
         z_g = self.sample_prior(n, dtype=x.dtype)
         z_e = self._encoder_sample(x, training=False)

@@ -14,7 +14,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from age_tf import random as age_random
-from age_tf.models.age import _deserialize_networks, _serialize_networks, _unpack_x
+from age_tf.models.shared import deserialize_networks, serialize_networks, unpack_x
 
 _NETWORKS = ("encoder", "generator")  # what get_config serializes
 
@@ -67,7 +67,7 @@ class VAE(keras.Model):
         return kl, reconstruction
 
     def train_step(self, data):
-        x = _unpack_x(data)
+        x = unpack_x(data)
         variables = self.encoder.trainable_variables + self.generator.trainable_variables
         with tf.GradientTape() as tape:
             # Both networks descend L_VAE = E[KL - log p_g(x|z)].
@@ -81,7 +81,7 @@ class VAE(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def test_step(self, data):
-        kl, reconstruction = self.negative_elbo_terms(_unpack_x(data))
+        kl, reconstruction = self.negative_elbo_terms(unpack_x(data))
         self.loss_tracker.update_state(kl + reconstruction)
         self.kl_tracker.update_state(kl)
         self.reconstruction_tracker.update_state(reconstruction)
@@ -105,7 +105,7 @@ class VAE(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(
-            **_serialize_networks(self, _NETWORKS),
+            **serialize_networks(self, _NETWORKS),
             latent_dim=self.latent_dim,
             seed=self.seed,
         )
@@ -113,4 +113,4 @@ class VAE(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**_deserialize_networks(config, _NETWORKS))
+        return cls(**deserialize_networks(config, _NETWORKS))

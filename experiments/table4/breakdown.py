@@ -47,7 +47,7 @@ def kept_samples(results_dir: str, label: str, seed: int) -> Optional[str]:
 
 def samples_figure(results_dir: str, recorded: dict):
     """Generated samples of the lowest recorded seed of each row (Figure 9), over the true mode centres."""
-    from age_tf import figures
+    from age_tf import plots
     from age_tf.data import grid_mixture
 
     panels, mixture = [], None
@@ -63,7 +63,7 @@ def samples_figure(results_dir: str, recorded: dict):
                 mixture = mixture or grid_mixture(int(saved["num_modes"]), imbalanced=bool(saved["imbalanced"]))
     if panels:
         probabilities = mixture.probabilities
-        figures.sample_grid(os.path.join(results_dir, "table4_samples.png"), panels, centers=mixture.centers,
+        plots.mixture_samples_grid(os.path.join(results_dir, "table4_samples.png"), panels, centers=mixture.centers,
                             minority=probabilities < probabilities.max())
 
 

@@ -61,8 +61,11 @@ def test_wrong_magic_and_wrong_count_are_reported(tmp_path):
     write_idx(tmp_path / "train-labels-idx1-ubyte", 2049, 60_000, ())
     with pytest.raises(mnist.MnistError, match="magic 2049, expected 2051"):
         mnist.load_mnist(str(tmp_path), "train")
+    write_idx(tmp_path / "train-images-idx3-ubyte", 2051, 60_001, (28, 28), payload=b"")  # the header is read first
+    with pytest.raises(mnist.MnistError, match="holds 60001 items of shape \\(28, 28\\); expected 1 to 60000"):
+        mnist.load_mnist(str(tmp_path), "train")
     write_idx(tmp_path / "train-images-idx3-ubyte", 2051, 5, (28, 28))
-    with pytest.raises(mnist.MnistError, match="holds 5 items of shape \\(28, 28\\); expected 60000"):
+    with pytest.raises(mnist.MnistError, match="holds 5 images but .* holds 60000 labels"):
         mnist.load_mnist(str(tmp_path), "train")
 
 

@@ -1,45 +1,29 @@
 """Bad input to every entry point: exit code 2, one clear sentence, nothing written.
 
-Each case runs the entry point as a user would (a fresh process) and checks
-the exit code, that the message says what was wrong, that no Python
-traceback reaches the user and that the run directory was not created.
+Each case runs the entry point's ``main`` through ``cli.run_main`` in this
+process, as ``python -m`` would (the checks run before any work), and checks the
+exit code, that the message says what was wrong, that no Python traceback
+reaches the user and that the run directory was not created. Two cases start a
+real process: one to see what a user sees first, one that needs two CPU devices.
 """
 
 import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-# Two logical CPUs under MirroredStrategy: a real 2-replica strategy on this machine.
-TWO_REPLICAS = r"""
-import sys
-import tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from age_tf.experiments import cli, hardware, mog
-hardware.make_strategy = lambda name: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-sys.argv = ["mog"] + sys.argv[1:]
-cli.run_main(mog.main)
-"""
-
-# A tfds dataset whose images are not what the networks take, as a user's own
-# tfds build of another dataset would be: SHAPE and DTYPE are filled in below.
-WRONG_IMAGES = r"""
-import sys
-import tensorflow as tf
-from age_tf.data import images
-from age_tf.experiments import celeba, cli
-images.celeba = lambda *a, **k: tf.data.Dataset.from_tensor_slices(tf.zeros([4, *SHAPE], tf.DTYPE))
-sys.argv = ["celeba"] + sys.argv[1:]
-cli.run_main(celeba.main)
-"""
-
-
-def wrong_images(shape, dtype):
-    return WRONG_IMAGES.replace("SHAPE", repr(list(shape))).replace("DTYPE", dtype)
+MOG = "age_tf.experiments.mog"
+CELEBA = "age_tf.experiments.celeba"
+STACKED = "age_tf.experiments.stacked_mnist"
+TABLE3 = "experiments.table3.run"
+TABLE4 = "experiments.table4.run"
+TABLE5 = "experiments.table5.run"
+SUMMARIZE = "experiments.summarize"
+TABLES = (TABLE3, TABLE4, TABLE5)
 
 
 def _corrupt_file(tmp_path):
@@ -54,18 +38,9 @@ def _a_file(tmp_path):
     return str(path)
 
 
-MOG = ["-m", "age_tf.experiments.mog"]
-CELEBA = ["-m", "age_tf.experiments.celeba"]
-TABLE4 = ["-m", "experiments.table4.run"]
-SUMMARIZE = ["-m", "experiments.summarize"]
-STACKED = ["-m", "age_tf.experiments.stacked_mnist"]
-TABLE5 = ["-m", "experiments.table5.run"]
-TABLE3 = ["-m", "experiments.table3.run"]
-
-
 def _truncated_mnist(tmp_path):
-    """A copy of the MNIST directory whose training images stop half-way."""
-    source = os.path.join(ROOT, "..", "shared", "data", "mnist")
+    """A copy of the shipped MNIST sample whose training images stop half-way."""
+    source = os.path.join(ROOT, "tests", "data", "mnist_sample")
     target = tmp_path / "mnist"
     target.mkdir()
     for name in os.listdir(source):
@@ -75,7 +50,9 @@ def _truncated_mnist(tmp_path):
         (target / name).write_bytes(data)
     return str(target)
 
-# (id, program, arguments (callables get tmp_path), expected words in the message)
+
+# (id, program, arguments (callables get tmp_path), expected words in the message); a program
+# (CELEBA, shape, dtype) is CelebA whose tfds data yields images of that shape and dtype.
 CASES = [
     ("unknown method", MOG, ["--method=bigan"], "Unknown method 'bigan'. Available: age, fgan, gan, logd, hinge, vae."),
     ("unknown divergence", MOG, ["--divergence=kll"], "Unknown divergence 'kll'. Available: kl, revkl, js, hellinger, pearson, all."),
@@ -102,14 +79,12 @@ CASES = [
     ("output dir is a file", MOG, [lambda t: f"--output_dir={_a_file(t)}"], "is a file, not a directory; choose another path."),
     ("output dir under a file", MOG, [lambda t: f"--output_dir={_a_file(t)}/run"], "cannot be created (Not a directory)"),
     ("output dir not creatable", MOG, ["--output_dir=/proc/age_tf_run"], "--output_dir /proc/age_tf_run cannot be created"),
-    ("batch not divisible by replicas", ["-c", TWO_REPLICAS], ["--strategy=mirrored", "--batch_size=5"],
-     "--batch_size=5 is not divisible by the 2 replicas of --strategy=mirrored; use a multiple of 2."),
     ("data not prepared", CELEBA, [lambda t: f"--data_dir={t / 'no_data'}"], "is not prepared: nothing at"),
-    ("grayscale image data", ["-c", wrong_images((64, 64, 1), "float32")], [],
+    ("grayscale image data", (CELEBA, (64, 64, 1), "float32"), [],
      "must yield images [height, width, 3] or batches of them, got (64, 64, 1)."),
-    ("uint8 image data", ["-c", wrong_images((64, 64, 3), "uint8")], [],
+    ("uint8 image data", (CELEBA, (64, 64, 3), "uint8"), [],
      "yields uint8 images; the model takes floats in [-1, 1]"),
-    ("image data of another size", ["-c", wrong_images((32, 32, 3), "float32")], [],
+    ("image data of another size", (CELEBA, (32, 32, 3), "float32"), [],
      "yields images of shape (32, 32, 3); the networks of Table 11 take single 64x64x3 images."),
     ("Inception weights missing", CELEBA, ["--inception_weights=/nonexistent/inception.h5"], "/nonexistent/inception.h5"),
     ("Inception weights corrupt", CELEBA, [lambda t: f"--inception_weights={_corrupt_file(t)}"], "inception.h5"),
@@ -132,22 +107,66 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("name, program, args, message", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_exits_2_with_one_sentence_and_writes_nothing(tmp_path, name, program, args, message):
-    out = tmp_path / "out"
+def _arguments(program, args, tmp_path, out):
     args = [a(tmp_path) if callable(a) else a for a in args]
-    if program in (TABLE3, TABLE4, TABLE5):
+    if program in TABLES:
         args += [f"--results_dir={out}", f"--runs_dir={out / 'runs'}"]
-    elif program is not SUMMARIZE and not any(a.startswith("--output_dir=") for a in args):
+    elif program != SUMMARIZE and not any(a.startswith("--output_dir=") for a in args):
         args.append(f"--output_dir={out}")
-    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
-    result = subprocess.run([sys.executable, *program, *args], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120, env=env)
-    assert result.returncode == 2, result.stderr[-3000:]
-    assert message in result.stderr, result.stderr[-3000:]
-    assert "Traceback" not in result.stderr
+    return args
+
+
+@pytest.mark.parametrize("name, program, args, message", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_exits_2_with_one_sentence_and_writes_nothing(tmp_path, monkeypatch, run_in_process,
+                                                                 name, program, args, message):
+    out = tmp_path / "out"
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    if isinstance(program, tuple):  # CelebA whose data yields other images
+        import tensorflow as tf
+
+        from age_tf.data import images
+
+        program, shape, dtype = program
+        fake = lambda *a, **k: tf.data.Dataset.from_tensor_slices(np.zeros([4, *shape], dtype))  # noqa: E731
+        monkeypatch.setattr(images, "celeba", fake)
+    code, stderr = run_in_process(program, _arguments(program, args, tmp_path, out))
+    assert code == 2, stderr[-3000:]
+    assert message in stderr, stderr[-3000:]
+    assert "Traceback" not in stderr
     assert not out.exists(), f"{name}: {sorted(os.listdir(out))} was written"
 
 
 def test_there_are_at_least_25_cases():
     assert len(CASES) >= 25
+
+
+def test_a_user_reads_the_sentence_first(tmp_path):
+    """As a user runs it: the one sentence, with no TensorFlow start-up lines before it."""
+    result = subprocess.run([sys.executable, "-m", MOG, "--method=bigan", f"--output_dir={tmp_path / 'out'}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == "Unknown method 'bigan'. Available: age, fgan, gan, logd, hinge, vae."
+    assert not (tmp_path / "out").exists()
+
+
+# Two logical CPUs under MirroredStrategy: a real 2-replica strategy, set up before TensorFlow starts.
+TWO_REPLICAS = r"""
+import sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from age_tf.experiments import cli, hardware, mog
+hardware.make_strategy = lambda name: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+sys.argv = ["mog"] + sys.argv[1:]
+cli.run_main(mog.main)
+"""
+
+
+@pytest.mark.slow
+def test_batch_not_divisible_by_the_replicas(tmp_path):
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-c", TWO_REPLICAS, "--strategy=mirrored", "--batch_size=5",
+                             f"--output_dir={out}"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "--batch_size=5 is not divisible by the 2 replicas of --strategy=mirrored; use a multiple of 2." in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()

@@ -1,14 +1,8 @@
-"""A run directory's files: run_info.json, the history's wall times, atomic JSON, saved flags,
-and training that resumes from its checkpoints."""
+"""A run directory's files: run_info.json, the history's wall times, atomic JSON and saved flags."""
 
 import json
 import os
 
-import keras
-import numpy as np
-import tensorflow as tf
-
-from age_tf import callbacks
 from age_tf.experiments import run_directory
 
 
@@ -41,15 +35,6 @@ def test_recorded_wall_seconds_takes_the_last_record_of_the_restored_epoch(tmp_p
     assert run_directory.earlier_train_seconds(str(tmp_path), 2) == 200.0
 
 
-def test_history_wall_time_continues_from_the_earlier_stretches(tmp_path):
-    path = tmp_path / "history.jsonl"
-    logger = run_directory.JsonLinesLogger(str(path), earlier_seconds=500.0)
-    logger.on_epoch_end(4, {"g_loss": 1.5})
-    record = json.loads(path.read_text())
-    assert record["epoch"] == 5 and record["g_loss"] == 1.5
-    assert 500.0 <= record["wall_s"] < 560.0
-
-
 def test_write_json_files_follow_the_umask_like_any_other_file(tmp_path):
     run_directory.write_json(str(tmp_path / "metrics.json"), {"modes_covered": 25})
     (tmp_path / "plain.txt").write_text("x")
@@ -71,59 +56,3 @@ def test_saved_flag_reads_values_and_booleans_of_a_runs_flags_file(tmp_path):
     assert run_directory.saved_flag(str(tmp_path), "output_dir") == "runs/a=b"
     assert run_directory.saved_flag(str(tmp_path), "epoch") is None  # a prefix of another flag is not it
     assert run_directory.saved_flag(str(tmp_path), "seed") is None
-
-
-def test_changed_on_resume_lists_training_settings_only():
-    saved = ["--divergence=revkl", "--imbalanced", "--epochs=30", "--d_learning_rate=0.0001",
-             "--notensorboard", "--seed=3"]
-    current = {"divergence": "--divergence=kl", "imbalanced": "--noimbalanced", "epochs": "--epochs=45",
-               "d_learning_rate": "--d_learning_rate=0.0001", "tensorboard": "--tensorboard",
-               "seed": "--seed=3", "dense_init": "--dense_init=glorot"}
-    # --epochs and --tensorboard may change; --dense_init is not in the saved file (a flag added later).
-    assert run_directory.changed_on_resume(saved, current) == [
-        ("--divergence=revkl", "--divergence=kl"), ("--imbalanced", "--noimbalanced")]
-    assert run_directory.changed_on_resume(saved, {"divergence": "--divergence=revkl", "seed": "--seed=3"}) == []
-
-
-def _tiny_regression(seed):
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
-    return model
-
-
-def _epochs_in_history(output_dir):
-    with open(os.path.join(output_dir, run_directory.HISTORY_FILE)) as f:
-        return [json.loads(line)["epoch"] for line in f]
-
-
-def test_training_resumes_after_the_finished_epochs_and_skips_a_finished_run(tmp_path):
-    output_dir = str(tmp_path)
-    x = np.random.default_rng(0).normal(size=(12, 2)).astype("float32")
-    batches = tf.data.Dataset.from_tensor_slices((x, x.sum(axis=1, keepdims=True))).batch(4).repeat()
-    fit = dict(steps_per_epoch=3, checkpoint_every=1, tensorboard=False)
-
-    model = _tiny_regression(0)
-    training = run_directory.resume_training(model, output_dir, resume=True)
-    assert (training.initial_epoch, training.earlier_seconds) == (0, 0.0)  # nothing to resume
-    training.fit(model, batches, epochs=2, guard=callbacks.StopOnNonFinite(), **fit)
-    assert _epochs_in_history(output_dir) == [1, 2]
-    with open(os.path.join(output_dir, run_directory.HISTORY_FILE)) as f:
-        epoch_2_seconds = [json.loads(line) for line in f][1]["wall_s"]
-
-    restored = _tiny_regression(1)  # other initial weights: the checkpoint must replace them
-    resumed = run_directory.resume_training(restored, output_dir, resume=True)
-    assert (resumed.initial_epoch, resumed.earlier_seconds) == (2, epoch_2_seconds)
-    np.testing.assert_array_equal(restored.get_weights()[0], model.get_weights()[0])
-    resumed.fit(restored, batches, epochs=2, guard=callbacks.StopOnNonFinite(), **fit)
-    assert _epochs_in_history(output_dir) == [1, 2]  # already finished: not trained again
-    resumed.fit(restored, batches, epochs=3, guard=callbacks.StopOnNonFinite(), **fit)
-    assert _epochs_in_history(output_dir) == [1, 2, 3]
-    assert int(restored.optimizer.iterations.numpy()) == 9
-    info = resumed.write_run_info(10.0, eval_seconds=0.5)  # this stretch's seconds plus the earlier ones
-    assert info == {"train_seconds": round(epoch_2_seconds + 10.0, 1), "eval_seconds": 0.5, "resumed_after_epoch": 2}
-    on_disk = json.loads((tmp_path / "run_info.json").read_text())
-    assert (on_disk["train_seconds"], on_disk["resumed_after_epoch"]) == (info["train_seconds"], 2)
-
-    fresh = run_directory.resume_training(_tiny_regression(2), output_dir, resume=False)
-    assert (fresh.initial_epoch, fresh.earlier_seconds) == (0, 0.0)  # --noresume starts over

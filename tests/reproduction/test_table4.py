@@ -10,6 +10,8 @@ import sys
 import numpy as np
 import pytest
 
+from experiments.table4 import breakdown, comparisons
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = "--extra_flags=--epochs=1,--steps_per_epoch=2,--num_modes=9,--batch_size=20,--num_eval_samples=300"
 
@@ -85,7 +87,6 @@ def test_runs_tabulates_and_resumes(tmp_path):
     kept = np.load(tmp_path / "results" / "table4_samples" / "age_kl_s0.npz")
     assert kept["samples"].shape == (5000, 2) and int(kept["num_modes"]) == 9 and bool(kept["imbalanced"])
     assert "2 trials recorded, 0 to run" in run(tmp_path, "--dry_run").stdout
-    from experiments.table4 import breakdown, comparisons
 
     breakdown.samples_figure(str(tmp_path / "results"), recorded)
     assert (tmp_path / "results" / "table4_samples.png").exists()
@@ -108,7 +109,6 @@ def test_trials_run_seed_by_seed_across_the_rows(tmp_path):
 
 
 def test_the_figure_marks_the_mixture_the_trial_trained_on(tmp_path):
-    from experiments.table4 import breakdown, comparisons
 
     (tmp_path / "flags.txt").write_text("# Resolved flags\n--num_modes=9\n--imbalanced\n--seed=0\n")
     assert breakdown.trial_mixture(str(tmp_path)) == (9, True)
@@ -120,7 +120,6 @@ def test_the_figure_marks_the_mixture_the_trial_trained_on(tmp_path):
 
 
 def test_the_bar_is_judged_from_the_recorded_means():
-    from experiments.table4 import breakdown, comparisons
 
     recorded = {
         "AGE-KL/0": {"seed": 0, "modes_covered": 25, "mode_kl": 0.02},
@@ -151,7 +150,6 @@ def test_the_bar_is_judged_from_the_recorded_means():
 
 
 def test_every_trial_is_listed_by_seed():
-    from experiments.table4 import breakdown, comparisons
 
     recorded = {
         "Hinge/1": {"seed": 1, "modes_covered": 25, "mode_kl": 0.15},
@@ -167,7 +165,6 @@ def test_every_trial_is_listed_by_seed():
 
 def test_the_assignment_rule_table_by_hand(capsys):
     from age_tf.data import grid_mixture
-    from experiments.table4 import breakdown, comparisons
 
     mixture = grid_mixture(9, imbalanced=True)  # minority mode 1 at (-2, 0), majority mode 4 at the origin
     p1, p4 = 500 / 52_000, 10_000 / 52_000
@@ -191,7 +188,6 @@ def test_the_assignment_rule_table_by_hand(capsys):
 
 def test_the_stricter_mode_counts_by_hand():
     from age_tf.data import grid_mixture
-    from experiments.table4 import breakdown, comparisons
 
     mixture = grid_mixture(9, imbalanced=True)  # minority modes 1, 3, 5, 7 (p 500 / 52,000); majority 10,000 / 52,000
     p_minority, p_majority = 500 / 52_000, 10_000 / 52_000
@@ -216,7 +212,6 @@ def test_the_stricter_mode_counts_by_hand():
 
 
 def test_pairwise_kl_differences_by_hand():
-    from experiments.table4 import breakdown, comparisons
 
     lines = comparisons.pairwise_kl_lines({"AGE-KL": (0.03, 0.01), "Hinge": (0.15, 0.02), "AGE-RevKL": (0.2, 0.1)})
     # Hinge - AGE-KL = 0.12, s.e. sqrt(0.01^2 + 0.02^2) = 0.0224: beyond two, in bold.

@@ -43,7 +43,7 @@ def mixture_panels(path, real, real_labels, samples, reconstructions, latents, t
     return path
 
 
-def sample_grid(path, panels, columns=4, limit=6.0, centers=None, minority=None):
+def mixture_samples_grid(path, panels, columns=4, limit=6.0, centers=None, minority=None):
     """One scatter panel of generated points per (title, points) pair (Figure 9).
 
     ``centers`` [K, 2] marks the true mode centres, ``minority`` [K] (booleans)

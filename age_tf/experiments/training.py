@@ -1,0 +1,136 @@
+"""Training in a run directory: restoring its newest checkpoint, the callbacks every
+run gets (NaN guard, JSON-lines history, TensorBoard, checkpoints), its wall time
+across resumed stretches, and loading a finished run back."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+
+import keras
+from absl import flags
+
+from age_tf.experiments import cli, hardware, run_directory
+from age_tf.experiments.run_directory import HISTORY_FILE, TENSORBOARD_DIR
+
+
+class JsonLinesLogger(keras.callbacks.Callback):
+    """Appends one JSON line of logs per epoch to a file, with ``wall_s``: the
+    training wall time so far, counting ``earlier_seconds`` from the stretches
+    before a resume (``recorded_wall_seconds``)."""
+
+    def __init__(self, path: str, earlier_seconds: float = 0.0):
+        super().__init__()
+        self.path = path
+        self._start = time.time() - earlier_seconds
+
+    def on_epoch_end(self, epoch, logs=None):
+        record = {"epoch": epoch + 1, "wall_s": round(time.time() - self._start, 2)}
+        record.update({k: float(v) for k, v in (logs or {}).items()})
+        try:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        except OSError as error:
+            raise run_directory.with_filename(error, self.path) from error
+
+
+def training_callbacks(output_dir: str, guard, saver, epochs: int, checkpoint_every: int,
+                       tensorboard: bool = True, extra=(), earlier_seconds: float = 0.0) -> list:
+    """The NaN guard, ``extra`` (evaluation first: loggers record its values), the
+    JSON-lines history, TensorBoard scalars and the resumable checkpoints."""
+    from age_tf import checkpointing
+
+    history = JsonLinesLogger(os.path.join(output_dir, HISTORY_FILE), earlier_seconds)
+    found = [guard, *extra, history]
+    if tensorboard:
+        found.append(keras.callbacks.TensorBoard(log_dir=os.path.join(output_dir, TENSORBOARD_DIR),
+                                                 write_graph=False))
+    found.append(checkpointing.CheckpointEveryEpochs(saver, checkpoint_every, epochs, guard=guard))
+    return found
+
+
+def restore_training(model, output_dir: str, resume: bool):
+    """(TrainingCheckpoint in output_dir/checkpoint, finished epochs restored from it).
+
+    ``earlier_train_seconds(output_dir, epochs)`` is the training time those epochs took;
+    ``resume_training`` gives all three to an entry point."""
+    from age_tf import checkpointing
+
+    saver = checkpointing.TrainingCheckpoint(model, os.path.join(output_dir, "checkpoint"))
+    initial_epoch = saver.restore_latest() if resume else 0
+    if initial_epoch:
+        print(f"Resuming after epoch {initial_epoch} from {saver.latest}")
+    return saver, initial_epoch
+
+
+@dataclasses.dataclass(frozen=True)
+class Training:
+    """Where a run directory's training stands: its checkpoint ``saver``, the epochs
+    already finished (``initial_epoch``; 0 for a fresh run or ``--noresume``) and the
+    training seconds they took (``earlier_seconds``, which a resumed run adds to its own)."""
+
+    output_dir: str
+    saver: object
+    initial_epoch: int
+    earlier_seconds: float
+
+    def fit(self, model, batches, *, epochs: int, steps_per_epoch: int, guard, checkpoint_every: int,
+            tensorboard: bool, extra=()) -> None:
+        """Trains epochs ``initial_epoch + 1 .. epochs`` with ``training_callbacks``;
+        nothing when the run already finished them."""
+        if self.initial_epoch >= epochs:
+            return
+        model.fit(
+            batches,
+            initial_epoch=self.initial_epoch,
+            shuffle=False,  # the dataset shuffles itself (Keras warns that it ignores shuffle=True)
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            verbose=cli.fit_verbosity(),
+            callbacks=training_callbacks(self.output_dir, guard, self.saver, epochs, checkpoint_every,
+                                         tensorboard, extra, self.earlier_seconds),
+        )
+
+    def write_run_info(self, train_seconds: float, **seconds) -> dict:
+        """``write_run_info`` for this run: this invocation's ``train_seconds`` plus the
+        earlier stretches', and the epoch it resumed after. Returns what an entry point
+        reports beside its metrics: ``train_seconds`` (every stretch), each of
+        ``seconds`` as recorded and ``resumed_after_epoch``."""
+        info = run_directory.write_run_info(self.output_dir, train_seconds, self.initial_epoch, self.earlier_seconds, **seconds)
+        return {"train_seconds": info["train_seconds"], **{name: info[name] for name in seconds},
+                "resumed_after_epoch": self.initial_epoch}
+
+
+def resume_training(model, output_dir: str, resume: bool) -> Training:
+    """Restores the newest checkpoint of ``output_dir`` into ``model`` when ``resume``
+    (``restore_training``) and reads the time its epochs took from the history."""
+    saver, initial_epoch = restore_training(model, output_dir, resume)
+    return Training(output_dir, saver, initial_epoch, run_directory.earlier_train_seconds(output_dir, initial_epoch))
+
+
+def load_run(run_dir: str, module_name: str, build_model, num_threads: int = 0):
+    """(model, finished epochs) of a run directory that ``python -m module_name`` wrote.
+
+    Parses ``run_dir/flags.txt`` into FLAGS (which then describe that run; the
+    module must be imported so that its flags are defined), sets the CPU threads,
+    builds the model with ``build_model(seed)`` as the run did and restores its
+    newest checkpoint; for scripts that examine a trained run.
+    """
+    flagfile = os.path.join(run_dir, "flags.txt")
+    if not os.path.isfile(flagfile):
+        raise FileNotFoundError(
+            f"{flagfile} does not exist: give a run directory written by "
+            f"python -m {module_name} --output_dir=..."
+        )
+    flags.FLAGS([sys.argv[0] if sys.argv else module_name, f"--flagfile={flagfile}"])
+    hardware.set_threads(num_threads)
+    model = build_model(flags.FLAGS.seed)
+    _, epoch = restore_training(model, run_dir, True)
+    if not epoch:
+        raise FileNotFoundError(
+            f"No checkpoint in {run_dir}/checkpoint: the run saved none yet (see --checkpoint_every)."
+        )
+    return model, epoch
