@@ -44,7 +44,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MNIST_DIR = os.path.join(ROOT, "..", "shared", "data", "mnist")
+# The full MNIST files: $AGE_TF_MNIST_DIR, else ../shared/data/mnist beside the clone (as the slow tests).
+MNIST_DIR = os.environ.get("AGE_TF_MNIST_DIR") or os.path.join(ROOT, "..", "shared", "data", "mnist")
 CONFIGS = {
     "mog9": dict(batch_size=800, d_steps=30),
     "mog25": dict(batch_size=500, d_steps=5),

@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # starts processes
+
 SCRIPT = r"""
 import sys
 import tensorflow as tf

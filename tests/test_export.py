@@ -40,6 +40,7 @@ def trained():
     return model
 
 
+@pytest.mark.slow  # starts a process
 def test_reloaded_signatures_equal_the_live_model(trained, tmp_path):
     path = export.export_saved_model(trained, str(tmp_path / "export"))
     assert path.endswith(os.path.join("export", "1")) and os.path.isfile(os.path.join(path, "saved_model.pb"))

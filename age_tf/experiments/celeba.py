@@ -217,7 +217,7 @@ def main(argv):
     cli.check_divisible_batch(resolved("batch_size"), strategy, FLAGS.strategy)
     output_dir = resume.open_run_directory(_MODULE)
     results = run(output_dir, strategy, train_images, validation_images)
-    cli.report(results, ("fid", "kid", "train_seconds", "generator_steps"), [
+    cli.report(results, ("fid", "kid", "train_seconds", "generator_steps"), metric_names=("fid", "kid"), files=[
         ("Metrics", os.path.join(output_dir, "metrics.json")),
         ("Views", os.path.join(output_dir, "views")),
         ("Checkpoint", results["checkpoint"]),

@@ -172,9 +172,30 @@ def begin(argv, module_name: str, validate) -> bool:
     return True
 
 
-def report(results: dict, keys, files, prefix: str = ""):
-    """Prints the named numbers of ``results`` on one line, then 'Label: path' lines."""
-    print(prefix + " ".join(f"{k}={results[k]:.4g}" for k in keys if k in results))
+# What the numbers an entry point adds to its metrics mean (the metrics say their own).
+RUN_MEANINGS = {
+    "train_seconds": "training wall time in seconds, every stretch of a resumed run",
+    "eval_seconds": "evaluation wall time in seconds",
+    "encoder_generator_steps": "encoder/generator updates so far",
+    "generator_steps": "generator updates so far",
+    "resumed_after_epoch": "epoch this invocation resumed after (0: trained from scratch)",
+}
+
+
+def report(results: dict, keys, files, heading: str = "", metric_names=()):
+    """Prints ``heading``, then one line per named number of ``results`` with what it
+    means (as the registered ``metric_names`` say), then 'Label: path' lines."""
+    from age_tf import metrics
+
+    if heading:
+        print(heading)
+    shown = [k for k in keys if k in results]
+    width = max((len(k) for k in shown), default=0)
+    for key in shown:
+        value = results[key]
+        text = f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
+        meaning = metrics.meaning(key, metric_names) or RUN_MEANINGS.get(key, "")
+        print(f"  {key:<{width}}  {text:<8}  {meaning}".rstrip())
     for label, path in files:
         if path:
             print(f"{label}: {path}")

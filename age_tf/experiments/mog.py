@@ -275,12 +275,13 @@ def main(argv):
     output_dir = resume.open_run_directory(_MODULE)
     results = run(output_dir, strategy)
     hidden = ("figure", "checkpoint", "export", "seed", "data_seed")
+    mixture = f"{FLAGS.num_modes} {'imbalanced ' if FLAGS.imbalanced else ''}Gaussians"
     cli.report(results, [k for k in results if k not in hidden], [
+        ("Figure (real data, samples G(z), reconstructions G(E(x)), latent codes E(x))", results["figure"]),
         ("Metrics", os.path.join(output_dir, "metrics.json")),
-        ("Figure", results["figure"]),
         ("Checkpoint", results["checkpoint"]),
         ("SavedModel", results.get("export")),
-    ])
+    ], heading=f"{run_label()} on {mixture}, seed {FLAGS.seed}, {FLAGS.epochs} epochs:", metric_names=FLAGS.metrics)
     return 0
 
 

@@ -215,7 +215,7 @@ def main(argv):
         ("Metrics", os.path.join(output_dir, "metrics.json")),
         ("Views", os.path.join(output_dir, "views")),
         ("Checkpoint", results["checkpoint"]),
-    ], prefix=f"{results['label']}: ")
+    ], heading=f"{results['label']}, seed {FLAGS.seed}, {FLAGS.epochs} epochs:", metric_names=["stacked_mnist"])
     return 0
 
 

@@ -1,5 +1,7 @@
-"""Evaluation metrics, one registry: ``compute(names, model, dataset)``."""
+"""Evaluation metrics, one registry: ``compute(names, model, dataset, **options)``; each
+metric receives the options it declares (``options(name)``)."""
 from age_tf.metrics import inception, likelihood, modes, stacked_mnist
-from age_tf.metrics.registry import compute, get, names, register_metric
+from age_tf.metrics.registry import compute, get, meaning, names, options, register_metric
 
-__all__ = ["compute", "get", "inception", "likelihood", "modes", "names", "register_metric", "stacked_mnist"]
+__all__ = ["compute", "get", "inception", "meaning", "likelihood", "modes", "names", "options", "register_metric",
+           "stacked_mnist"]

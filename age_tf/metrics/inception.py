@@ -404,7 +404,7 @@ def _evaluate(model, dataset, inception_weights, inception_cache, num_samples, r
     return reference, _last_generated["summary"]
 
 
-@register_metric("fid")
+@register_metric("fid", meanings={"fid": "Frechet Inception distance to the real images (Keras InceptionV3)"})
 def fid_metric(model, dataset, inception_weights=None, inception_cache=None, num_samples=50_000,
                reference_examples=None, inception_batch_size=50, dataset_id="", seed=0) -> Dict[str, float]:
     """FID between ``num_samples`` generated images and the real ``dataset`` (Table 6)."""
@@ -413,7 +413,7 @@ def fid_metric(model, dataset, inception_weights=None, inception_cache=None, num
     return {"fid": frechet.frechet_distance(reference.mu, reference.sigma, generated.mu, generated.sigma)}
 
 
-@register_metric("kid")
+@register_metric("kid", meanings={"kid": "kernel Inception distance to the real images"})
 def kid_metric(model, dataset, inception_weights=None, inception_cache=None, num_samples=50_000,
                reference_examples=None, inception_batch_size=50, dataset_id="", seed=0,
                kid_subsets=100, kid_subset_size=1000) -> Dict[str, float]:

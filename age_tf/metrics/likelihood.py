@@ -174,21 +174,21 @@ def importance_sampled_log_likelihood(
     return (tf.reduce_logsumexp(log_weights, axis=0) - tf.math.log(float(num_samples))).numpy()
 
 
-@register_metric("objective")
+@register_metric("objective", meanings={"objective": "L_VAE (equation 8) on held-out points; KL(p_e, p_g) up to a constant"})
 def objective_metric(model, dataset, heldout=None, mc_samples: int = 10) -> Dict[str, float]:
     """L_VAE (eq. 8) on held-out points, ``mc_samples`` draws of z per point."""
     x = dataset.points if heldout is None else heldout
     return {"objective": negative_elbo(model.encoder, model.generator, x, mc_samples)}
 
 
-@register_metric("cycle_consistency")
+@register_metric("cycle_consistency", meanings={"cycle_consistency": "-E log p_g(x|z), z ~ p_e(z|x) (equation 5 negated)"})
 def cycle_consistency_metric(model, dataset, heldout=None, mc_samples: int = 10):
     """-E log p_g(x|z), z ~ p_e(z|x) (eq. 5 negated), ``mc_samples`` draws per point."""
     x = dataset.points if heldout is None else heldout
     return {"cycle_consistency": cycle_consistency(model.encoder, model.generator, x, mc_samples)}
 
 
-@register_metric("nll")
+@register_metric("nll", meanings={"nll": "-E log p_g(x) on held-out points, by annealed importance sampling"})
 def nll_metric(model, dataset, heldout=None, ais_steps=1000, ais_chains=30, ais_examples=100,
                ais_step_size=0.2):
     """-E log p_g(x) by AIS on the first ``ais_examples`` held-out points.
@@ -205,7 +205,7 @@ def nll_metric(model, dataset, heldout=None, ais_steps=1000, ais_chains=30, ais_
     return {"nll": float(-np.mean(log_px))}
 
 
-@register_metric("nll_is")
+@register_metric("nll_is", meanings={"nll_is": "-E log p_g(x) by importance sampling with the encoder as proposal"})
 def importance_sampled_nll_metric(model, dataset, heldout=None, ais_examples=100, is_samples=1000):
     """-E log p_g(x) by importance sampling (encoder proposal, ``is_samples`` draws a point).
 

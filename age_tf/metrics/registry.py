@@ -9,21 +9,33 @@ registered metric declares (a misspelt one would otherwise be ignored).
 from __future__ import annotations
 
 import inspect
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
 _METRICS: Dict[str, Callable[..., Dict[str, float]]] = {}
+_MEANINGS: Dict[str, Dict[str, str]] = {}  # metric -> {result key: what its number means}
 
 
-def register_metric(name: str):
-    """Decorator: registers fn(model, dataset, **its options) -> {name: float}."""
+def register_metric(name: str, meanings: Optional[Dict[str, str]] = None):
+    """Decorator: registers fn(model, dataset, **its options) -> {name: float};
+    ``meanings`` says in a few words what each returned number means."""
 
     def decorate(fn):
         if name in _METRICS:
             raise ValueError(f"Metric {name!r} is registered twice.")
         _METRICS[name] = fn
+        _MEANINGS[name] = dict(meanings or {})
         return fn
 
     return decorate
+
+
+def meaning(key: str, metric_names) -> str:
+    """What the result ``key`` of one of the metrics ``metric_names`` means; "" when
+    none of them says."""
+    for name in metric_names:
+        if key in _MEANINGS.get(name, {}):
+            return _MEANINGS[name][key]
+    return ""
 
 
 def names() -> list:

@@ -165,7 +165,12 @@ def _with_features(classifier):
     return classifier
 
 
-@register_metric("stacked_mnist")
+@register_metric("stacked_mnist", meanings={
+    "modes_covered": "of the 1000 digit triples, those the mode classifier finds among the samples",
+    "mode_kl": "KL(generated mode histogram || uniform over 1000 modes)",
+    "recon_accuracy": "share of evaluation images whose reconstruction G(E(x)) has the same three digits",
+    "classifier_frechet_distance": "Frechet distance of samples and evaluation images on the classifier's features",
+})
 def stacked_mnist_metric(model, dataset=None, classifier=None, eval_images=None, eval_modes=None,
                          num_samples: int = 26_000, batch_size: int = 2048) -> Dict[str, float]:
     """Table 5's metrics (``evaluate``) of ``model``.

@@ -8,7 +8,7 @@ import pytest
 
 from age_tf.data import mnist
 
-MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "mnist")
+MNIST_SAMPLE_DIR = os.path.join(os.path.dirname(__file__), "mnist_sample")  # the first 6,000 / 1,000 digits
 
 
 def write_idx(path, magic, items, shape, payload=None, gz=False):
@@ -25,9 +25,18 @@ def fake_dir(tmp_path, n_train=60_000, labels_payload=None):
     return tmp_path
 
 
-def test_real_files_load_with_expected_counts():
-    train = mnist.load_mnist(MNIST_DIR, "train")
-    test = mnist.load_mnist(MNIST_DIR, "test")
+def test_the_shipped_sample_loads_as_the_first_digits_of_each_split():
+    train = mnist.load_mnist(MNIST_SAMPLE_DIR, "train")
+    test = mnist.load_mnist(MNIST_SAMPLE_DIR, "test")
+    assert train.images.shape == (6_000, 28, 28) and test.labels.shape == (1_000,)
+    assert test.labels[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]  # MNIST's first test labels
+    assert train.labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]  # and first training labels
+
+
+@pytest.mark.slow
+def test_real_files_load_with_expected_counts(mnist_dir):
+    train = mnist.load_mnist(mnist_dir, "train")
+    test = mnist.load_mnist(mnist_dir, "test")
     assert train.images.shape == (60_000, 28, 28) and test.images.shape == (10_000, 28, 28)
     assert np.bincount(test.labels).tolist()[:3] == [980, 1135, 1032]  # the known test counts
     assert 30 < train.images.mean() < 36  # the README's mean pixel 33.33
@@ -94,7 +103,7 @@ def test_stacking_by_hand():
 
 
 def test_stacked_labels_cover_1000_modes_uniformly():
-    _, labels = mnist.stack_digits(mnist.load_mnist(MNIST_DIR, "test"), 26_000, seed=1)
+    _, labels = mnist.stack_digits(mnist.load_mnist(MNIST_SAMPLE_DIR, "test"), 26_000, seed=1)
     counts = np.bincount(labels, minlength=1000)
     assert (counts > 0).sum() == 1000 and counts.mean() == 26
 
@@ -133,8 +142,9 @@ def test_stacked_sets_are_fixed_by_the_seed_and_the_draws_differ(tmp_path):
     assert not np.array_equal(a.train_labels, a.eval_labels)  # not the same draw on another split
 
 
-def test_paper_sized_sets_from_the_real_files():
-    data = mnist.stacked_mnist(MNIST_DIR)
+@pytest.mark.slow
+def test_paper_sized_sets_from_the_real_files(mnist_dir):
+    data = mnist.stacked_mnist(mnist_dir)
     assert len(data.train_labels) == 128_000 and len(data.eval_labels) == 26_000
     assert (np.bincount(data.train_labels, minlength=1000) > 0).sum() == 1000
 

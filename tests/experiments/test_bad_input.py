@@ -129,7 +129,8 @@ def test_bad_input_exits_2_with_one_sentence_and_writes_nothing(tmp_path, monkey
         program, shape, dtype = program
         fake = lambda *a, **k: tf.data.Dataset.from_tensor_slices(np.zeros([4, *shape], dtype))  # noqa: E731
         monkeypatch.setattr(images, "celeba", fake)
-    code, stderr = run_in_process(program, _arguments(program, args, tmp_path, out))
+    result = run_in_process(program, _arguments(program, args, tmp_path, out))
+    code, stderr = result.returncode, result.stderr
     assert code == 2, stderr[-3000:]
     assert message in stderr, stderr[-3000:]
     assert "Traceback" not in stderr

@@ -1,38 +1,34 @@
-"""The CelebA/ImageNet entry point, run as a user runs it, on tfds mock data."""
+"""The CelebA/ImageNet entry point, run as a user runs it (its ``main`` through ``cli.run_main``,
+in this process), on tfds mock data."""
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CELEBA = "age_tf.experiments.celeba"
 TINY = ["--ch=2", "--latent_dim=8", "--mlp_units=16", "--encoder_backbone=small", "--batch_size=4",
         "--num_view_images=16", "--notensorboard"]
 
-# Runs the entry point inside tfds.testing.mock_data: random CelebA/ImageNet examples.
-MOCKED = r"""
-import sys
-import tensorflow_datasets as tfds
-from age_tf.experiments import celeba, cli
-with tfds.testing.mock_data(num_examples=24):
-    sys.argv = ["celeba"] + sys.argv[1:]
-    cli.run_main(celeba.main)
-"""
+
+@pytest.fixture
+def run_cli(run_in_process):
+    return lambda *args: run_in_process(CELEBA, list(args))
 
 
-def run_mocked(*args, timeout=300):
-    return subprocess.run([sys.executable, "-c", MOCKED, *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+@pytest.fixture
+def run_mocked(run_in_process):
+    """The entry point inside tfds.testing.mock_data: random CelebA/ImageNet examples."""
+    import tensorflow_datasets as tfds
+
+    def run(*args):
+        with tfds.testing.mock_data(num_examples=24):
+            return run_in_process(CELEBA, list(args))
+
+    return run
 
 
-def run_cli(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "age_tf.experiments.celeba", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def test_age_all_smoke_run_writes_views_metrics_and_a_checkpoint(tmp_path):
+def test_age_all_smoke_run_writes_views_metrics_and_a_checkpoint(tmp_path, run_mocked):
     out = tmp_path / "run"
     result = run_mocked(*TINY, "--epochs=2", "--steps_per_epoch=2", f"--output_dir={out}",
                         f"--data_dir={tmp_path / 'data'}")
@@ -48,7 +44,7 @@ def test_age_all_smoke_run_writes_views_metrics_and_a_checkpoint(tmp_path):
     assert "--divergence=all" in (out / "flags.txt").read_text()
 
 
-def test_unidirectional_ugm_on_imagenet_trains_the_generator_only(tmp_path):
+def test_unidirectional_ugm_on_imagenet_trains_the_generator_only(tmp_path, run_mocked):
     out = tmp_path / "ugm"
     result = run_mocked(*TINY, "--dataset=imagenet", "--method=ugm", "--epochs=1", "--steps_per_epoch=1",
                         f"--output_dir={out}")
@@ -57,8 +53,8 @@ def test_unidirectional_ugm_on_imagenet_trains_the_generator_only(tmp_path):
     assert sorted(os.listdir(out / "views")) == ["epoch_0001_samples.png", "final_samples.png"]
 
 
-def test_missing_data_stops_at_once_with_how_to_prepare_it(tmp_path):
-    result = run_cli(f"--data_dir={tmp_path / 'empty'}", f"--output_dir={tmp_path / 'out'}", timeout=60)
+def test_missing_data_stops_at_once_with_how_to_prepare_it(tmp_path, run_cli):
+    result = run_cli(f"--data_dir={tmp_path / 'empty'}", f"--output_dir={tmp_path / 'out'}")
     assert result.returncode == 2, result.stderr[-2000:]
     assert "is not prepared" in result.stderr and "tfds build celeb_a" in result.stderr
     assert "Traceback" not in result.stderr
@@ -76,7 +72,7 @@ def test_missing_data_stops_at_once_with_how_to_prepare_it(tmp_path):
         (["--inception_weights=/nonexistent/inception.h5"], "/nonexistent/inception.h5"),
     ],
 )
-def test_bad_flags_exit_2_before_anything_is_written(tmp_path, args, message):
+def test_bad_flags_exit_2_before_anything_is_written(tmp_path, run_cli, args, message):
     result = run_cli(*args, f"--output_dir={tmp_path / 'out'}")
     assert result.returncode == 2, result.stderr[-2000:]
     assert message in result.stderr and "Traceback" not in result.stderr

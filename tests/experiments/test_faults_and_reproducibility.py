@@ -5,7 +5,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 import tensorflow as tf
+
+pytestmark = pytest.mark.slow  # starts processes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = ["--num_modes=9", "--batch_size=20", "--d_steps=1", "--steps_per_epoch=3",

@@ -4,6 +4,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # starts processes
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RELAUNCH = ("from age_tf.experiments import hardware; "
             "hardware.relaunch_with_onednn('probe'); print('not relaunched')")

@@ -8,7 +8,10 @@ import subprocess
 import sys
 import time
 
+import pytest
 import tensorflow as tf
+
+pytestmark = pytest.mark.slow  # starts processes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EPOCHS, STEPS = 60, 4  # long enough that three kills land before the end on a fast machine

@@ -1,4 +1,5 @@
-"""The mixture-of-Gaussians entry point, run as a user runs it."""
+"""The mixture-of-Gaussians entry point, run as a user runs it: its ``main`` through
+``cli.run_main`` in this process (tiny runs), and once as a real process (slow)."""
 
 import json
 import os
@@ -7,19 +8,18 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import loaded_run_line
+from conftest import load_entry_point, loaded_run_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MOG = "age_tf.experiments.mog"
 
 
-def run_cli(*args, timeout=300):
-    return subprocess.run(
-        [sys.executable, "-m", "age_tf.experiments.mog", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-    )
+@pytest.fixture
+def run_cli(run_in_process):
+    return lambda *args: run_in_process(MOG, list(args))
 
 
-def test_short_run_writes_metrics_figure_flags_and_checkpoint(tmp_path):
+def test_short_run_writes_metrics_figure_flags_and_checkpoint(tmp_path, run_cli, recwarn):
     out = tmp_path / "run"
     result = run_cli(
         "--num_modes=9", "--batch_size=50", "--d_steps=2", "--epochs=2", "--steps_per_epoch=3",
@@ -38,24 +38,24 @@ def test_short_run_writes_metrics_figure_flags_and_checkpoint(tmp_path):
     assert [h["epoch"] for h in history] == [1, 2] and "eval_modes_covered" in history[-1]
     assert any(name.startswith("ckpt-1") for name in os.listdir(out / "checkpoint"))
     assert f"Metrics: {out / 'metrics.json'}" in result.stdout
-    assert "UserWarning" not in result.stderr  # e.g. Keras's about shuffle=True on a dataset
+    assert not [w for w in recwarn if "shuffle" in str(w.message)]  # Keras's about shuffle=True on a dataset
     assert (tmp_path / "export" / "1" / "saved_model.pb").exists()
     tensorboard = out / "tensorboard"
     assert (tensorboard / "mixture_epoch0002.png").exists()
     assert any(tensorboard.joinpath("train").iterdir()) and any(tensorboard.joinpath("images").iterdir())
 
     # load_run rebuilds the trained model from the directory, as the diagnostic scripts use it.
-    assert loaded_run_line("mog", out, "num_modes", 3) == "2 9 (3, 2)"
+    mog = sys.modules[MOG]
+    model, epoch = mog.load_run(str(out))
+    assert (epoch, mog.FLAGS.num_modes, np.asarray(model.generate(3)).shape) == (2, 9, (3, 2))
 
 
 def test_load_run_names_a_directory_without_flags(tmp_path):
-    code = f"from age_tf.experiments import mog; mog.load_run({str(tmp_path)!r})"
-    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert loaded.returncode != 0
-    assert f"{tmp_path / 'flags.txt'} does not exist: give a run directory written by" in loaded.stderr
+    with pytest.raises(FileNotFoundError, match="flags.txt does not exist: give a run directory written by"):
+        load_entry_point(MOG).load_run(str(tmp_path))
 
 
-def test_dry_run_prints_resolved_flags_and_writes_nothing(tmp_path):
+def test_dry_run_prints_resolved_flags_and_writes_nothing(tmp_path, run_cli):
     result = run_cli("--dry_run", f"--output_dir={tmp_path / 'never'}")
     assert result.returncode == 0
     assert "--divergence=kl" in result.stdout and "--epochs=" in result.stdout
@@ -73,7 +73,7 @@ def test_dry_run_prints_resolved_flags_and_writes_nothing(tmp_path):
         (["--metrics=mode_coverage,fid"], "Unknown metrics fid for a mixture run. Available: mode_coverage,"),
     ],
 )
-def test_bad_flags_exit_2_with_one_clear_sentence(tmp_path, args, message):
+def test_bad_flags_exit_2_with_one_clear_sentence(tmp_path, run_cli, args, message):
     result = run_cli(*args, f"--output_dir={tmp_path / 'out'}")
     assert result.returncode == 2
     assert message in result.stderr
@@ -81,14 +81,14 @@ def test_bad_flags_exit_2_with_one_clear_sentence(tmp_path, args, message):
     assert not (tmp_path / "out").exists()
 
 
-def test_output_dir_that_is_a_file_is_refused(tmp_path):
+def test_output_dir_that_is_a_file_is_refused(tmp_path, run_cli):
     target = tmp_path / "file"
     target.write_text("x")
     result = run_cli(f"--output_dir={target}", "--epochs=1")
     assert result.returncode == 2 and "is a file, not a directory" in result.stderr
 
 
-def test_rerun_into_the_same_directory_resumes_to_the_same_step_count(tmp_path):
+def test_rerun_into_the_same_directory_resumes_to_the_same_step_count(tmp_path, run_cli):
     common = ["--num_modes=9", "--batch_size=20", "--d_steps=1", "--steps_per_epoch=3",
               "--num_eval_samples=300", f"--output_dir={tmp_path / 'run'}"]
     first = run_cli(*common, "--epochs=2")
@@ -105,7 +105,6 @@ def test_rerun_into_the_same_directory_resumes_to_the_same_step_count(tmp_path):
     assert metrics["encoder_generator_steps"] == 9
     info = json.loads((tmp_path / "run" / "run_info.json").read_text())
     assert info["resumed_after_epoch"] == 2
-    assert info["command"].startswith("python -m age_tf.experiments.mog --num_modes=9 ")  # as retyped
     history = [json.loads(l) for l in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
     assert [h["epoch"] for h in history] == [1, 2, 3]
     # The times cover both stretches: the second one starts from the first's epoch-2 time.
@@ -115,32 +114,22 @@ def test_rerun_into_the_same_directory_resumes_to_the_same_step_count(tmp_path):
 
 
 
-POISONED_RUN = r"""
-import sys
-import numpy as np
-import age_tf
-from age_tf.experiments import cli, mog
+def test_diverging_run_names_the_player_and_the_last_good_checkpoint(tmp_path, run_cli, monkeypatch):
+    import age_tf
 
-real = age_tf.data.grid_mixture
-
-def poisoned(*args, **kwargs):
-    data = real(*args, **kwargs)
-    data.points[::2] = np.nan  # every other point: the first minibatch diverges
-    return data
-
-age_tf.data.grid_mixture = poisoned
-sys.argv = ["mog"] + sys.argv[1:]
-cli.run_main(mog.main)
-"""
-
-
-def test_diverging_run_names_the_player_and_the_last_good_checkpoint(tmp_path):
     out = tmp_path / "run"
     common = ["--num_modes=9", "--batch_size=20", "--d_steps=1", "--steps_per_epoch=3",
               "--num_eval_samples=300", "--notensorboard", f"--output_dir={out}"]
     assert run_cli(*common, "--epochs=1").returncode == 0
-    result = subprocess.run([sys.executable, "-c", POISONED_RUN, *common, "--epochs=3"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    real = age_tf.data.grid_mixture
+
+    def poisoned(*args, **kwargs):
+        data = real(*args, **kwargs)
+        data.points[::2] = np.nan  # every other point: the first minibatch diverges
+        return data
+
+    monkeypatch.setattr(age_tf.data, "grid_mixture", poisoned)
+    result = run_cli(*common, "--epochs=3")
     assert result.returncode == 3, result.stderr[-2000:]
     assert "Training stopped: The discriminator, encoder, generator losses became NaN or infinite in epoch 2, batch 1" in result.stderr
     assert "the last good checkpoint is" in result.stderr and "ckpt-1" in result.stderr
@@ -148,7 +137,7 @@ def test_diverging_run_names_the_player_and_the_last_good_checkpoint(tmp_path):
     assert sorted(p for p in os.listdir(out / "checkpoint") if p.endswith(".index")) == ["ckpt-1.index"]
 
 
-def test_vae_method_with_likelihood_metrics(tmp_path):
+def test_vae_method_with_likelihood_metrics(tmp_path, run_cli):
     out = tmp_path / "vae"
     result = run_cli(
         "--method=vae", "--encoder_kind=gaussian", "--generator_kind=gaussian", "--num_modes=9",
@@ -165,13 +154,13 @@ def test_vae_method_with_likelihood_metrics(tmp_path):
 
 
 @pytest.mark.parametrize("metric", ["objective", "nll_is"])
-def test_likelihood_metrics_need_gaussian_networks(tmp_path, metric):
+def test_likelihood_metrics_need_gaussian_networks(tmp_path, run_cli, metric):
     result = run_cli(f"--metrics={metric}", f"--output_dir={tmp_path / 'out'}")
     assert result.returncode == 2
     assert f"--metrics={metric} needs --encoder_kind=gaussian and --generator_kind=gaussian." in result.stderr
 
 
-def test_mixed_bfloat16_run_trains_and_reports_finite_metrics(tmp_path):
+def test_mixed_bfloat16_run_trains_and_reports_finite_metrics(tmp_path, run_cli):
     out = tmp_path / "bf16"
     result = run_cli(
         "--precision=mixed_bfloat16", "--num_modes=9", "--batch_size=50", "--d_steps=2", "--epochs=1",
@@ -184,8 +173,21 @@ def test_mixed_bfloat16_run_trains_and_reports_finite_metrics(tmp_path):
 
 
 def test_every_mixture_metric_is_registered():
-    code = ("from age_tf import metrics; from age_tf.experiments import mog; "
-            "print(sorted(set(mog.MIXTURE_METRICS) - set(metrics.names())))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    from age_tf import metrics
+
+    assert sorted(set(load_entry_point(MOG).MIXTURE_METRICS) - set(metrics.names())) == []
+
+
+@pytest.mark.slow
+def test_a_real_process_records_its_command_and_loads_back(tmp_path):
+    """As a user runs it: ``python -m``; run_info.json holds the command as retyped, and
+    load_run rebuilds the model in a fresh process."""
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", MOG, "--num_modes=9", "--batch_size=20", "--d_steps=1", "--epochs=1",
+         "--steps_per_epoch=2", "--num_eval_samples=300", "--notensorboard", f"--output_dir={out}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    info = json.loads((out / "run_info.json").read_text())
+    assert info["command"].startswith("python -m age_tf.experiments.mog --num_modes=9 ")  # as retyped
+    assert loaded_run_line("mog", out, "num_modes", 3) == "1 9 (3, 2)"

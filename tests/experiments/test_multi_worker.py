@@ -8,6 +8,9 @@ import sys
 
 import numpy as np
 import tensorflow as tf
+import pytest
+
+pytestmark = pytest.mark.slow  # starts processes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -1,23 +1,25 @@
-"""The Stacked MNIST entry point, run as a user runs it, on the real MNIST files."""
+"""The Stacked MNIST entry point, run as a user runs it (its ``main`` through ``cli.run_main``,
+in this process), on the MNIST sample shipped with the tests."""
 
 import json
 import os
-import subprocess
 import sys
 
+import numpy as np
 import pytest
-from conftest import MNIST_DIR, ROOT, loaded_run_line
+from conftest import MNIST_DIR
 
+STACKED = "age_tf.experiments.stacked_mnist"
 TINY = ["--num_train_examples=256", "--batch_size=8", "--steps_per_epoch=2", "--num_eval_samples=64",
         f"--mnist_dir={MNIST_DIR}", "--classifier_min_accuracy=0.9"]
 
 
-def run_cli(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "age_tf.experiments.stacked_mnist", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+@pytest.fixture
+def run_cli(run_in_process):
+    return lambda *args: run_in_process(STACKED, list(args))
 
 
-def test_smoke_run_writes_metrics_views_checkpoint_and_resumes(tmp_path, classifier_dir):
+def test_smoke_run_writes_metrics_views_checkpoint_and_resumes(tmp_path, classifier_dir, run_cli):
     out = tmp_path / "run"
     args = [*TINY, f"--classifier_dir={classifier_dir}", f"--output_dir={out}", "--eval_every=2"]
     first = run_cli(*args, "--epochs=2")
@@ -47,10 +49,12 @@ def test_smoke_run_writes_metrics_views_checkpoint_and_resumes(tmp_path, classif
     assert history == [1, 2, 3] and "epoch_0003_samples.png" in os.listdir(out / "views")
 
     # load_run rebuilds the trained model from the directory, as experiments/table5/check_reconstruction.py does.
-    assert loaded_run_line("stacked_mnist", out, "num_train_examples", 2) == "3 256 (2, 28, 28, 3)"
+    entry = sys.modules[STACKED]
+    model, epoch = entry.load_run(str(out))
+    assert (epoch, entry.FLAGS.num_train_examples, np.asarray(model.generate(2)).shape) == (3, 256, (2, 28, 28, 3))
 
 
-def test_deterministic_hinge_run_with_mixed_bfloat16(tmp_path, classifier_dir):
+def test_deterministic_hinge_run_with_mixed_bfloat16(tmp_path, classifier_dir, run_cli):
     out = tmp_path / "hinge"
     result = run_cli(*TINY, f"--classifier_dir={classifier_dir}", f"--output_dir={out}", "--epochs=1",
                      "--method=hinge", "--encoder_kind=deterministic", "--generator_kind=deterministic",
@@ -61,32 +65,21 @@ def test_deterministic_hinge_run_with_mixed_bfloat16(tmp_path, classifier_dir):
     assert sorted(os.listdir(out / "views"))[0].startswith("final_")  # views_every=0: only at the end
 
 
-POISONED_RUN = r"""
-import sys
-from age_tf.data import mnist
-from age_tf.experiments import cli, stacked_mnist
+def test_diverging_run_exits_3_naming_the_players(tmp_path, classifier_dir, run_cli, monkeypatch):
+    from age_tf.data import mnist
 
-real = mnist.stacked_batches
-mnist.stacked_batches = lambda *a, **k: real(*a, **k).map(lambda x: x * float("nan"))
-sys.argv = ["stacked_mnist"] + sys.argv[1:]
-cli.run_main(stacked_mnist.main)
-"""
-
-
-def test_diverging_run_exits_3_naming_the_players(tmp_path, classifier_dir):
+    real = mnist.stacked_batches
+    monkeypatch.setattr(mnist, "stacked_batches", lambda *a, **k: real(*a, **k).map(lambda x: x * float("nan")))
     out = tmp_path / "nan"
-    result = subprocess.run(
-        [sys.executable, "-c", POISONED_RUN, *TINY, f"--classifier_dir={classifier_dir}", f"--output_dir={out}",
-         "--epochs=2", "--notensorboard"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
+    result = run_cli(*TINY, f"--classifier_dir={classifier_dir}", f"--output_dir={out}", "--epochs=2",
+                     "--notensorboard")
     assert result.returncode == 3, result.stderr[-2000:]
     assert "Training stopped: The discriminator" in result.stderr and "epoch 1, batch 1" in result.stderr
     assert "no checkpoint was written" in result.stderr and "Traceback" not in result.stderr
     assert not (out / "metrics.json").exists()
 
 
-def test_dry_run_prints_resolved_flags_and_writes_nothing(tmp_path):
+def test_dry_run_prints_resolved_flags_and_writes_nothing(tmp_path, run_cli):
     result = run_cli("--flagfile=experiments/table5/stacked_mnist_age_all_cpu.flags", "--dry_run",
                      f"--output_dir={tmp_path / 'never'}")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -94,7 +87,7 @@ def test_dry_run_prints_resolved_flags_and_writes_nothing(tmp_path):
     assert not (tmp_path / "never").exists()
 
 
-def test_the_paper_flagfile_has_the_paper_settings():
+def test_the_paper_flagfile_has_the_paper_settings(run_cli):
     result = run_cli("--flagfile=experiments/table5/stacked_mnist_age_all.flags", "--dry_run")
     assert result.returncode == 0, result.stderr[-2000:]
     for flag in ("--epochs=50", "--batch_size=64", "--d_steps=1", "--d_learning_rate=0.0001",
@@ -114,14 +107,14 @@ def test_the_paper_flagfile_has_the_paper_settings():
         (["--mnist_dir=/nonexistent/mnist"], "--mnist_dir: MNIST directory /nonexistent/mnist does not exist"),
     ],
 )
-def test_bad_flags_exit_2_before_anything_is_written(tmp_path, args, message):
+def test_bad_flags_exit_2_before_anything_is_written(tmp_path, run_cli, args, message):
     result = run_cli(*args, f"--output_dir={tmp_path / 'out'}", f"--classifier_dir={tmp_path / 'cls'}")
     assert result.returncode == 2, result.stderr[-2000:]
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists() and not (tmp_path / "cls").exists()
 
 
-def test_corrupt_mnist_file_exits_2_with_the_loaders_message(tmp_path):
+def test_corrupt_mnist_file_exits_2_with_the_loaders_message(tmp_path, run_cli):
     broken = tmp_path / "mnist"
     broken.mkdir()
     for name in os.listdir(MNIST_DIR):

@@ -11,7 +11,7 @@ import pytest
 
 from age_tf.metrics import mode_classifier as mc
 
-MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "mnist")
+MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "data", "mnist_sample")  # the first 6,000 / 1,000 digits
 SMALL = dict(epochs=1, batch_size=64, num_train_examples=6000, min_accuracy=0.9)
 
 

@@ -114,7 +114,7 @@ def test_config_round_trip():
     assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
 
 
-@pytest.mark.parametrize("method", age_tf.methods.names())
+@pytest.mark.parametrize("method", age_tf.methods.names(adversarial=True, bidirectional=True))
 def test_keras_file_round_trip_keeps_outputs_and_optimizer_state(tmp_path, method):
     model = make_model("gaussian", method=method)
     model.fit(X, batch_size=48, epochs=1, verbose=0)

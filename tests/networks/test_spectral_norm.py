@@ -117,6 +117,7 @@ print("u on both replicas:", replicas[0].round(4).tolist())
 """
 
 
+@pytest.mark.slow  # starts a process
 def test_power_iteration_vector_is_updated_alike_on_every_replica():
     """Under MirroredStrategy (two logical CPUs, in a subprocess) a training call's u update."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from experiments import summarize, tables
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -19,6 +21,7 @@ def test_markdown_row_and_header_by_hand():
     assert tables.markdown_header(["Method", "KL", "seeds"]) == ["| Method | KL | seeds |", "|---|---|---|"]
 
 
+@pytest.mark.slow  # starts a process
 def test_table_from_run_directories(tmp_path):
     runs = []
     for seed, modes in ((0, 25), (1, 24)):
@@ -41,6 +44,7 @@ def test_table_from_run_directories(tmp_path):
     assert "total training wall time 3.0 minutes" in text  # from run_info.json
 
 
+@pytest.mark.slow  # starts a process
 def test_missing_run_is_a_clear_error(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "experiments.summarize", f"--runs={tmp_path / 'nope'}"],

@@ -6,6 +6,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # starts processes
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = ("--extra_flags=--epochs=1,--steps_per_epoch=2,--batch_size=20,--d_steps=2,--num_eval_samples=300,"
         "--mc_samples=2,--ais_steps=4,--ais_chains=2,--ais_examples=5")

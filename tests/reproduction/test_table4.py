@@ -25,6 +25,7 @@ def run(tmp_path, *args):
     )
 
 
+@pytest.mark.slow  # starts a process
 def test_runs_tabulates_and_resumes(tmp_path):
     earlier_log = tmp_path / "runs" / "age_kl_s0" / "stdout.log"  # as a stopped invocation leaves it
     earlier_log.parent.mkdir(parents=True)
@@ -93,6 +94,7 @@ def test_runs_tabulates_and_resumes(tmp_path):
     assert breakdown.breakdown_table(str(tmp_path / "results"), recorded) == breakdown
 
 
+@pytest.mark.slow  # starts a process
 def test_unknown_row_is_refused(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "experiments.table4.run", "--rows=AGE-XL"],

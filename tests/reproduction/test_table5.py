@@ -4,7 +4,10 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import MNIST_DIR, ROOT
+
+pytestmark = pytest.mark.slow  # starts processes
 
 
 def run(tmp_path, classifier_dir, *args):
