@@ -16,7 +16,7 @@ import keras
 import tensorflow as tf
 
 
-def _seed_states(model) -> dict:
+def seed_states(model) -> dict:
     """Every SeedGenerator state reachable from the model, by a stable name.
 
     The networks' own generators (the encoder's and generator's input noise)
@@ -64,7 +64,7 @@ class TrainingCheckpoint:
             model=model,
             **optimizers,
             epoch=self.epoch,
-            **{f"seed_{k}": v for k, v in _seed_states(model).items()},
+            **{f"seed_{k}": v for k, v in seed_states(model).items()},
         )
         self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep=max_to_keep)
 

@@ -60,7 +60,7 @@ def test_per_layer_noise_of_an_implicit_image_generator_resumes_draw_for_draw(tm
             layer.scale.assign(np.ones(layer.scale.shape, "float32"))
     model.generate(2)  # advance every noise generator
     saver = checkpointing.TrainingCheckpoint(model, str(tmp_path))
-    assert {"generator__layer0", "generator__layer2"} <= set(checkpointing._seed_states(model))
+    assert {"generator__layer0", "generator__layer2"} <= set(checkpointing.seed_states(model))
     saver.save(finished_epochs=1)
 
     fresh = make_images()

@@ -7,6 +7,7 @@ diverged run to exit code 3 and a failed write to 4 (README, Exit codes).
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -112,6 +113,8 @@ def run_main(main):
     """
 
     def guarded(argv):
+        # absl's app.run logs INFO; TensorFlow's checkpoint saver would write a line every epoch.
+        logging.getLogger("tensorflow").setLevel(logging.WARNING)
         try:
             return main(argv)
         except TrainingDiverged as error:

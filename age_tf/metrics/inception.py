@@ -130,7 +130,7 @@ def load_inception(weights_path: str) -> keras.Model:
     return network
 
 
-def _batches(images, batch_size: int, num_examples: Optional[int]) -> Iterable[np.ndarray]:
+def image_batches(images, batch_size: int, num_examples: Optional[int]) -> Iterable[np.ndarray]:
     """Batches of at most ``batch_size`` images from an array, a dataset or an iterable."""
     if isinstance(images, tf.data.Dataset):
         if check_image_spec(images, "images fed to InceptionV3").shape.rank == 4:
@@ -185,7 +185,7 @@ def activations(images, network: keras.Model, batch_size: int = 50, num_examples
         raise ValueError(f"batch_size must be positive, got {batch_size}.")
     features = _features_fn(network)
     outputs = []
-    for batch in _batches(images, batch_size, num_examples):
+    for batch in image_batches(images, batch_size, num_examples):
         batch = check_images(batch, "images fed to InceptionV3")
         outputs.append(features(tf.constant(batch)).numpy().astype(np.float32))
     if not outputs:

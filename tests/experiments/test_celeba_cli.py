@@ -28,6 +28,7 @@ def run_mocked(run_in_process):
     return run
 
 
+@pytest.mark.slow  # SAGAN and its views: 20 s
 def test_age_all_smoke_run_writes_views_metrics_and_a_checkpoint(tmp_path, run_mocked):
     out = tmp_path / "run"
     result = run_mocked(*TINY, "--epochs=2", "--steps_per_epoch=2", f"--output_dir={out}",
@@ -44,6 +45,7 @@ def test_age_all_smoke_run_writes_views_metrics_and_a_checkpoint(tmp_path, run_m
     assert "--divergence=all" in (out / "flags.txt").read_text()
 
 
+@pytest.mark.slow  # SAGAN: 10 s
 def test_unidirectional_ugm_on_imagenet_trains_the_generator_only(tmp_path, run_mocked):
     out = tmp_path / "ugm"
     result = run_mocked(*TINY, "--dataset=imagenet", "--method=ugm", "--epochs=1", "--steps_per_epoch=1",

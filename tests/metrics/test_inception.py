@@ -28,6 +28,7 @@ def real_images(n=4, size=16, seed=0):
     return np.random.default_rng(seed).uniform(-1, 1, (n, size, size, 3)).astype(np.float32)
 
 
+@pytest.mark.slow  # builds InceptionV3
 def test_random_weights_load_back_and_activations_stream_in_batches(weights):
     network, path = weights
     loaded = inception.load_inception(path)
@@ -40,7 +41,7 @@ def test_random_weights_load_back_and_activations_stream_in_batches(weights):
 
 def test_batches_never_exceed_batch_size_and_stop_at_num_examples():
     x = real_images(5)
-    sizes = lambda source, n=None: [len(b) for b in inception._batches(source, 2, n)]  # noqa: E731
+    sizes = lambda source, n=None: [len(b) for b in inception.image_batches(source, 2, n)]  # noqa: E731
     assert sizes(x) == [2, 2, 1]
     assert sizes(tf.data.Dataset.from_tensor_slices(x)) == [2, 2, 1]
     assert sizes(tf.data.Dataset.from_tensor_slices(x).batch(5), 3) == [2, 1]

@@ -34,7 +34,7 @@ X = age_tf.data.grid_mixture(9, seed=0).points[:96]
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("jit_compile", [False, pytest.param(True, marks=pytest.mark.slow)])  # XLA compiles for seconds
 def test_train_step_updates_all_players_and_reports_metrics(kind, jit_compile):
     model = make_model(kind, jit_compile=jit_compile)
     before = {n: snapshot(getattr(model, n)) for n in ("encoder", "generator", "discriminator")}
@@ -114,7 +114,11 @@ def test_config_round_trip():
     assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
 
 
-@pytest.mark.parametrize("method", age_tf.methods.names(adversarial=True, bidirectional=True))
+@pytest.mark.parametrize("method", [
+    # A method changes only the losses: age and one baseline in the fast tier, every one in the slow.
+    name if name in ("age", "hinge") else pytest.param(name, marks=pytest.mark.slow)
+    for name in age_tf.methods.names(adversarial=True, bidirectional=True)
+])
 def test_keras_file_round_trip_keeps_outputs_and_optimizer_state(tmp_path, method):
     model = make_model("gaussian", method=method)
     model.fit(X, batch_size=48, epochs=1, verbose=0)

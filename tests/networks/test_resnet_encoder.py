@@ -40,6 +40,7 @@ def test_unsupported_settings_are_refused():
         resnet_encoder.build_encoder(backbone="resnet18")
 
 
+@pytest.mark.slow  # builds ResNet-50
 def test_one_age_all_step_with_the_resnet50_encoder():
     # About 13 s on 2 CPU cores, most of it building the networks.
     keras.utils.set_random_seed(0)
