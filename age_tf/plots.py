@@ -9,11 +9,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def mixture_panels(path, real, real_labels, samples, reconstructions, latents, title=""):
+def mixture_panels(path, real, real_labels, samples, reconstructions, latents, title="", centers=None):
     """Real data, samples, reconstructions and latent codes side by side (Fig. 9).
 
     Reconstructions and latent codes are coloured by the mode of the real point
     they came from, so a mode that collapses onto another shows as mixed colour.
+    Points are small and faint, so that where the mass lies shows as dense
+    clusters and the thin bridges between them stay light; ``centers`` [K, 2]
+    marks the true mode centres on the data and sample panels.
     """
     fig, axes = plt.subplots(1, 4, figsize=(16, 4.3))
     lim = np.abs(real).max() + 1.0
@@ -26,10 +29,12 @@ def mixture_panels(path, real, real_labels, samples, reconstructions, latents, t
     for ax, (name, points, colours) in zip(axes, panels):
         points = np.asarray(points)
         ax.scatter(
-            points[:, 0], points[:, 1], s=2, alpha=0.5,
+            points[:, 0], points[:, 1], s=3, alpha=0.35, linewidths=0,
             c=colours if colours is not None else "tab:blue",
             cmap="tab20" if colours is not None else None,
         )
+        if centers is not None and name in ("real data", "generated G(z)"):
+            ax.scatter(*np.asarray(centers).T, marker="+", s=25, c="red", linewidths=0.7)
         ax.set_title(name)
         ax.set_aspect("equal")
         if name != "latent code E(x)":

@@ -62,12 +62,6 @@ flags.DEFINE_boolean(
     "Give all d_steps discriminator updates and the encoder/generator update of an iteration the same "
     "minibatch, as the authors' code does (default: a fresh one each, as Algorithm 1).",
 )
-flags.DEFINE_integer(
-    "lr_decay_steps", 0,
-    "Cosine-decay every learning rate over this many encoder/generator updates, down to --lr_decay_to "
-    "times its start, then hold it (0: constant rates, as the paper). Not in the paper; the demo uses it.",
-)
-flags.DEFINE_float("lr_decay_to", 0.1, "Where --lr_decay_steps ends, as a fraction of each starting rate.")
 flags.DEFINE_integer("seed", 0, "Seed of the weights and of all training noise.")
 flags.DEFINE_integer("data_seed", 0, "Seed of the training data draw.")
 run_flags.free_on_resume(flags.DEFINE_integer("num_eval_samples", 10_000, "Generated points for the mode metrics."))
@@ -97,9 +91,7 @@ def validate_flags():
     cli.check_method_flags(FLAGS, METHODS)
     if int(round(FLAGS.num_modes ** 0.5)) ** 2 != FLAGS.num_modes or FLAGS.num_modes < 1:
         cli.usage_error(f"--num_modes must be a square number (9, 25), got {FLAGS.num_modes}.")
-    cli.check_non_negative(FLAGS, ("eval_every", "num_threads", "steps_per_epoch", "lr_decay_steps"))
-    if not 0 <= FLAGS.lr_decay_to <= 1:
-        cli.usage_error(f"--lr_decay_to must lie in [0, 1] (a fraction of each starting rate), got {FLAGS.lr_decay_to}.")
+    cli.check_non_negative(FLAGS, ("eval_every", "num_threads", "steps_per_epoch"))
     cli.check_positive(
         FLAGS, ("d_steps", "batch_size", "epochs", "latent_dim", "hidden_units", "generator_layers", "d_hidden_units",
                 "num_eval_samples", "checkpoint_every",
@@ -155,7 +147,7 @@ def build_model(seed: int):
     model = models.build(FLAGS.method, encoder, generator, discriminator, divergence=FLAGS.divergence,
                          scale_clip=FLAGS.scale_clip, d_steps=FLAGS.d_steps, seed=seed * 3)
     return models.compile_with_adam(model, FLAGS.d_learning_rate, FLAGS.eg_learning_rate, FLAGS.adam_beta1,
-                                    FLAGS.adam_beta2, FLAGS.jit_compile, FLAGS.lr_decay_steps, FLAGS.lr_decay_to)
+                                    FLAGS.adam_beta2, FLAGS.jit_compile)
 
 
 TrainingDiverged = cli.TrainingDiverged
@@ -218,6 +210,7 @@ def run(output_dir: str, strategy) -> dict:
             np.asarray(trained.reconstruct(heldout[:5000])),
             np.asarray(trained.encode(heldout[:5000])),
             title=title,
+            centers=data.centers,
         )
 
     evaluation = callbacks.PeriodicEvaluation(["mode_coverage"], data, FLAGS.eval_every,

@@ -30,29 +30,18 @@ def build(method: str, encoder, generator, discriminator=None, *, divergence: st
 
 
 def compile_with_adam(model: keras.Model, d_learning_rate: float, eg_learning_rate: float,
-                      beta_1: float = 0.0, beta_2: float = 0.999, jit_compile: bool = False,
-                      decay_steps: int = 0, decay_to: float = 0.1) -> keras.Model:
+                      beta_1: float = 0.0, beta_2: float = 0.999, jit_compile: bool = False) -> keras.Model:
     """Compiles ``model`` with one Adam per player: ``d_learning_rate`` for D,
     ``eg_learning_rate`` for E and G (one Adam over both for the VAE, none for the
-    encoder of AGE-UGM). beta_1 = 0 is the paper's choice (Appendix E).
+    encoder of AGE-UGM). beta_1 = 0 is the paper's choice (Appendix E)."""
 
-    ``decay_steps`` > 0 (not in the paper): every rate follows a cosine from its
-    start down to ``decay_to`` times it over ``decay_steps`` encoder/generator
-    updates (D's over the same iterations, d_steps updates each), then holds.
-    """
-    if decay_steps < 0 or not 0 <= decay_to <= 1:
-        raise ValueError(f"decay_steps must be >= 0 and decay_to in [0, 1]; got {decay_steps} and {decay_to}.")
-
-    def adam(learning_rate, updates_per_iteration=1):
-        if decay_steps:
-            learning_rate = keras.optimizers.schedules.CosineDecay(
-                learning_rate, decay_steps * updates_per_iteration, alpha=decay_to)
+    def adam(learning_rate):
         return keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2)
 
     if isinstance(model, VAE):
         model.compile(optimizer=adam(eg_learning_rate), jit_compile=jit_compile)
     else:
-        model.compile(d_optimizer=adam(d_learning_rate, model.d_steps),
+        model.compile(d_optimizer=adam(d_learning_rate),
                       e_optimizer=None if model.unidirectional else adam(eg_learning_rate),
                       g_optimizer=adam(eg_learning_rate), jit_compile=jit_compile)
     return model
