@@ -45,10 +45,10 @@ def test_runs_tabulates_and_resumes(tmp_path):
     recorded = json.loads((tmp_path / "results" / "table4.json").read_text())["trials"]
     assert set(recorded) == {"AGE-KL/0", "Hinge/0"}
     assert (tmp_path / "results" / "table4_samples.png").exists()
-    breakdown = (tmp_path / "results" / "table4_breakdown.md").read_text()
+    breakdown_text = (tmp_path / "results" / "table4_breakdown.md").read_text()
     # 9 modes, 4 of them minority (500 of 52,000 points each): true share 2,000 / 52,000.
-    assert "| Method | KL (these points) | minority share (true 0.0385) |" in breakdown
-    assert re.search(r"\| AGE-KL \| [0-9.e-]+ \| [0-9.e-]+ \| [0-9.e-]+ \| [0-9.e-]+ \| 0 \|", breakdown)
+    assert "| Method | KL (these points) | minority share (true 0.0385) |" in breakdown_text
+    assert re.search(r"\| AGE-KL \| [0-9.e-]+ \| [0-9.e-]+ \| [0-9.e-]+ \| [0-9.e-]+ \| 0 \|", breakdown_text)
     # Per trial: the split of that seed's kept points, as minority_breakdown gives it.
     from age_tf.data import grid_mixture
     from age_tf.metrics import modes
@@ -58,8 +58,8 @@ def test_runs_tabulates_and_resumes(tmp_path):
         split = modes.minority_breakdown(saved["samples"], mixture.centers, mixture.probabilities, mixture.std)
     cells = [split["kl_between_groups"] + split["kl_within_groups"], split["minority_share"],
              split["kl_between_groups"], split["kl_within_groups"]]
-    assert "| Hinge | 0 | " + " | ".join(f"{c:.4g}" for c in cells) + " |" in breakdown
-    assert "## How the reading depends on the assignment rule" in breakdown
+    assert "| Hinge | 0 | " + " | ".join(f"{c:.4g}" for c in cells) + " |" in breakdown_text
+    assert "## How the reading depends on the assignment rule" in breakdown_text
     again = run(tmp_path, "--dry_run")
     assert "2 trials recorded, 0 to run" in again.stdout
 
@@ -91,7 +91,7 @@ def test_runs_tabulates_and_resumes(tmp_path):
 
     breakdown.samples_figure(str(tmp_path / "results"), recorded)
     assert (tmp_path / "results" / "table4_samples.png").exists()
-    assert breakdown.breakdown_table(str(tmp_path / "results"), recorded) == breakdown
+    assert breakdown.breakdown_table(str(tmp_path / "results"), recorded) == breakdown_text
 
 
 @pytest.mark.slow  # starts a process
