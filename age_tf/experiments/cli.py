@@ -12,6 +12,7 @@ import os
 import sys
 
 from absl import app, flags
+from absl import logging as absl_logging
 
 
 def usage_error(message: str):
@@ -113,7 +114,10 @@ def run_main(main):
     """
 
     def guarded(argv):
-        # absl's app.run logs INFO; TensorFlow's checkpoint saver would write a line every epoch.
+        # absl's app.run logs INFO, and TensorFlow's checkpoint saver logs a line at every save:
+        # warnings and errors only, unless the user asked for more with --verbosity.
+        if not flags.FLAGS["verbosity"].present:
+            absl_logging.set_verbosity(absl_logging.WARNING)
         logging.getLogger("tensorflow").setLevel(logging.WARNING)
         try:
             return main(argv)
