@@ -4,6 +4,7 @@ defines a flag when imported (absl flags are global: a library that defined them
 import importlib
 import pkgutil
 
+import pytest
 from absl import flags
 
 import age_tf
@@ -28,3 +29,12 @@ def test_every_library_module_imports_and_defines_no_flag():
 def test_the_public_names():
     assert age_tf.AGE is age_tf.models.AGE and age_tf.VAE is age_tf.models.VAE
     assert callable(age_tf.models.build) and callable(age_tf.metrics.compute)
+
+
+@pytest.mark.parametrize("module", sorted(ENTRY_POINTS))
+def test_every_entry_point_answers_help_with_exit_0(run_in_process, module):
+    """absl exits 1 after --help; the entry points exit 0. (Run as ``python -m``, the help opens
+    with the module's docstring; in this process it is pytest's.)"""
+    result = run_in_process(module, ["--help"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"{module}:\n" in result.stdout and "--output_dir" in result.stdout

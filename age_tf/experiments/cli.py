@@ -94,10 +94,16 @@ def parse_flags(argv):
     """absl's flag parsing, with its errors turned into exit code 2 and one sentence.
 
     Unknown flags, values of the wrong type, enum values outside their choices
-    and a --flagfile that does not exist all end here, before any work.
+    and a --flagfile that does not exist all end here, before any work. A help
+    flag prints the help and exits 0 (absl exits 1, as for an error).
     """
     try:
         return flags.FLAGS(argv)
+    except SystemExit as stop:
+        asked = {"--help", "-help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml"}
+        if stop.code == 1 and asked & set(argv[1:]):
+            sys.exit(0)
+        raise
     except flags.Error as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         message = message.removeprefix("ERROR::").strip()

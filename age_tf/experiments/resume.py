@@ -2,8 +2,9 @@
 
 A flag declared with ``run_flags.free_on_resume`` where it is defined (how long
 a run trains, where and how it runs, what it evaluates) may change on a resume;
-any other difference from the run's ``flags.txt`` is refused before anything is
-written.
+any other difference from the run's ``flags.txt`` (defaults and unset flags
+included) is refused before anything is written, and so is a checkpoint without
+a ``flags.txt``. ``--noresume`` removes the earlier training's files.
 """
 
 from __future__ import annotations
@@ -29,31 +30,49 @@ def changed_on_resume(saved_lines, current: dict, free=frozenset()) -> list:
     return changes
 
 
-def refuse_changed_resume(output_dir: str, module_name: str) -> None:
-    """Stops, before flags.txt is rewritten, when ``--resume`` would continue a run
-    directory's checkpoint with other training settings than the run had."""
+def refuse_changed_resume(output_dir: str, module_name: str) -> bool:
+    """Whether the run will resume a checkpoint of ``output_dir``; stops, before
+    flags.txt is rewritten, when ``--resume`` would continue it with other training
+    settings than the run had, or with no flags.txt to compare against."""
     import tensorflow as tf
 
     if not flags.FLAGS.resume or tf.train.latest_checkpoint(os.path.join(output_dir, "checkpoint")) is None:
-        return  # nothing to resume: the run starts over and its flags.txt is replaced
+        return False  # nothing to resume: the run starts over and its flags.txt is replaced
     saved = run_directory.saved_flag_lines(output_dir)
     path = os.path.join(output_dir, "flags.txt")
+    if not saved:
+        cli.usage_error(
+            f"--output_dir {output_dir} holds a checkpoint but no readable {os.path.basename(path)} saying how it "
+            "was trained, so a resume could mix two trainings; pass --noresume to train from scratch there "
+            "(the old checkpoints are removed) or choose another --output_dir."
+        )
     free = {flag.name for flag in cli.module_flags(module_name) if run_flags.is_free_on_resume(flag)}
     changes = changed_on_resume(saved, run_directory.resolved_flag_lines(module_name), free)
     if changes:
-        listed = "; ".join(f"{then} there, {now} now" for then, now in changes)
+        shown = lambda line: line.removeprefix("# ")  # noqa: E731  ("# --scale_clip unset")
+        listed = "; ".join(f"{shown(then)} there, {shown(now)} now" for then, now in changes)
         cli.usage_error(
             f"--output_dir {output_dir} holds a checkpoint trained with other settings ({listed}); "
             f"resuming would mix the two. Rerun with that run's settings (--flagfile={path}, changing "
             "only --epochs or evaluation flags), choose another --output_dir, or pass --noresume to "
-            "train from scratch there (its checkpoints are replaced)."
+            "train from scratch there (its checkpoints are removed)."
         )
+    return True
 
 
 def open_run_directory(module_name: str) -> str:
-    """Creates ``--output_dir``, refuses a resume with other training settings and
-    writes the resolved flags: the last checks before anything is written."""
+    """Creates ``--output_dir``, refuses a resume with other training settings, clears
+    an earlier training's files when the run starts over (--noresume, or no checkpoint
+    to resume: no old checkpoint or history is left to mix with the new run's) and
+    writes the resolved flags."""
     output_dir = run_directory.prepare_output_dir(flags.FLAGS.output_dir)
-    refuse_changed_resume(output_dir, module_name)
+    checkpoints = os.path.join(output_dir, "checkpoint")
+    if os.path.lexists(checkpoints) and not os.path.isdir(checkpoints):
+        cli.usage_error(f"{checkpoints} is not a directory, and the run's checkpoints go there; move it "
+                        "away or choose another --output_dir.")
+    if not refuse_changed_resume(output_dir, module_name):
+        removed = run_directory.clear_training(output_dir)
+        if removed:
+            print(f"Starting over in {output_dir}: removed the earlier training's {', '.join(removed)}.")
     run_directory.save_resolved_flags(output_dir, module_name)
     return output_dir

@@ -104,14 +104,23 @@ def save_resolved_flags(output_dir: str, module_name: str) -> str:
     return path
 
 
+UNSET = " unset"  # flags.txt line of a flag without a value: "# --scale_clip unset" (a comment to absl)
+
+
 def resolved_flag_lines(module_name: str) -> dict:
-    """Flag name -> its flags.txt line (``flag.serialize()``) for every flag of the
-    entry point that has a value: what ``save_resolved_flags`` writes."""
-    return {flag.name: flag.serialize() for flag in cli.module_flags(module_name) if flag.value is not None}
+    """Flag name -> its flags.txt line for every flag of the entry point: what
+    ``save_resolved_flags`` writes. A flag with a value gives ``flag.serialize()``;
+    one without (e.g. --scale_clip unset) gives the comment ``# --name unset``, so
+    that a resume that sets it is seen to change it."""
+    return {flag.name: flag.serialize() if flag.value is not None else f"# --{flag.name}{UNSET}"
+            for flag in cli.module_flags(module_name)}
 
 
 def flag_name(line: str, known) -> str:
-    """``name`` of ``--name=value``, ``--name`` or (``name`` in ``known``) ``--noname``."""
+    """``name`` of ``--name=value``, ``--name``, ``# --name unset`` or (``name`` in
+    ``known``) ``--noname``."""
+    if line.startswith("# --") and line.endswith(UNSET):
+        return line[len("# --"):-len(UNSET)]
     body = line[2:]
     if "=" in body:
         return body.split("=", 1)[0]
@@ -127,6 +136,8 @@ def saved_flag(run_dir: str, name: str):
     its flags into FLAGS (``load_run`` does that)."""
     for line in saved_flag_lines(run_dir):
         if flag_name(line, {name}) == name:
+            if line.startswith("#"):
+                return None
             if "=" in line:
                 return line.split("=", 1)[1]
             return "false" if line == f"--no{name}" else "true"
@@ -134,16 +145,44 @@ def saved_flag(run_dir: str, name: str):
 
 
 def saved_flag_lines(run_dir: str) -> list:
-    """The ``--flag`` lines of ``run_dir/flags.txt``; none when it is missing."""
+    """The ``--flag`` and ``# --flag unset`` lines of ``run_dir/flags.txt``; none when it is missing."""
     path = os.path.join(run_dir, "flags.txt")
     if not os.path.isfile(path):
         return []
     with open(path) as f:
-        return [line.strip() for line in f if line.startswith("--")]
+        lines = [line.strip() for line in f]
+    return [line for line in lines if line.startswith("--") or (line.startswith("# --") and line.endswith(UNSET))]
 
 
 HISTORY_FILE = "history.jsonl"
 TENSORBOARD_DIR = "tensorboard"  # the TensorBoard callback's scalars and any image summaries beside them
+# What a training leaves in its run directory, besides flags.txt (rewritten by every run):
+# ``clear_training`` removes them when a run starts over (--noresume).
+TRAINING_DIRS = ("checkpoint", TENSORBOARD_DIR, "views")
+TRAINING_FILES = (HISTORY_FILE, "metrics.json", "run_info.json", "mog.png", "samples.npy")
+
+
+def clear_training(output_dir: str) -> list:
+    """Removes what an earlier training left in ``output_dir`` (``TRAINING_DIRS`` and
+    ``TRAINING_FILES``, each only if it is what a training writes there: a directory
+    or a file), so that the directory describes only the training that starts now;
+    returns the names removed."""
+    import shutil
+
+    removed = []
+    for name in (*TRAINING_DIRS, *TRAINING_FILES):
+        path = os.path.join(output_dir, name)
+        try:
+            if name in TRAINING_DIRS and os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            elif name in TRAINING_FILES and os.path.isfile(path):
+                os.remove(path)
+            else:
+                continue
+        except OSError as error:
+            raise with_filename(error, path) from error
+        removed.append(name)
+    return removed
 
 
 def recorded_wall_seconds(history_path: str, epoch: int) -> float:

@@ -1,8 +1,12 @@
 """Which flags a resumed run may change: declared where each flag is defined."""
 
+import json
+import os
+
+import pytest
 from absl import flags
 
-from age_tf.experiments import resume, run_flags
+from age_tf.experiments import resume, run_flags, training
 
 
 def test_changed_on_resume_lists_training_settings_only():
@@ -24,3 +28,77 @@ def test_a_flag_declared_free_on_resume_says_so_and_others_do_not():
     flags.DEFINE_string("probe_divergence", "kl", "Divergence.", flag_values=values)
     assert run_flags.is_free_on_resume(values["probe_epochs"])
     assert not run_flags.is_free_on_resume(values["probe_divergence"])
+
+
+MOG = "age_tf.experiments.mog"
+TINY = ["--num_modes=9", "--batch_size=20", "--d_steps=1", "--steps_per_epoch=3", "--num_eval_samples=300",
+        "--notensorboard"]
+
+
+def _ckpt_indexes(out):
+    return sorted(p for p in os.listdir(out / "checkpoint") if p.endswith(".index"))
+
+
+def test_noresume_leaves_no_old_checkpoint_for_a_later_resume(tmp_path, run_in_process, monkeypatch):
+    """The reported case: a KL run, then --noresume with JS killed before its first checkpoint, then a
+    plain rerun with JS: it must train JS from scratch, not resume the KL weights."""
+    out = tmp_path / "run"
+    assert run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"]).returncode == 0
+    assert _ckpt_indexes(out) == ["ckpt-1.index"]
+
+    def killed(*args, **kwargs):
+        raise RuntimeError("killed")  # as a kill before the first checkpoint would leave the directory
+
+    monkeypatch.setattr(training.Training, "fit", killed)
+    with pytest.raises(RuntimeError, match="killed"):
+        run_in_process(MOG, [*TINY, "--noresume", "--divergence=js", "--epochs=2", f"--output_dir={out}"])
+    assert not (out / "checkpoint").exists() and not (out / "history.jsonl").exists()
+    assert not (out / "metrics.json").exists()
+    monkeypatch.undo()
+
+    rerun = run_in_process(MOG, [*TINY, "--divergence=js", "--epochs=2", f"--output_dir={out}"])
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert "Resuming" not in rerun.stdout
+    assert json.loads((out / "metrics.json").read_text())["encoder_generator_steps"] == 6  # 2 epochs of 3
+    assert [json.loads(l)["epoch"] for l in (out / "history.jsonl").read_text().splitlines()] == [1, 2]
+
+
+def test_setting_an_unset_flag_on_resume_is_refused(tmp_path, run_in_process):
+    out = tmp_path / "run"
+    assert run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"]).returncode == 0
+    assert "# --scale_clip unset" in (out / "flags.txt").read_text().splitlines()
+    flags_file = (out / "flags.txt").read_text()
+    result = run_in_process(MOG, [*TINY, "--epochs=2", "--scale_clip=0.5", f"--output_dir={out}"])
+    assert result.returncode == 2
+    assert "--scale_clip unset there, --scale_clip=0.5 now" in result.stderr
+    assert (out / "flags.txt").read_text() == flags_file and _ckpt_indexes(out) == ["ckpt-1.index"]
+
+
+def test_a_checkpoint_without_flags_is_not_resumed(tmp_path, run_in_process):
+    out = tmp_path / "run"
+    assert run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"]).returncode == 0
+    (out / "flags.txt").unlink()
+    result = run_in_process(MOG, [*TINY, "--epochs=2", "--divergence=js", f"--output_dir={out}"])
+    assert result.returncode == 2 and "holds a checkpoint but no readable flags.txt" in result.stderr
+    assert _ckpt_indexes(out) == ["ckpt-1.index"] and not (out / "flags.txt").exists()
+
+
+def test_a_run_without_a_checkpoint_starts_over_clean(tmp_path, run_in_process):
+    """A directory whose run died before its first checkpoint: the rerun starts over and its
+    history holds only its own epochs."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "history.jsonl").write_text('{"epoch": 1, "wall_s": 5.0}\n{"epoch": 2, "wall_s": 9.0}\n')
+    result = run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "removed the earlier training's history.jsonl" in result.stdout
+    assert [json.loads(l)["epoch"] for l in (out / "history.jsonl").read_text().splitlines()] == [1]
+
+
+def test_a_file_where_the_checkpoints_go_is_refused_before_training(tmp_path, run_in_process):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "checkpoint").write_text("not a directory")
+    result = run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"])
+    assert result.returncode == 2 and "checkpoint is not a directory" in result.stderr
+    assert sorted(os.listdir(out)) == ["checkpoint"]
