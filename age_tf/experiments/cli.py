@@ -53,6 +53,25 @@ def check_non_negative(flag_values, names):
             usage_error(f"--{name} must be >= 0, got {getattr(flag_values, name)}.")
 
 
+MAX_SEED = 10 ** 9  # the networks are seeded with 3 * seed + 2, which numpy takes below 2**32
+
+
+def check_seeds(flag_values, names=("seed", "data_seed")):
+    """Exit 2 unless every named seed flag (those the entry point has) lies in [0, MAX_SEED]."""
+    for name in names:
+        value = getattr(flag_values, name, None)
+        if value is not None and not 0 <= value <= MAX_SEED:
+            usage_error(f"--{name} must lie in [0, {MAX_SEED:,}], got {value}.")
+
+
+def check_not_empty(flag_values, names=("output_dir",)):
+    """Exit 2 when a named path flag was given as an empty string (``--output_dir=``)."""
+    for name in names:
+        value = getattr(flag_values, name, None)
+        if isinstance(value, str) and not value.strip():
+            usage_error(f"--{name} is empty; give a path.")
+
+
 def check_adam_betas(flag_values):
     """Exit 2 unless --adam_beta1 and --adam_beta2 lie in [0, 1)."""
     for name in ("adam_beta1", "adam_beta2"):
@@ -97,6 +116,10 @@ def parse_flags(argv):
     and a --flagfile that does not exist all end here, before any work. A help
     flag prints the help and exits 0 (absl exits 1, as for an error).
     """
+    empty_flagfile = [a for a in argv[1:] if a in ("--flagfile=", "--flagfile", "-flagfile=")]
+    if empty_flagfile:  # absl would run the defaults silently
+        sys.stderr.write(f"{empty_flagfile[0]} names no file; give the path of a flagfile.\n")
+        sys.exit(2)
     try:
         return flags.FLAGS(argv)
     except SystemExit as stop:
@@ -112,11 +135,14 @@ def parse_flags(argv):
 
 
 def run_main(main):
-    """``app.run(main)`` for an entry point: bad flags exit 2, a diverged run 3, failed writes 4.
+    """``app.run(main)`` for an entry point: bad flags exit 2, a diverged run 3, failed
+    writes 4, Ctrl-C 130.
 
     An OSError that reaches here comes from writing the run's files (disk full,
-    permissions): it is reported in one sentence naming the path, and the
-    newest checkpoint, written atomically before, stays readable.
+    permissions), and so does TensorFlow's ResourceExhaustedError from a checkpoint
+    save on a full disk: each is reported in one sentence, and the newest
+    checkpoint, written atomically before, stays readable. Ctrl-C stops with one
+    line saying how to resume instead of a traceback.
     """
 
     def guarded(argv):
@@ -140,6 +166,20 @@ def run_main(main):
                 f"Stopped by a file error{where}: {error.strerror or error}. Free some space or fix "
                 "the permissions, then rerun the same command (a training run resumes from its last "
                 "checkpoint).\n"
+            )
+            return 4
+        except KeyboardInterrupt:
+            output_dir = getattr(flags.FLAGS, "output_dir", None)
+            where = f" in {output_dir}" if output_dir else ""
+            sys.stderr.write(f"Interrupted. The newest checkpoint{where} is kept; rerun the same command to "
+                             "resume from it.\n")
+            return 130
+        except Exception as error:  # noqa: BLE001 - only TensorFlow's disk-full error is ours to word
+            if type(error).__name__ != "ResourceExhaustedError":
+                raise
+            sys.stderr.write(
+                f"Stopped by a file error: {str(error).strip().splitlines()[0]}. Free some space, then rerun "
+                "the same command (a training run resumes from its last checkpoint).\n"
             )
             return 4
 
@@ -174,10 +214,13 @@ def fit_verbosity() -> int:
 
 
 def begin(argv, module_name: str, validate) -> bool:
-    """The opening of every entry point: no stray arguments, ``validate()``, and
-    --dry_run printing the resolved flags. False when the program should stop."""
+    """The opening of every entry point: no stray arguments, seeds in range, no empty
+    --output_dir, ``validate()``, and --dry_run printing the resolved flags. False when
+    the program should stop."""
     if len(argv) > 1:
         usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
+    check_seeds(flags.FLAGS)
+    check_not_empty(flags.FLAGS, ("output_dir", "export_dir", "data_dir", "mnist_dir", "classifier_dir"))
     validate()
     if flags.FLAGS.dry_run:
         print_resolved_flags(module_name)

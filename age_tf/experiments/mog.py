@@ -100,6 +100,12 @@ def validate_flags():
     )
     cli.check_adam_betas(FLAGS)
     cli.check_strategy(FLAGS)
+    points = len(age_tf.data.grid_mixture(FLAGS.num_modes, FLAGS.imbalanced, seed=FLAGS.data_seed).points)
+    if not FLAGS.steps_per_epoch and FLAGS.batch_size > points:
+        cli.usage_error(
+            f"--batch_size={FLAGS.batch_size} is larger than the {points:,} points of --num_modes="
+            f"{FLAGS.num_modes}, so an epoch would have no step; use a smaller batch or set --steps_per_epoch."
+        )
     if FLAGS.ais_examples > HELDOUT_POINTS:
         cli.usage_error(
             f"--ais_examples must be at most the {HELDOUT_POINTS:,} held-out points, got {FLAGS.ais_examples}."

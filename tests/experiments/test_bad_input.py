@@ -103,6 +103,15 @@ CASES = [
     ("MNIST file truncated", STACKED, [lambda t: f"--mnist_dir={_truncated_mnist(t)}"], "train-images"),
     ("unknown Stacked MNIST method", STACKED, ["--method=vae"], "Unknown method 'vae'."),
     ("unknown Table 5 row", TABLE5, ["--rows=AGE-XL"], "Unknown rows"),
+    ("negative seed", MOG, ["--seed=-1"], "--seed must lie in [0, 1,000,000,000], got -1."),
+    ("huge seed", MOG, ["--seed=1099511627776"], "--seed must lie in [0, 1,000,000,000], got 1099511627776."),
+    ("negative data seed", MOG, ["--data_seed=-3"], "--data_seed must lie in [0, 1,000,000,000], got -3."),
+    ("negative Stacked MNIST seed", STACKED, ["--seed=-1"], "--seed must lie in [0, 1,000,000,000]"),
+    ("empty flagfile", MOG, ["--flagfile="], "--flagfile= names no file; give the path of a flagfile."),
+    ("empty output dir", MOG, ["--output_dir="], "--output_dir is empty; give a path."),
+    ("empty export dir", MOG, ["--export_dir="], "--export_dir is empty; give a path."),
+    ("batch larger than the data", MOG, ["--num_modes=1", "--batch_size=20000"],
+     "--batch_size=20000 is larger than the 10,000 points of --num_modes=1, so an epoch would have no step"),
     ("missing run to summarise", SUMMARIZE, [lambda t: f"--runs={t / 'never_ran'}"], "metrics.json does not exist; did the run"),
 ]
 

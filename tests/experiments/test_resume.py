@@ -102,3 +102,32 @@ def test_a_file_where_the_checkpoints_go_is_refused_before_training(tmp_path, ru
     result = run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"])
     assert result.returncode == 2 and "checkpoint is not a directory" in result.stderr
     assert sorted(os.listdir(out)) == ["checkpoint"]
+
+
+def test_ctrl_c_stops_with_one_line_and_the_run_resumes(tmp_path, run_in_process, monkeypatch):
+    out = tmp_path / "run"
+    assert run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"]).returncode == 0
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training.Training, "fit", interrupted)
+    result = run_in_process(MOG, [*TINY, "--epochs=2", f"--output_dir={out}"])
+    assert result.returncode == 130 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (f"Interrupted. The newest checkpoint in {out} is kept; rerun the same "
+                                     "command to resume from it.")
+    monkeypatch.undo()
+    resumed = run_in_process(MOG, [*TINY, "--epochs=2", f"--output_dir={out}"])
+    assert resumed.returncode == 0 and "Resuming after epoch 1" in resumed.stdout
+
+
+def test_a_full_disk_while_saving_a_checkpoint_exits_4(tmp_path, run_in_process, monkeypatch):
+    import tensorflow as tf
+
+    def disk_full(*args, **kwargs):
+        raise tf.errors.ResourceExhaustedError(None, None, "ckpt-1_temp/part-00000: No space left on device")
+
+    monkeypatch.setattr(training.Training, "fit", disk_full)
+    result = run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={tmp_path / 'run'}"])
+    assert result.returncode == 4 and "Traceback" not in result.stderr
+    assert "Stopped by a file error: ckpt-1_temp/part-00000: No space left on device. Free some space" in result.stderr
