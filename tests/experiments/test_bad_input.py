@@ -112,6 +112,7 @@ CASES = [
     ("empty export dir", MOG, ["--export_dir="], "--export_dir is empty; give a path."),
     ("batch larger than the data", MOG, ["--num_modes=1", "--batch_size=20000"],
      "--batch_size=20000 is larger than the 10,000 points of --num_modes=1, so an epoch would have no step"),
+    ("another tool's flag", TABLE4, ["--title=x"], "Unknown command line flag 'title'"),
     ("missing run to summarise", SUMMARIZE, [lambda t: f"--runs={t / 'never_ran'}"], "metrics.json does not exist; did the run"),
 ]
 
