@@ -10,6 +10,7 @@ a write leaves the previous checkpoint readable.
 
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 import keras
@@ -40,6 +41,24 @@ def seed_states(model) -> dict:
         for index, layer in enumerate(noisy):
             states[f"{part}__layer{index}"] = layer.seed_generator.state
     return states
+
+
+class CheckpointError(ValueError):
+    """The checkpoint directory holds checkpoints, and none of them can be read."""
+
+
+def checkpoint_paths(directory: str) -> list:
+    """The checkpoints in ``directory`` (``.../ckpt-N``, from their ``.index`` files), newest
+    first. Read from the files, not from the ``checkpoint`` state file, so that a damaged
+    state file hides no checkpoint."""
+    if not os.path.isdir(directory):
+        return []
+    numbered = []
+    for name in os.listdir(directory):
+        stem, _, number = name[: -len(".index")].rpartition("-")
+        if name.endswith(".index") and stem == "ckpt" and number.isdigit():
+            numbered.append((int(number), os.path.join(directory, f"ckpt-{number}")))
+    return [path for _, path in sorted(numbered, reverse=True)]
 
 
 class TrainingCheckpoint:
@@ -77,12 +96,31 @@ class TrainingCheckpoint:
         return self.manager.save(checkpoint_number=finished_epochs)
 
     def restore_latest(self) -> int:
-        """Restores the newest checkpoint; returns its finished epochs (0 if none)."""
-        path = self.latest
-        if path is None:
-            return 0
-        self.checkpoint.restore(path).assert_existing_objects_matched()
-        return int(self.epoch.numpy())
+        """Restores the newest readable checkpoint; returns its finished epochs (0 if none).
+
+        A damaged one (truncated or empty files, a missing data file) is passed over
+        for the next older one; ``skipped`` then lists ``(path, reason)`` of those
+        passed over and ``restored_from`` names the one restored. Raises
+        ``CheckpointError`` naming the newest when checkpoints exist and none can be
+        read: the run does not start over silently.
+        """
+        self.skipped, self.restored_from = [], None
+        for path in checkpoint_paths(self.directory):
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except (tf.errors.OpError, ValueError, IndexError, AssertionError) as error:
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                self.skipped.append((path, reason))
+                continue
+            self.restored_from = path
+            return int(self.epoch.numpy())
+        if self.skipped:
+            path, reason = self.skipped[0]
+            raise CheckpointError(
+                f"No checkpoint in {self.directory} can be read (the newest, {path}: {reason}); remove "
+                "the directory or train from scratch (--noresume)."
+            )
+        return 0
 
 
 class CheckpointEveryEpochs(keras.callbacks.Callback):

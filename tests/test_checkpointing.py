@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 
 import age_tf
 from age_tf import checkpointing
@@ -67,3 +68,52 @@ def test_per_layer_noise_of_an_implicit_image_generator_resumes_draw_for_draw(tm
     checkpointing.TrainingCheckpoint(fresh, str(tmp_path)).restore_latest()
     z = np.zeros((2, 8), "float32")
     np.testing.assert_array_equal(model.generate(z=z), fresh.generate(z=z))
+
+
+def _two_checkpoints(tmp_path):
+    """A model trained one step at a time with a checkpoint after epochs 1 and 2."""
+    model = make()
+    saver = checkpointing.TrainingCheckpoint(model, str(tmp_path))
+    for epoch in (1, 2):
+        model.fit(X, batch_size=32, epochs=1, verbose=0)
+        saver.save(finished_epochs=epoch)
+    return tmp_path
+
+
+def _data_file(directory, number):
+    return next(p for p in directory.iterdir() if p.name.startswith(f"ckpt-{number}.data"))
+
+
+@pytest.mark.parametrize("damage", ["truncated data", "empty data", "empty index", "missing data"])
+def test_a_damaged_newest_checkpoint_is_passed_over_for_the_older_one(tmp_path, damage):
+    directory = _two_checkpoints(tmp_path)
+    data, index = _data_file(directory, 2), directory / "ckpt-2.index"
+    if damage == "truncated data":
+        data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    elif damage == "empty data":
+        data.write_bytes(b"")
+    elif damage == "empty index":
+        index.write_bytes(b"")
+    else:
+        data.unlink()
+    saver = checkpointing.TrainingCheckpoint(make(), str(directory))
+    assert saver.restore_latest() == 1
+    assert saver.restored_from == str(directory / "ckpt-1")
+    assert [path for path, _ in saver.skipped] == [str(directory / "ckpt-2")]
+
+
+def test_a_garbage_state_file_hides_no_checkpoint(tmp_path):
+    directory = _two_checkpoints(tmp_path)
+    (directory / "checkpoint").write_text("garbage, not a CheckpointState\n")
+    saver = checkpointing.TrainingCheckpoint(make(), str(directory))
+    assert saver.restore_latest() == 2 and saver.skipped == []
+    assert checkpointing.checkpoint_paths(str(directory)) == [str(directory / "ckpt-2"), str(directory / "ckpt-1")]
+
+
+def test_no_readable_checkpoint_is_an_error_naming_the_newest(tmp_path):
+    directory = _two_checkpoints(tmp_path)
+    for number in (1, 2):
+        (directory / f"ckpt-{number}.index").write_bytes(b"")
+    with pytest.raises(checkpointing.CheckpointError, match=f"No checkpoint in {directory} can be read "
+                                                             f"\\(the newest, {directory}/ckpt-2: "):
+        checkpointing.TrainingCheckpoint(make(), str(directory)).restore_latest()

@@ -34,9 +34,9 @@ def refuse_changed_resume(output_dir: str, module_name: str) -> bool:
     """Whether the run will resume a checkpoint of ``output_dir``; stops, before
     flags.txt is rewritten, when ``--resume`` would continue it with other training
     settings than the run had, or with no flags.txt to compare against."""
-    import tensorflow as tf
+    from age_tf import checkpointing
 
-    if not flags.FLAGS.resume or tf.train.latest_checkpoint(os.path.join(output_dir, "checkpoint")) is None:
+    if not flags.FLAGS.resume or not checkpointing.checkpoint_paths(os.path.join(output_dir, "checkpoint")):
         return False  # nothing to resume: the run starts over and its flags.txt is replaced
     saved = run_directory.saved_flag_lines(output_dir)
     path = os.path.join(output_dir, "flags.txt")

@@ -60,9 +60,16 @@ def restore_training(model, output_dir: str, resume: bool):
     from age_tf import checkpointing
 
     saver = checkpointing.TrainingCheckpoint(model, os.path.join(output_dir, "checkpoint"))
-    initial_epoch = saver.restore_latest() if resume else 0
+    if not resume:
+        return saver, 0
+    try:
+        initial_epoch = saver.restore_latest()
+    except checkpointing.CheckpointError as error:
+        cli.usage_error(str(error))
+    for path, reason in saver.skipped:
+        print(f"Checkpoint {path} cannot be read ({reason}); passing over it.")
     if initial_epoch:
-        print(f"Resuming after epoch {initial_epoch} from {saver.latest}")
+        print(f"Resuming after epoch {initial_epoch} from {saver.restored_from}")
     return saver, initial_epoch
 
 

@@ -131,3 +131,20 @@ def test_a_full_disk_while_saving_a_checkpoint_exits_4(tmp_path, run_in_process,
     result = run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={tmp_path / 'run'}"])
     assert result.returncode == 4 and "Traceback" not in result.stderr
     assert "Stopped by a file error: ckpt-1_temp/part-00000: No space left on device. Free some space" in result.stderr
+
+
+def test_a_damaged_checkpoint_is_passed_over_and_none_readable_stops(tmp_path, run_in_process):
+    out = tmp_path / "run"
+    assert run_in_process(MOG, [*TINY, "--epochs=2", f"--output_dir={out}"]).returncode == 0
+    (out / "checkpoint" / "ckpt-2.index").write_bytes(b"")
+    resumed = run_in_process(MOG, [*TINY, "--epochs=3", f"--output_dir={out}"])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"Checkpoint {out / 'checkpoint' / 'ckpt-2'} cannot be read" in resumed.stdout
+    assert f"Resuming after epoch 1 from {out / 'checkpoint' / 'ckpt-1'}" in resumed.stdout
+    assert json.loads((out / "metrics.json").read_text())["encoder_generator_steps"] == 9
+    for name in os.listdir(out / "checkpoint"):
+        if name.endswith(".index"):
+            (out / "checkpoint" / name).write_bytes(b"")
+    stopped = run_in_process(MOG, [*TINY, "--epochs=4", f"--output_dir={out}"])
+    assert stopped.returncode == 2 and "Traceback" not in stopped.stderr
+    assert f"No checkpoint in {out / 'checkpoint'} can be read" in stopped.stderr
