@@ -84,7 +84,10 @@ def _data_file(directory, number):
     return next(p for p in directory.iterdir() if p.name.startswith(f"ckpt-{number}.data"))
 
 
-@pytest.mark.parametrize("damage", ["truncated data", "empty data", "empty index", "missing data"])
+@pytest.mark.parametrize("damage", [
+    "truncated data",  # the fast tier's case; the others alike in the slow tier
+    *(pytest.param(d, marks=pytest.mark.slow) for d in ("empty data", "empty index", "missing data")),
+])
 def test_a_damaged_newest_checkpoint_is_passed_over_for_the_older_one(tmp_path, damage):
     directory = _two_checkpoints(tmp_path)
     data, index = _data_file(directory, 2), directory / "ckpt-2.index"

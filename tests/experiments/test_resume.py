@@ -83,6 +83,7 @@ def test_a_checkpoint_without_flags_is_not_resumed(tmp_path, run_in_process):
     assert _ckpt_indexes(out) == ["ckpt-1.index"] and not (out / "flags.txt").exists()
 
 
+@pytest.mark.slow  # two or three tiny trainings in this process
 def test_a_run_without_a_checkpoint_starts_over_clean(tmp_path, run_in_process):
     """A directory whose run died before its first checkpoint: the rerun starts over and its
     history holds only its own epochs."""
@@ -104,6 +105,7 @@ def test_a_file_where_the_checkpoints_go_is_refused_before_training(tmp_path, ru
     assert sorted(os.listdir(out)) == ["checkpoint"]
 
 
+@pytest.mark.slow  # two or three tiny trainings in this process
 def test_ctrl_c_stops_with_one_line_and_the_run_resumes(tmp_path, run_in_process, monkeypatch):
     out = tmp_path / "run"
     assert run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"]).returncode == 0
@@ -133,6 +135,7 @@ def test_a_full_disk_while_saving_a_checkpoint_exits_4(tmp_path, run_in_process,
     assert "Stopped by a file error: ckpt-1_temp/part-00000: No space left on device. Free some space" in result.stderr
 
 
+@pytest.mark.slow  # two or three tiny trainings in this process
 def test_a_damaged_checkpoint_is_passed_over_and_none_readable_stops(tmp_path, run_in_process):
     out = tmp_path / "run"
     assert run_in_process(MOG, [*TINY, "--epochs=2", f"--output_dir={out}"]).returncode == 0

@@ -86,6 +86,7 @@ def test_bad_d_steps_rejected():
         make_model(d_steps=0)
 
 
+@pytest.mark.slow  # two trainings of 6 s
 def test_same_seed_same_training():
     a, b = make_model(seed=3), make_model(seed=3)
     a.fit(X, batch_size=48, epochs=1, verbose=0, shuffle=False)
