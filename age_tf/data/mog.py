@@ -50,6 +50,16 @@ def grid_centers(num_modes: int, spacing: float = 2.0) -> np.ndarray:
     return np.array([[a, b] for a in offsets for b in offsets], dtype=np.float32)
 
 
+def points_per_mode(num_modes: int = 25, imbalanced: bool = True, majority: int = 10_000,
+                minority: int = 500) -> np.ndarray:
+    """Points per mode of Appendix E.1's grid: ``majority`` each, or, when ``imbalanced``,
+    ``minority`` for every other mode (odd indices)."""
+    counts = np.full(num_modes, majority, dtype=np.int64)
+    if imbalanced:
+        counts[1::2] = minority
+    return counts
+
+
 def grid_mixture(
     num_modes: int = 25,
     imbalanced: bool = True,
@@ -61,9 +71,7 @@ def grid_mixture(
 ) -> GridMixture:
     """Draws the dataset of Appendix E.1 with a fixed seed."""
     centers = grid_centers(num_modes, spacing)
-    counts = np.full(num_modes, majority, dtype=np.int64)
-    if imbalanced:
-        counts[1::2] = minority
+    counts = points_per_mode(num_modes, imbalanced, majority, minority)
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(num_modes, dtype=np.int32), counts)
     points = centers[labels] + std * rng.standard_normal((len(labels), 2))

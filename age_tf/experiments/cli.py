@@ -175,7 +175,9 @@ def run_main(main):
                              "resume from it.\n")
             return 130
         except Exception as error:  # noqa: BLE001 - only TensorFlow's disk-full error is ours to word
-            if type(error).__name__ != "ResourceExhaustedError":
+            import tensorflow as tf  # loaded by then: the error came from it
+
+            if not isinstance(error, tf.errors.ResourceExhaustedError):
                 raise
             sys.stderr.write(
                 f"Stopped by a file error: {str(error).strip().splitlines()[0]}. Free some space, then rerun "

@@ -19,6 +19,7 @@ from absl import flags
 
 import age_tf
 from age_tf import divergences, methods
+from age_tf.data.mog import points_per_mode
 from age_tf.experiments import cli, hardware, resume, run_directory, run_flags, training
 from age_tf.networks import KINDS, mlp
 
@@ -100,7 +101,7 @@ def validate_flags():
     )
     cli.check_adam_betas(FLAGS)
     cli.check_strategy(FLAGS)
-    points = len(age_tf.data.grid_mixture(FLAGS.num_modes, FLAGS.imbalanced, seed=FLAGS.data_seed).points)
+    points = int(points_per_mode(FLAGS.num_modes, FLAGS.imbalanced).sum())
     if not FLAGS.steps_per_epoch and FLAGS.batch_size > points:
         cli.usage_error(
             f"--batch_size={FLAGS.batch_size} is larger than the {points:,} points of --num_modes="

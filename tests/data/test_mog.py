@@ -4,6 +4,7 @@ from scipy import stats
 from scipy.special import logsumexp
 
 from age_tf.data import grid_centers, grid_mixture, iteration_batches
+from age_tf.data.mog import points_per_mode
 
 
 def test_grid_of_25_has_spacing_two_centred_on_origin():
@@ -19,6 +20,8 @@ def test_imbalanced_counts_and_probabilities():
     assert counts[1::2].tolist() == [500] * 12 and counts[0::2].tolist() == [10_000] * 13
     assert len(data.points) == 136_000
     np.testing.assert_allclose(data.probabilities, counts / 136_000)
+    np.testing.assert_array_equal(points_per_mode(25, imbalanced=True), counts)  # without drawing them
+    assert points_per_mode(1, imbalanced=True).tolist() == [10_000]
     # Each component has the stated std around its centre.
     spread = data.points[data.labels == 0] - data.centers[0]
     np.testing.assert_allclose(spread.std(0), [0.3, 0.3], rtol=0.03)
