@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import keras
 import numpy as np
@@ -58,10 +57,11 @@ class StopOnNonFinite(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.diverged or not logs:
             return
+        # Under MultiWorkerMirroredStrategy a loss arrives as an array (one value a replica).
         bad = [
             player
             for key, player in self.PLAYERS
-            if key in logs and not math.isfinite(float(logs[key]))
+            if key in logs and not np.all(np.isfinite(np.asarray(logs[key], dtype=np.float64)))
         ]
         if bad:
             self.diverged = (

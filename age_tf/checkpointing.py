@@ -11,6 +11,7 @@ a write leaves the previous checkpoint readable.
 from __future__ import annotations
 
 import os
+import re
 from typing import Optional
 
 import keras
@@ -59,6 +60,30 @@ def checkpoint_paths(directory: str) -> list:
         if name.endswith(".index") and stem == "ckpt" and number.isdigit():
             numbered.append((int(number), os.path.join(directory, f"ckpt-{number}")))
     return [path for _, path in sorted(numbered, reverse=True)]
+
+
+def unfinished_paths(directory: str) -> list:
+    """What an interrupted save leaves in ``directory``: TensorFlow's ``ckpt-N_temp``
+    shards (merged into ``ckpt-N`` when a save completes) and ``checkpoint.tmp...``
+    state files (renamed over ``checkpoint``). No checkpoint reads them."""
+    if not os.path.isdir(directory):
+        return []
+    return sorted(os.path.join(directory, name) for name in os.listdir(directory)
+                  if re.fullmatch(r"ckpt-\d+_temp", name) or name.startswith("checkpoint.tmp"))
+
+
+def remove_unfinished(directory: str) -> list:
+    """Removes ``unfinished_paths(directory)`` (e.g. after a save failed on a full disk);
+    returns them."""
+    import shutil
+
+    found = unfinished_paths(directory)
+    for path in found:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
+    return found
 
 
 class TrainingCheckpoint:

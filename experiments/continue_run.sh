@@ -6,6 +6,10 @@
 # refuses flags that would change what is trained; --epochs and evaluation flags may change).
 # Used by experiments/table3/table3_longer.sh and experiments/table4/table4_longer.sh.
 set -euo pipefail
+if (( $# < 2 )); then
+  echo "Usage: $0 SRC DST [flags for python -m age_tf.experiments.mog, e.g. --epochs=45]" >&2
+  exit 2
+fi
 src=$1 dst=$2
 shift 2
 python=${PYTHON:-.venv/bin/python}

@@ -7,14 +7,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
 
 from absl import flags
 
-from age_tf.experiments import cli, hardware
+from age_tf.experiments import cli, hardware, run_directory
 from experiments.tables import markdown_header, markdown_row, mean_and_stderr
 
 FLAGS = flags.FLAGS
@@ -88,12 +87,11 @@ def main(argv):
         path = os.path.join(run, "metrics.json")
         if not os.path.isfile(path):
             cli.usage_error(f"{path} does not exist; did the run in {run} finish?")
-        with open(path) as f:
-            row = json.load(f)
+        what = f"rerun the command that made {run} (it resumes from its newest checkpoint)."
+        row = run_directory.read_json_object(path, what)
         info = os.path.join(run, "run_info.json")  # wall time lives apart from the metrics
         if os.path.isfile(info):
-            with open(info) as f:
-                row = {**json.load(f), **row}
+            row = {**run_directory.read_json_object(info, what), **row}
         rows.append({**row, "run": os.path.basename(os.path.normpath(run))})
     text = render(rows, FLAGS.columns, FLAGS.title, FLAGS.command, FLAGS.row_label)
     if FLAGS.output:

@@ -129,11 +129,19 @@ def row_records(trials: dict, label: str) -> list:
 def load_results(path: str) -> dict:
     """The whole results JSON: ``trials`` and the last invocation that ran trials
     (``command``, ``machine``, ``parallel``, ``threads``, ``wall_seconds``, ``ran``);
-    {} before the first."""
+    {} before the first. Exit 2 naming the file when it is not such a record: moved
+    away, it is rebuilt from the trials' run directories."""
     if not os.path.isfile(path):
         return {}
-    with open(path) as f:
-        return json.load(f)
+    what = ("move it away and rerun: finished trials are read again from their run directories "
+            "(--runs_dir).")
+    found = run_directory.read_json_object(path, what)
+    trials = found.get("trials", {})
+    if not isinstance(trials, dict) or not all(
+            isinstance(r, dict) and isinstance(r.get("seed"), int) for r in trials.values()):
+        cli.usage_error(f"{path} has no trials in the form this runner writes (label/seed: metrics with a "
+                        f"seed); {what}")
+    return found
 
 
 TIMES = ("train_seconds", "eval_seconds", "classifier_seconds")  # from a trial's run_info.json
@@ -142,12 +150,11 @@ RUN_INFO = (*TIMES, "machine")  # what a trial's record takes from its run_info.
 
 def finished_trial(out: str) -> dict:
     """A finished trial's ``metrics.json`` with its wall times and machine from ``run_info.json``."""
-    with open(os.path.join(out, "metrics.json")) as f:
-        record = json.load(f)
+    what = f"remove it and rerun to evaluate that trial again (its checkpoints in {out} are kept)."
+    record = run_directory.read_json_object(os.path.join(out, "metrics.json"), what)
     info_path = os.path.join(out, "run_info.json")
     if os.path.isfile(info_path):
-        with open(info_path) as f:
-            info = json.load(f)
+        info = run_directory.read_json_object(info_path, what)
         record.update({k: info[k] for k in RUN_INFO if k in info})
     return record
 
@@ -341,13 +348,49 @@ def write_results(table: Table, results_dir: str, trials: dict, record: dict, wa
     return text
 
 
+MAX_TRIALS = 1000  # seeds per row; far beyond any table's (the paper's: 10)
+
+# Flags a trial's command sets itself (run_trial), after --extra_flags.
+TRIAL_FLAGS = ("seed", "output_dir", "num_threads")
+
+
+def extra_flag_conflicts(table: Table, extra) -> list:
+    """(flag name, what sets it) of each of ``extra`` that a row or the runner sets for
+    a trial: passed on, it would train another method than the row's label says (an
+    AGE-JS trial recorded as the AGE-KL row), or be overridden."""
+    name = lambda arg: arg.lstrip("-").split("=", 1)[0]  # noqa: E731
+    set_by = {n: "the runner" for n in (*TRIAL_FLAGS, "flagfile")}
+    for label, row_flags in table.rows:
+        for arg in row_flags:
+            set_by.setdefault(name(arg), f"the row {label}")
+            set_by.setdefault("no" + name(arg), f"the row {label}")
+    found = []
+    for arg in extra:
+        key = name(arg)
+        if key in set_by or (key.startswith("no") and key[2:] in set_by):
+            found.append((arg, set_by.get(key) or set_by[key[2:]]))
+    return found
+
+
 def _validate(table: Table):
-    """Exit 2 for unknown rows, non-positive --trials, negative --parallel or a missing flagfile."""
+    """Exit 2 for unknown rows, --trials outside [1, MAX_TRIALS], negative --parallel, a
+    missing flagfile, or --extra_flags that are not flags or that change what a row trains."""
     unknown = [r for r in FLAGS.rows if r not in table.labels]
     if unknown:
         cli.usage_error(f"Unknown rows {unknown}. Available: {', '.join(table.labels)}.")
-    if FLAGS.trials <= 0:
-        cli.usage_error(f"--trials={FLAGS.trials}: give the number of seeds per row, 1 or more (the paper: 10).")
+    if not 1 <= FLAGS.trials <= MAX_TRIALS:
+        cli.usage_error(f"--trials={FLAGS.trials}: give the number of seeds per row, 1 to {MAX_TRIALS} "
+                        "(the paper: 10).")
+    not_flags = [arg for arg in FLAGS.extra_flags if not arg.startswith("-")]
+    if not_flags:
+        cli.usage_error(f"--extra_flags={','.join(not_flags)} is not a flag; give flags such as "
+                        "--extra_flags=--epochs=1,--num_eval_samples=1000.")
+    conflicts = extra_flag_conflicts(table, FLAGS.extra_flags)
+    if conflicts:
+        arg, owner = conflicts[0]
+        cli.usage_error(f"--extra_flags={arg} changes a flag that {owner} sets, so the trial would not be "
+                        "what the table records; choose the rows with --rows, or run the entry point itself "
+                        "for other settings.")
     if FLAGS.parallel < 0:
         cli.usage_error(f"--parallel={FLAGS.parallel}: give the trials to run at once, 1 or more, "
                         "or 0 for one per 2 CPU cores.")
@@ -385,8 +428,8 @@ def main(table: Table, argv, after: Optional[Callable[[str, dict], None]] = None
     if len(argv) > 1:
         cli.usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
     _validate(table)
-    results_dir = run_directory.prepare_output_dir(FLAGS.results_dir)
-    json_path = os.path.join(results_dir, f"{table.name}.json")
+    cli.check_writable_directory(FLAGS, "results_dir")
+    json_path = os.path.join(os.path.abspath(FLAGS.results_dir), f"{table.name}.json")
     previous = load_results(json_path)
     trials = previous.get("trials", {})
     todo = _pending(table, trials)
@@ -399,6 +442,7 @@ def main(table: Table, argv, after: Optional[Callable[[str, dict], None]] = None
             print(f"would {'resume' if started else 'run'} {key}{started}")
         return 0
 
+    results_dir = run_directory.prepare_output_dir(FLAGS.results_dir)
     if not todo and {"command", "wall_seconds"} <= previous.keys():
         # Nothing to run (e.g. rerun after writing <table>_discussion.md): the table
         # keeps the command, machine and wall time of the invocation that ran trials.

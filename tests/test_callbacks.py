@@ -48,3 +48,14 @@ def test_periodic_evaluation_adds_metrics_to_the_logs():
                         callbacks=[callbacks.PeriodicEvaluation(["mode_coverage"], data, every=2, num_samples=200)])
     assert "eval_modes_covered" in history.history
     assert 0 <= history.history["eval_modes_covered"][-1] <= 9
+
+
+def test_the_guard_reads_a_loss_given_as_one_value_a_replica():
+    """MultiWorkerMirroredStrategy hands callbacks arrays (``ScalarLogsModel`` turns them back
+    into scalars for the model's own logs; a user's callback order may differ)."""
+    guard = callbacks.StopOnNonFinite()
+    guard.set_model(make())
+    guard.on_train_batch_end(0, {"d_loss": np.array([0.7]), "e_loss": np.array([0.1, 0.2])})
+    assert guard.diverged is None
+    guard.on_train_batch_end(1, {"d_loss": np.array([0.7]), "g_loss": np.array([0.1, np.inf])})
+    assert guard.diverged == "The generator loss became NaN or infinite in epoch 1, batch 2"

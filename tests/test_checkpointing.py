@@ -1,3 +1,5 @@
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -120,3 +122,17 @@ def test_no_readable_checkpoint_is_an_error_naming_the_newest(tmp_path):
     with pytest.raises(checkpointing.CheckpointError, match=f"No checkpoint in {directory} can be read "
                                                              f"\\(the newest, {directory}/ckpt-2: "):
         checkpointing.TrainingCheckpoint(make(), str(directory)).restore_latest()
+
+
+def test_what_an_interrupted_save_leaves_is_found_and_removed(tmp_path):
+    (tmp_path / "ckpt-3_temp").mkdir()
+    (tmp_path / "ckpt-3_temp" / "part-00000-of-00001.data-00000-of-00001").write_bytes(b"half")
+    (tmp_path / "checkpoint.tmp5f3e").write_text("model_checkpoint_path")
+    for kept in ("ckpt-2.index", "ckpt-2.data-00000-of-00001", "checkpoint", "ckpt-20_templates.txt"):
+        (tmp_path / kept).write_text("x")
+    expected = [str(tmp_path / "checkpoint.tmp5f3e"), str(tmp_path / "ckpt-3_temp")]
+    assert checkpointing.unfinished_paths(str(tmp_path)) == expected
+    assert checkpointing.remove_unfinished(str(tmp_path)) == expected
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint", "ckpt-2.data-00000-of-00001", "ckpt-2.index",
+                                            "ckpt-20_templates.txt"]
+    assert checkpointing.unfinished_paths(str(tmp_path / "missing")) == []

@@ -81,9 +81,20 @@ def load_split(
     """
     import tensorflow_datasets as tfds  # imported here: ~1 s, and only image runs need it
 
+    from google.protobuf import json_format
+
     if data_dir is not None:
         data_dir = os.path.expanduser(data_dir)
-    builder = tfds.builder(name, data_dir=data_dir)
+    shown_dir = data_dir or "the tfds default data_dir"
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except (json_format.Error, ValueError) as error:  # a damaged dataset_info.json
+        reason = str(error).strip().splitlines()[-1]
+        raise DatasetNotPreparedError(
+            f"tensorflow-datasets dataset {name!r} in {shown_dir} cannot be read ({reason}); its "
+            f"dataset_info.json is damaged. Remove {os.path.join(data_dir or '~/tensorflow_datasets', name)} "
+            f"and prepare it again. {_prepare_hint(name, data_dir or '~/tensorflow_datasets')}"
+        ) from None
     if download:
         builder.download_and_prepare()
     read_config = tfds.ReadConfig(
@@ -95,6 +106,13 @@ def load_split(
         return builder.as_dataset(
             split=split, shuffle_files=shuffle_seed is not None, read_config=read_config
         )
+    except KeyError as error:  # a version folder with no prepared splits: a build that stopped
+        root = data_dir or str(getattr(builder, "_data_dir_root", "~/tensorflow_datasets"))
+        raise DatasetNotPreparedError(
+            f"tensorflow-datasets dataset {name!r} in {builder.data_dir} was not fully prepared (it lists "
+            f"no split {split!r}; a build stopped early?). Remove that folder and prepare it again. "
+            f"Nothing was downloaded. {_prepare_hint(name, root)}"
+        ) from error
     except AssertionError as error:  # tfds' "could not find data in <dir>"
         root = data_dir or str(getattr(builder, "_data_dir_root", "~/tensorflow_datasets"))
         raise DatasetNotPreparedError(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import zlib
 import os
 from typing import Tuple
 
@@ -61,7 +62,7 @@ def _read_bytes(path: str) -> bytes:
                 return f.read()
         with open(path, "rb") as f:
             return f.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as error:  # zlib: a corrupt deflate stream
         raise MnistError(f"{path} cannot be read as a (gzipped) IDX file: {error}.") from None
 
 

@@ -7,7 +7,9 @@ diverged run to exit code 3 and a failed write to 4 (README, Exit codes).
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import os
 import sys
 
@@ -38,10 +40,10 @@ class TrainingDiverged(RuntimeError):
 
 
 def check_positive(flag_values, names):
-    """Exit 2 unless every named flag is > 0."""
+    """Exit 2 unless every named flag is > 0 (and finite: ``--d_learning_rate=inf`` too)."""
     for name in names:
         value = getattr(flag_values, name)
-        if not value > 0:
+        if not (value > 0 and math.isfinite(value)):
             kind = "integer" if isinstance(value, int) else "number"
             usage_error(f"--{name} must be a positive {kind}, got {value}.")
 
@@ -72,6 +74,46 @@ def check_not_empty(flag_values, names=("output_dir",)):
             usage_error(f"--{name} is empty; give a path.")
 
 
+def check_utf8(flag_values, module_name: str):
+    """Exit 2 when a string flag of the entry point holds bytes that are not UTF-8
+    (``--output_dir=$'runs/\\xff'``): its files could not record the value."""
+    for flag in module_flags(module_name):
+        values = flag.value if isinstance(flag.value, list) else [flag.value]
+        for value in values:
+            if not isinstance(value, str):
+                continue
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                usage_error(f"--{flag.name}={shown} is not valid UTF-8; use a value in UTF-8 characters.")
+
+
+def check_writable_directory(flag_values, name: str):
+    """Exit 2, before any work, when the directory flag ``name`` names a path that
+    cannot be created and written (a file, under /proc, a read-only mount): found
+    after training, it would throw the run's result away. A probe directory is
+    made in the nearest existing ancestor and removed; nothing is left behind."""
+    import tempfile
+
+    value = getattr(flag_values, name, None)
+    if not value:
+        return
+    path = os.path.abspath(os.path.expanduser(value))
+    if os.path.exists(path) and not os.path.isdir(path):
+        usage_error(f"--{name} {path} is a file, not a directory; choose another path.")
+    parent = path
+    while not os.path.isdir(parent):
+        if os.path.lexists(parent):  # a dangling link or a file on the way
+            usage_error(f"--{name} {path} cannot be created (Not a directory: {parent}); choose another path.")
+        parent = os.path.dirname(parent)
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=parent, prefix=".age_tf-probe-"))
+    except OSError as error:
+        usage_error(f"--{name} {path} cannot be created ({error.strerror or error} in {parent}); "
+                    "choose a writable path.")
+
+
 def check_adam_betas(flag_values):
     """Exit 2 unless --adam_beta1 and --adam_beta2 lie in [0, 1)."""
     for name in ("adam_beta1", "adam_beta2"):
@@ -84,11 +126,29 @@ def check_strategy(flag_values):
     --strategy=multi_worker without TF_CONFIG."""
     if flag_values.strategy != "default" and flag_values.jit_compile:
         usage_error(f"--jit_compile cannot be combined with --strategy={flag_values.strategy}; drop one.")
-    if flag_values.strategy == "multi_worker" and not os.environ.get("TF_CONFIG"):
-        usage_error(
-            "--strategy=multi_worker needs the TF_CONFIG environment variable (cluster and task); "
-            "see the README section on several machines."
-        )
+    if flag_values.strategy == "multi_worker":
+        check_tf_config(os.environ.get("TF_CONFIG", ""))
+
+
+def check_tf_config(text: str):
+    """Exit 2 unless ``text`` (the TF_CONFIG environment variable) is a JSON object with a
+    ``cluster`` of named lists of addresses and a ``task`` with a ``type`` and ``index`` in it."""
+    where = "see the README section on several machines"
+    if not text.strip():
+        usage_error(f"--strategy=multi_worker needs the TF_CONFIG environment variable (cluster and task); {where}.")
+    try:
+        config = json.loads(text)
+    except ValueError as error:
+        usage_error(f"TF_CONFIG is not valid JSON ({error}); {where}.")
+    cluster = config.get("cluster") if isinstance(config, dict) else None
+    task = config.get("task") if isinstance(config, dict) else None
+    if not isinstance(cluster, dict) or not cluster or not all(
+            isinstance(v, list) and all(isinstance(a, str) for a in v) for v in cluster.values()):
+        usage_error(f'TF_CONFIG needs "cluster": {{"worker": ["host:port", ...]}}; {where}.')
+    if (not isinstance(task, dict) or task.get("type") not in cluster or not isinstance(task.get("index"), int)
+            or not 0 <= task["index"] < len(cluster[task["type"]])):
+        usage_error(f'TF_CONFIG needs "task": {{"type": "worker", "index": i}} naming one of its cluster\'s '
+                    f"addresses; {where}.")
 
 
 def check_divisible_batch(batch_size: int, strategy, strategy_name: str):
@@ -122,6 +182,11 @@ def parse_flags(argv):
         sys.exit(2)
     try:
         return flags.FLAGS(argv)
+    except UnicodeDecodeError:  # absl reads a flagfile as text
+        named = [a.split("=", 1)[1] for a in argv[1:] if a.startswith(("--flagfile=", "-flagfile="))]
+        sys.stderr.write(f"--flagfile={named[0] if named else ''} is not a text file of flags (one --name=value "
+                         "per line, UTF-8); give a flagfile such as the run directory's flags.txt.\n")
+        sys.exit(2)
     except SystemExit as stop:
         asked = {"--help", "-help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml"}
         if stop.code == 1 and asked & set(argv[1:]):
@@ -217,13 +282,16 @@ def fit_verbosity() -> int:
 
 def begin(argv, module_name: str, validate) -> bool:
     """The opening of every entry point: no stray arguments, seeds in range, no empty
-    --output_dir, ``validate()``, and --dry_run printing the resolved flags. False when
-    the program should stop."""
+    path flags, UTF-8 values, ``validate()``, --output_dir and --export_dir writable,
+    and --dry_run printing the resolved flags. False when the program should stop."""
     if len(argv) > 1:
         usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
     check_seeds(flags.FLAGS)
     check_not_empty(flags.FLAGS, ("output_dir", "export_dir", "data_dir", "mnist_dir", "classifier_dir"))
+    check_utf8(flags.FLAGS, module_name)
     validate()
+    for name in ("output_dir", "export_dir"):
+        check_writable_directory(flags.FLAGS, name)
     if flags.FLAGS.dry_run:
         print_resolved_flags(module_name)
         return False

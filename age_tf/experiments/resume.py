@@ -16,17 +16,24 @@ from absl import flags
 from age_tf.experiments import cli, run_directory, run_flags
 
 
-def changed_on_resume(saved_lines, current: dict, free=frozenset()) -> list:
+def changed_on_resume(saved_lines, current: dict, free=frozenset(), defaults=None) -> list:
     """``(saved, now)`` line pairs of the training settings that differ between a
     run's flags.txt (``saved_lines``) and this invocation (``current``: flag name ->
-    its line), lines as ``flag.serialize()`` writes them. A flag absent from either
-    side (added to the entry point after the run) is not compared, nor any named in
-    ``free`` (those declared with ``run_flags.free_on_resume``)."""
+    its line), lines as ``flag.serialize()`` writes them. A flag the file does not
+    name (one added to the entry point after the run, or a line deleted) counts as
+    its line in ``defaults`` (name -> line at the default; not compared without
+    them), shown as ``no --name line``. A saved flag the entry point no longer has
+    is not compared, nor any named in ``free`` (``run_flags.free_on_resume``)."""
     changes = []
+    named = set()
     for line in saved_lines:
         name = run_directory.flag_name(line, current)
+        named.add(name)
         if name in current and name not in free and current[name] != line:
             changes.append((line, current[name]))
+    for name, line in (defaults or {}).items():
+        if name in current and name not in named and name not in free and current[name] != line:
+            changes.append((f"no --{name} line", current[name]))
     return changes
 
 
@@ -36,18 +43,19 @@ def refuse_changed_resume(output_dir: str, module_name: str) -> bool:
     settings than the run had, or with no flags.txt to compare against."""
     from age_tf import checkpointing
 
-    if not flags.FLAGS.resume or not checkpointing.checkpoint_paths(os.path.join(output_dir, "checkpoint")):
+    if not flags.FLAGS.resume or not checkpointing.checkpoint_paths(os.path.join(output_dir, run_directory.CHECKPOINT_DIR)):
         return False  # nothing to resume: the run starts over and its flags.txt is replaced
     saved = run_directory.saved_flag_lines(output_dir)
     path = os.path.join(output_dir, "flags.txt")
-    if not saved:
+    current = run_directory.resolved_flag_lines(module_name)
+    if not any(run_directory.flag_name(line, current) in current for line in saved):
         cli.usage_error(
             f"--output_dir {output_dir} holds a checkpoint but no readable {os.path.basename(path)} saying how it "
             "was trained, so a resume could mix two trainings; pass --noresume to train from scratch there "
             "(the old checkpoints are removed) or choose another --output_dir."
         )
     free = {flag.name for flag in cli.module_flags(module_name) if run_flags.is_free_on_resume(flag)}
-    changes = changed_on_resume(saved, run_directory.resolved_flag_lines(module_name), free)
+    changes = changed_on_resume(saved, current, free, run_directory.default_flag_lines(module_name))
     if changes:
         shown = lambda line: line.removeprefix("# ")  # noqa: E731  ("# --scale_clip unset")
         listed = "; ".join(f"{shown(then)} there, {shown(now)} now" for then, now in changes)
@@ -66,7 +74,7 @@ def open_run_directory(module_name: str) -> str:
     to resume: no old checkpoint or history is left to mix with the new run's) and
     writes the resolved flags."""
     output_dir = run_directory.prepare_output_dir(flags.FLAGS.output_dir)
-    checkpoints = os.path.join(output_dir, "checkpoint")
+    checkpoints = os.path.join(output_dir, run_directory.CHECKPOINT_DIR)
     if os.path.lexists(checkpoints) and not os.path.isdir(checkpoints):
         cli.usage_error(f"{checkpoints} is not a directory, and the run's checkpoints go there; move it "
                         "away or choose another --output_dir.")

@@ -49,6 +49,20 @@ def write_json(path: str, payload) -> str:
     return path
 
 
+def read_json_object(path: str, what: str) -> dict:
+    """The JSON object in ``path`` (a run's metrics.json or run_info.json, a table's
+    results); exit 2 naming the file when it is not one (truncated, edited by hand,
+    another program's), followed by what to do (``what``)."""
+    try:
+        with open(path) as f:
+            found = json.load(f)
+    except (ValueError, UnicodeDecodeError) as error:
+        cli.usage_error(f"{path} is not valid JSON ({error}); {what}")
+    if not isinstance(found, dict):
+        cli.usage_error(f"{path} holds a JSON {type(found).__name__}, not an object; {what}")
+    return found
+
+
 def _umask() -> int:
     """The process's umask (reading it means setting it; done before any thread starts)."""
     mask = os.umask(0o022)
@@ -116,6 +130,18 @@ def resolved_flag_lines(module_name: str) -> dict:
             for flag in cli.module_flags(module_name)}
 
 
+def default_flag_lines(module_name: str) -> dict:
+    """Flag name -> the flags.txt line each flag of the entry point has at its default."""
+    import copy
+
+    lines = {}
+    for flag in cli.module_flags(module_name):
+        at_default = copy.deepcopy(flag)
+        at_default.value = flag.default
+        lines[flag.name] = at_default.serialize() if flag.default is not None else f"# --{flag.name}{UNSET}"
+    return lines
+
+
 def flag_name(line: str, known) -> str:
     """``name`` of ``--name=value``, ``--name``, ``# --name unset`` or (``name`` in
     ``known``) ``--noname``."""
@@ -145,20 +171,25 @@ def saved_flag(run_dir: str, name: str):
 
 
 def saved_flag_lines(run_dir: str) -> list:
-    """The ``--flag`` and ``# --flag unset`` lines of ``run_dir/flags.txt``; none when it is missing."""
+    """The ``--flag`` and ``# --flag unset`` lines of ``run_dir/flags.txt``; none when it is
+    missing or not text."""
     path = os.path.join(run_dir, "flags.txt")
     if not os.path.isfile(path):
         return []
-    with open(path) as f:
-        lines = [line.strip() for line in f]
+    try:
+        with open(path) as f:
+            lines = [line.strip() for line in f]
+    except UnicodeDecodeError:
+        return []
     return [line for line in lines if line.startswith("--") or (line.startswith("# --") and line.endswith(UNSET))]
 
 
 HISTORY_FILE = "history.jsonl"
+CHECKPOINT_DIR = "checkpoint"  # the run's TrainingCheckpoint files
 TENSORBOARD_DIR = "tensorboard"  # the TensorBoard callback's scalars and any image summaries beside them
 # What a training leaves in its run directory, besides flags.txt (rewritten by every run):
 # ``clear_training`` removes them when a run starts over (--noresume).
-TRAINING_DIRS = ("checkpoint", TENSORBOARD_DIR, "views")
+TRAINING_DIRS = (CHECKPOINT_DIR, TENSORBOARD_DIR, "views")
 TRAINING_FILES = (HISTORY_FILE, "metrics.json", "run_info.json", "mog.png", "samples.npy")
 
 
@@ -183,6 +214,41 @@ def clear_training(output_dir: str) -> list:
             raise with_filename(error, path) from error
         removed.append(name)
     return removed
+
+
+def drop_history_after(history_path: str, epoch: int) -> int:
+    """Removes the records of epochs after ``epoch`` (and torn lines) from a run's history;
+    returns how many lines went. A resumed run retrains those epochs from the checkpoint
+    of ``epoch`` and records them again: without this, the history would hold the lost
+    stretch's epochs and the retrained ones, twice over (e.g. after a save failed on a
+    full disk). The file is replaced atomically."""
+    if not os.path.isfile(history_path):
+        return 0
+    with open(history_path) as f:
+        lines = f.readlines()
+    kept = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("epoch"), int) and record["epoch"] <= epoch:
+            kept.append(line if line.endswith("\n") else line + "\n")
+    if len(kept) == len(lines):
+        return 0
+    directory = os.path.dirname(history_path) or "."
+    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".jsonl")
+    try:
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        with os.fdopen(handle, "w") as f:
+            f.writelines(kept)
+        os.replace(tmp, history_path)
+    except OSError as error:
+        raise with_filename(error, history_path) from error
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return len(lines) - len(kept)
 
 
 def recorded_wall_seconds(history_path: str, epoch: int) -> float:

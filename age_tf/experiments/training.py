@@ -14,7 +14,7 @@ import keras
 from absl import flags
 
 from age_tf.experiments import cli, hardware, run_directory
-from age_tf.experiments.run_directory import HISTORY_FILE, TENSORBOARD_DIR
+from age_tf.experiments.run_directory import CHECKPOINT_DIR, HISTORY_FILE, TENSORBOARD_DIR
 
 
 class JsonLinesLogger(keras.callbacks.Callback):
@@ -59,7 +59,7 @@ def restore_training(model, output_dir: str, resume: bool):
     ``resume_training`` gives all three to an entry point."""
     from age_tf import checkpointing
 
-    saver = checkpointing.TrainingCheckpoint(model, os.path.join(output_dir, "checkpoint"))
+    saver = checkpointing.TrainingCheckpoint(model, os.path.join(output_dir, CHECKPOINT_DIR))
     if not resume:
         return saver, 0
     try:
@@ -113,8 +113,15 @@ class Training:
 
 def resume_training(model, output_dir: str, resume: bool) -> Training:
     """Restores the newest checkpoint of ``output_dir`` into ``model`` when ``resume``
-    (``restore_training``) and reads the time its epochs took from the history."""
+    (``restore_training``), reads the time its epochs took from the history and drops
+    from it the epochs after the checkpoint, which this run trains again
+    (``run_directory.drop_history_after``); half-written checkpoints of the stretch
+    before are removed (``checkpointing.remove_unfinished``)."""
+    from age_tf import checkpointing
+
     saver, initial_epoch = restore_training(model, output_dir, resume)
+    checkpointing.remove_unfinished(saver.directory)
+    run_directory.drop_history_after(os.path.join(output_dir, HISTORY_FILE), initial_epoch)
     return Training(output_dir, saver, initial_epoch, run_directory.earlier_train_seconds(output_dir, initial_epoch))
 
 

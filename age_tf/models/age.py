@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from age_tf import divergences, methods
 from age_tf import random as age_random
-from age_tf.models.shared import deserialize_networks, serialize_networks, unpack_x
+from age_tf.models.shared import ScalarLogsModel, deserialize_networks, serialize_networks, unpack_x
 
 
 def _loss_dtype(t):
@@ -23,7 +23,7 @@ _NETWORKS = ("encoder", "generator", "discriminator")
 
 
 @keras.saving.register_keras_serializable(package="age_tf")
-class AGE(keras.Model):
+class AGE(ScalarLogsModel):
     """Encoder, generator and joint discriminator trained by AGE (Algorithm 1).
 
     Each ``train_step`` receives one batch of real data and splits it into
@@ -34,8 +34,8 @@ class AGE(keras.Model):
     step on the last with Theorem 1's gradients, the divergence's scaling
     factors s_phi and s_theta entering as constants. Use
     ``age_tf.data.iteration_batches`` to batch a dataset accordingly, or pass
-    ``batch_size=(d_steps + 1) * n`` to ``fit``; a remainder that does not
-    divide evenly is dropped.
+    ``batch_size=(d_steps + 1) * n`` to ``fit``; a batch that does not divide
+    evenly is refused (``fit``).
 
     Unidirectional AGE (AGE-UGM, Appendix B): with ``encoder=None`` the model
     learns p_g(x) alone. D(x) learns log(p_r(x) / p_g(x)) by the same logistic
@@ -130,6 +130,7 @@ class AGE(keras.Model):
         self.log_r_g_tracker = mean(name="log_r_g")
         self.clipped_tracker = mean(name="clipped_fraction")
         self._check_discriminator_inputs()
+        self._check_latent_sizes()
         if all(net.built for net in self._networks()):
             self.built = True
 
@@ -155,6 +156,33 @@ class AGE(keras.Model):
                 f"With an encoder the discriminator takes [x, z], but this one takes {len(inputs)} "
                 "input(s); pass encoder=None for unidirectional AGE (AGE-UGM) or build a joint D."
             )
+
+    @staticmethod
+    def _encoder_latent_dim(encoder):
+        """The size of z the encoder outputs, when its layers say (None otherwise)."""
+        body = getattr(encoder, "body", encoder)
+        try:
+            size = body.outputs[0].shape[-1]
+        except (AttributeError, IndexError, TypeError, ValueError):
+            return None
+        if size is None:
+            return None
+        return int(size) // 2 if getattr(encoder, "kind", None) == "gaussian" else int(size)
+
+    def _check_latent_sizes(self):
+        """The encoder's z, the generator's z and the discriminator's z input agree, or a
+        ValueError says which sizes differ (instead of a concat error inside fit)."""
+        sizes = {"the generator takes": self.latent_dim}
+        if not self.unidirectional:
+            sizes["the encoder outputs"] = self._encoder_latent_dim(self.encoder)
+            inputs = getattr(self.discriminator, "inputs", None) or []
+            if len(inputs) == 2 and inputs[1].shape[-1] is not None:
+                sizes["the discriminator takes"] = int(inputs[1].shape[-1])
+        known = {k: v for k, v in sizes.items() if v is not None}
+        if len(set(known.values())) > 1:
+            listed = ", ".join(f"{k} z of size {v}" for k, v in known.items())
+            raise ValueError(f"The networks disagree on the latent size: {listed}; build them with the "
+                             "same latent_dim.")
 
     def _require_encoder(self, what):
         if self.unidirectional:
@@ -287,17 +315,53 @@ class AGE(keras.Model):
 
     # -- Training (Algorithm 1) -----------------------------------------------
 
+    def fit(self, x=None, y=None, batch_size=None, *args, **kwargs):
+        """``keras.Model.fit``, refusing a batch that does not split into ``d_steps + 1``
+        equal minibatches (Algorithm 1) instead of dropping its remainder silently.
+
+        For arrays, ``batch_size`` (Keras' 32 when not given) must be a multiple of
+        ``d_steps + 1``, and the last, shorter batch loses what does not divide (a
+        warning says how many examples); a last batch smaller than ``d_steps + 1`` is
+        refused. Datasets are checked batch by batch where their shape is static.
+        """
+        self._check_array_batches(x, batch_size)
+        return super().fit(x, y, batch_size, *args, **kwargs)
+
+    def _check_array_batches(self, x, batch_size):
+        shape = getattr(x, "shape", None)
+        if shape is None or not len(shape) or shape[0] is None or isinstance(x, tf.data.Dataset):
+            return
+        parts, size, n = self.d_steps + 1, batch_size or 32, int(shape[0])
+        if size % parts:
+            raise ValueError(
+                f"batch_size={size}{'' if batch_size else ' (Keras default)'} does not split into "
+                f"d_steps + 1 = {parts} equal minibatches; use a multiple of {parts}, e.g. "
+                f"{size - size % parts or parts} or {size - size % parts + parts}."
+            )
+        last = n % size
+        if last and last < parts:
+            raise ValueError(
+                f"The last batch of {n} examples in batches of {size} holds {last}, fewer than the "
+                f"{parts} minibatches of a step; use {n - last} examples or another batch_size."
+            )
+        if last % parts:
+            import warnings
+
+            warnings.warn(
+                f"The last batch of each epoch holds {last} examples; {last % parts} of them do not fit "
+                f"its {parts} equal minibatches and are left out.", stacklevel=3)
+
     def _minibatches(self, x):
         """Splits one batch into d_steps + 1 equal minibatches."""
         parts = self.d_steps + 1
         static = x.shape[0]
         if static is not None:
             size = static // parts
-            if size == 0:
+            if size == 0 or static % parts:
                 raise ValueError(
-                    f"A batch of {static} examples cannot feed {self.d_steps} discriminator "
-                    f"steps plus one encoder/generator step; give at least {parts} examples "
-                    "(e.g. age_tf.data.iteration_batches(x, batch_size, d_steps))."
+                    f"A batch of {static} examples does not split into {self.d_steps} discriminator "
+                    f"minibatches plus one encoder/generator minibatch of equal size; give a multiple "
+                    f"of {parts} examples (e.g. age_tf.data.iteration_batches(x, batch_size, d_steps))."
                 )
         else:
             size = tf.shape(x)[0] // parts
@@ -393,22 +457,13 @@ class AGE(keras.Model):
         )
         self.clipped_tracker.update_state(tf.cast(clipped, tf.float32))
 
-    def _logs(self):
-        logs = {m.name: m.result() for m in self.metrics}
-        strategy = tf.distribute.get_strategy()
-        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-            # Keras reduces multi-worker logs with strategy.reduce(MEAN, axis=0),
-            # which rejects scalars (Keras 3.15): hand it one-element vectors.
-            logs = {k: tf.reshape(v, [1]) for k, v in logs.items()}
-        return logs
-
     def train_step(self, data):
         x = unpack_x(data)
         minibatches = self._minibatches(x)
         for x_d in minibatches[:-1]:
             self.discriminator_step(x_d)
         self.encoder_generator_step(minibatches[-1])
-        return self._logs()
+        return self.step_logs()
 
     def test_step(self, data):
         """Discriminator statistics on held-out data, without updates."""
@@ -423,4 +478,4 @@ class AGE(keras.Model):
         self.d_acc_g_tracker.update_state(tf.cast(logits_g < 0, tf.float32))
         self.log_r_e_tracker.update_state(logits_e)
         self.log_r_g_tracker.update_state(logits_g)
-        return self._logs()
+        return self.step_logs()

@@ -14,7 +14,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from age_tf import random as age_random
-from age_tf.models.shared import deserialize_networks, serialize_networks, unpack_x
+from age_tf.models.shared import ScalarLogsModel, deserialize_networks, serialize_networks, unpack_x
 
 _NETWORKS = ("encoder", "generator")  # what get_config serializes
 
@@ -22,7 +22,7 @@ tfd = tfp.distributions
 
 
 @keras.saving.register_keras_serializable(package="age_tf")
-class VAE(keras.Model):
+class VAE(ScalarLogsModel):
     """Gaussian encoder and generator trained on L_VAE (equation 8).
 
     Args:
@@ -78,14 +78,14 @@ class VAE(keras.Model):
         self.loss_tracker.update_state(loss)
         self.kl_tracker.update_state(kl)
         self.reconstruction_tracker.update_state(reconstruction)
-        return {m.name: m.result() for m in self.metrics}
+        return self.step_logs()
 
     def test_step(self, data):
         kl, reconstruction = self.negative_elbo_terms(unpack_x(data))
         self.loss_tracker.update_state(kl + reconstruction)
         self.kl_tracker.update_state(kl)
         self.reconstruction_tracker.update_state(reconstruction)
-        return {m.name: m.result() for m in self.metrics}
+        return self.step_logs()
 
     def encode(self, x, mean=False):
         x = tf.convert_to_tensor(x, tf.float32)

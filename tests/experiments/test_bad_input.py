@@ -51,6 +51,46 @@ def _truncated_mnist(tmp_path):
     return str(target)
 
 
+def _corrupt_deflate_mnist(tmp_path):
+    """A copy of the shipped MNIST sample whose training images' deflate stream is garbled
+    (the gzip header intact: zlib, not gzip, finds the damage)."""
+    source = os.path.join(ROOT, "tests", "data", "mnist_sample")
+    target = tmp_path / "mnist"
+    target.mkdir()
+    for name in os.listdir(source):
+        data = bytearray(open(os.path.join(source, name), "rb").read())
+        if name.startswith("train-images"):
+            data[20:60] = bytes(b ^ 0xFF for b in data[20:60])
+        (target / name).write_bytes(bytes(data))
+    return str(target)
+
+
+def _run_with_metrics(tmp_path, text):
+    run = tmp_path / "finished_run"
+    run.mkdir()
+    (run / "metrics.json").write_text(text)
+    return str(run)
+
+
+def _binary_flagfile(tmp_path):
+    path = tmp_path / "binary.flags"
+    path.write_bytes(bytes(range(128, 256)) * 4)
+    return f"--flagfile={path}"
+
+
+def _half_prepared_tfds(tmp_path):
+    """What a ``tfds build`` that stopped at once leaves: the version folder, nothing in it."""
+    (tmp_path / "tfds" / "celeb_a" / "2.1.0").mkdir(parents=True)
+    return f"--data_dir={tmp_path / 'tfds'}"
+
+
+def _damaged_dataset_info(tmp_path):
+    version = tmp_path / "tfds" / "celeb_a" / "2.1.0"
+    version.mkdir(parents=True)
+    (version / "dataset_info.json").write_text('{"name": "celeb_a", ')
+    return f"--data_dir={tmp_path / 'tfds'}"
+
+
 # (id, program, arguments (callables get tmp_path), expected words in the message); a program
 # (CELEBA, shape, dtype) is CelebA whose tfds data yields images of that shape and dtype.
 CASES = [
@@ -60,6 +100,8 @@ CASES = [
     ("scale clip zero", MOG, ["--scale_clip=0"], "scale_clip must lie in (0, 1]"),
     ("scale clip negative", MOG, ["--scale_clip=-0.5"], "scale_clip must lie in (0, 1]"),
     ("zero D learning rate", MOG, ["--d_learning_rate=0"], "--d_learning_rate must be a positive number, got 0.0"),
+    ("infinite D learning rate", MOG, ["--d_learning_rate=inf"], "--d_learning_rate must be a positive number, got inf"),
+    ("NaN E/G learning rate", MOG, ["--eg_learning_rate=nan"], "--eg_learning_rate must be a positive number, got nan"),
     ("negative E/G learning rate", MOG, ["--eg_learning_rate=-1e-4"], "--eg_learning_rate must be a positive number"),
     ("zero batch size", MOG, ["--batch_size=0"], "--batch_size must be a positive integer, got 0"),
     ("negative batch size", MOG, ["--batch_size=-64"], "--batch_size must be a positive integer, got -64"),
@@ -77,7 +119,7 @@ CASES = [
     ("missing flagfile", MOG, ["--flagfile=/nonexistent/mog.flags"], "Unable to open flagfile: [Errno 2] No such file or directory: '/nonexistent/mog.flags'"),
     ("stray argument", MOG, ["epochs=3"], "Unexpected arguments: epochs=3."),
     ("output dir is a file", MOG, [lambda t: f"--output_dir={_a_file(t)}"], "is a file, not a directory; choose another path."),
-    ("output dir under a file", MOG, [lambda t: f"--output_dir={_a_file(t)}/run"], "cannot be created (Not a directory)"),
+    ("output dir under a file", MOG, [lambda t: f"--output_dir={_a_file(t)}/run"], "cannot be created (Not a directory: "),
     ("output dir not creatable", MOG, ["--output_dir=/proc/age_tf_run"], "--output_dir /proc/age_tf_run cannot be created"),
     ("data not prepared", CELEBA, [lambda t: f"--data_dir={t / 'no_data'}"], "is not prepared: nothing at"),
     ("grayscale image data", (CELEBA, (64, 64, 1), "float32"), [],
@@ -97,7 +139,16 @@ CASES = [
     ("nll without Gaussian nets", MOG, ["--metrics=nll"], "--metrics=nll needs --encoder_kind=gaussian"),
     ("unknown Table 3 row", TABLE3, ["--rows=BiGAN"], "Unknown rows ['BiGAN']. Available: VAE, AGE-KL, f-GAN-KL."),
     ("unknown Table 4 row", TABLE4, ["--rows=AGE-XL"], "Unknown rows ['AGE-XL']. Available: AGE-KL"),
-    ("no trials", TABLE4, ["--trials=0"], "--trials=0: give the number of seeds per row, 1 or more"),
+    ("no trials", TABLE4, ["--trials=0"], "--trials=0: give the number of seeds per row, 1 to 1000"),
+    ("a hundred million trials", TABLE4, ["--trials=100000000", "--dry_run"],
+     "--trials=100000000: give the number of seeds per row, 1 to 1000"),
+    ("extra flag changing a row's divergence", TABLE4, ["--extra_flags=--divergence=js"],
+     "--extra_flags=--divergence=js changes a flag that the row AGE-KL sets"),
+    ("extra flag changing the method", TABLE3, ["--extra_flags=--method=gan"],
+     "--extra_flags=--method=gan changes a flag that the row VAE sets"),
+    ("extra flag setting the seed", TABLE4, ["--extra_flags=--seed=7"],
+     "--extra_flags=--seed=7 changes a flag that the runner sets"),
+    ("extra flag without dashes", TABLE4, ["--extra_flags=epochs=1"], "--extra_flags=epochs=1 is not a flag"),
     ("negative parallel", TABLE4, ["--parallel=-1"], "--parallel=-1: give the trials to run at once, 1 or more, or 0"),
     ("MNIST directory missing", STACKED, [lambda t: f"--mnist_dir={t / 'no_mnist'}"], "no_mnist"),
     ("MNIST file truncated", STACKED, [lambda t: f"--mnist_dir={_truncated_mnist(t)}"], "train-images"),
@@ -113,6 +164,21 @@ CASES = [
     ("batch larger than the data", MOG, ["--num_modes=1", "--batch_size=20000"],
      "--batch_size=20000 is larger than the 10,000 points of --num_modes=1, so an epoch would have no step"),
     ("another tool's flag", TABLE4, ["--title=x"], "Unknown command line flag 'title'"),
+    ("binary flagfile", MOG, [_binary_flagfile], "binary.flags is not a text file of flags"),
+    ("binary flagfile, Stacked MNIST", STACKED, [_binary_flagfile], "is not a text file of flags"),
+    ("export dir is a file", MOG, [lambda t: f"--export_dir={_a_file(t)}"], "a_file is a file, not a directory"),
+    ("export dir not creatable", MOG, ["--export_dir=/proc/age_tf_export"],
+     "--export_dir /proc/age_tf_export cannot be created"),
+    ("export dir under a file", CELEBA, [lambda t: f"--export_dir={_a_file(t)}/models"],
+     "cannot be created (Not a directory"),
+    ("MNIST deflate stream corrupt", STACKED, [lambda t: f"--mnist_dir={_corrupt_deflate_mnist(t)}"],
+     "train-images-idx3-ubyte.gz cannot be read as a (gzipped) IDX file"),
+    ("tfds folder half prepared", CELEBA, [_half_prepared_tfds], "was not fully prepared"),
+    ("tfds dataset_info.json damaged", CELEBA, [_damaged_dataset_info], "its dataset_info.json is damaged"),
+    ("damaged run to summarise", SUMMARIZE, [lambda t: "--runs=" + _run_with_metrics(t, '{"modes_covered": 2')],
+     "metrics.json is not valid JSON"),
+    ("run to summarise holding a list", SUMMARIZE, [lambda t: "--runs=" + _run_with_metrics(t, "[1, 2]")],
+     "metrics.json holds a JSON list, not an object"),
     ("missing run to summarise", SUMMARIZE, [lambda t: f"--runs={t / 'never_ran'}"], "metrics.json does not exist; did the run"),
 ]
 
@@ -181,3 +247,65 @@ def test_batch_not_divisible_by_the_replicas(tmp_path):
     assert result.returncode == 2, result.stderr[-3000:]
     assert "--batch_size=5 is not divisible by the 2 replicas of --strategy=mirrored; use a multiple of 2." in result.stderr
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_an_output_dir_that_is_not_utf8_is_refused_before_it_is_created(tmp_path, run_in_process):
+    out = os.path.join(os.fsdecode(bytes(tmp_path)), os.fsdecode(b"run\xff"))  # as argv holds it
+    result = run_in_process(MOG, [f"--output_dir={out}"])
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert result.stderr.strip().endswith("run\\xff is not valid UTF-8; use a value in UTF-8 characters.")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("config, message", [
+    ("{bad", "TF_CONFIG is not valid JSON"),
+    ("[1, 2]", 'TF_CONFIG needs "cluster"'),
+    ('{"cluster": {}}', 'TF_CONFIG needs "cluster"'),
+    ('{"cluster": {"worker": "localhost:1"}}', 'TF_CONFIG needs "cluster"'),
+    ('{"cluster": {"worker": ["localhost:1"]}}', 'TF_CONFIG needs "task"'),
+    ('{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 1}}', 'TF_CONFIG needs "task"'),
+    ('{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "chief", "index": 0}}', 'TF_CONFIG needs "task"'),
+], ids=["not json", "a list", "empty cluster", "addresses not a list", "no task", "index past the cluster",
+        "type not in the cluster"])
+def test_a_malformed_tf_config_is_refused(tmp_path, monkeypatch, run_in_process, config, message):
+    monkeypatch.setenv("TF_CONFIG", config)
+    result = run_in_process(MOG, ["--strategy=multi_worker", f"--output_dir={tmp_path / 'out'}"])
+    assert result.returncode == 2 and message in result.stderr, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"trials": {"AGE-KL/0": {"seed": 0, "modes', "is not valid JSON"),
+    ("[]", "holds a JSON list, not an object"),
+    ('{"trials": [1, 2]}', "has no trials in the form this runner writes"),
+    ('{"trials": {"AGE-KL/0": 3}}', "has no trials in the form this runner writes"),
+    (b"\xff\xfe\x00garbage", "is not valid JSON"),
+], ids=["truncated", "a list", "trials a list", "a trial not a record", "binary"])
+def test_a_damaged_results_file_is_named_and_left_alone(tmp_path, run_in_process, content, message):
+    results = tmp_path / "results"
+    results.mkdir()
+    path = results / "table4.json"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    result = run_in_process(TABLE4, [f"--results_dir={results}", f"--runs_dir={tmp_path / 'runs'}", "--dry_run"])
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert f"{path} {message}" in result.stderr and "move it away and rerun" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(os.listdir(results)) == ["table4.json"] and not (tmp_path / "runs").exists()
+
+
+def test_a_damaged_trial_metrics_file_is_named(tmp_path, run_in_process):
+    trial = tmp_path / "runs" / "age_kl_s0"
+    trial.mkdir(parents=True)
+    (trial / "metrics.json").write_text('{"modes_covered": 2')
+    result = run_in_process(TABLE4, [f"--results_dir={tmp_path / 'results'}", f"--runs_dir={tmp_path / 'runs'}",
+                                     "--rows=AGE-KL", "--trials=1", "--dry_run"])
+    assert result.returncode == 2 and f"{trial / 'metrics.json'} is not valid JSON" in result.stderr
+    assert "remove it and rerun" in result.stderr and not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_a_dry_run_of_a_table_writes_nothing(tmp_path, run_in_process, table):
+    result = run_in_process(table, [f"--results_dir={tmp_path / 'results'}", f"--runs_dir={tmp_path / 'runs'}",
+                                    "--dry_run", "--trials=2"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "would run" in result.stdout and os.listdir(tmp_path) == []

@@ -48,3 +48,20 @@ def test_two_workers_end_with_the_same_weights(tmp_path):
         np.testing.assert_array_equal(readers[0].get_tensor(name), readers[1].get_tensor(name), err_msg=name)
     steps = [json.loads((tmp_path / f"worker{i}" / "metrics.json").read_text())["encoder_generator_steps"] for i in range(2)]
     assert steps == [3, 3]
+
+
+def test_one_worker_trains_with_the_nan_guard_history_and_tensorboard(tmp_path):
+    """One worker: Keras hands back each loss as a one-element vector there, which the
+    NaN guard, the JSON history and TensorBoard's scalars must all take."""
+    (port,) = free_ports(1)
+    env = dict(os.environ, TF_CONFIG=json.dumps(
+        {"cluster": {"worker": [f"127.0.0.1:{port}"]}, "task": {"type": "worker", "index": 0}}))
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "age_tf.experiments.mog", "--strategy=multi_worker", "--num_modes=9",
+         "--batch_size=20", "--d_steps=1", "--epochs=1", "--steps_per_epoch=3", "--num_eval_samples=300",
+         f"--output_dir={out}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads((out / "history.jsonl").read_text().splitlines()[-1])
+    assert all(isinstance(record[k], float) and np.isfinite(record[k]) for k in ("d_loss", "e_loss", "g_loss"))
+    assert os.listdir(out / "tensorboard")

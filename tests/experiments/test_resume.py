@@ -21,6 +21,20 @@ def test_changed_on_resume_lists_training_settings_only():
     assert resume.changed_on_resume(saved, {"divergence": "--divergence=revkl", "seed": "--seed=3"}, free=set()) == []
 
 
+
+def test_a_flag_missing_from_flags_txt_counts_as_its_default():
+    """A flag added to the entry point after the run (or a deleted line) took its default then."""
+    saved = ["--divergence=kl", "--seed=3"]
+    defaults = {"divergence": "--divergence=kl", "seed": "--seed=0", "scale_clip": "# --scale_clip unset",
+                "epochs": "--epochs=30"}
+    current = {"divergence": "--divergence=kl", "seed": "--seed=3", "scale_clip": "# --scale_clip unset",
+               "epochs": "--epochs=45"}
+    assert resume.changed_on_resume(saved, current, {"epochs"}, defaults) == []
+    current["scale_clip"] = "--scale_clip=0.5"
+    assert resume.changed_on_resume(saved, current, {"epochs"}, defaults) == [
+        ("no --scale_clip line", "--scale_clip=0.5")]
+
+
 def test_a_flag_declared_free_on_resume_says_so_and_others_do_not():
     values = flags.FlagValues()
     free = flags.DEFINE_integer("probe_epochs", 3, "Epochs.", flag_values=values)
@@ -81,6 +95,20 @@ def test_a_checkpoint_without_flags_is_not_resumed(tmp_path, run_in_process):
     result = run_in_process(MOG, [*TINY, "--epochs=2", "--divergence=js", f"--output_dir={out}"])
     assert result.returncode == 2 and "holds a checkpoint but no readable flags.txt" in result.stderr
     assert _ckpt_indexes(out) == ["ckpt-1.index"] and not (out / "flags.txt").exists()
+
+    for damaged in (bytes(range(128, 256)), b"--bogus_flag=3\n", b"# a comment\n"):
+        (out / "flags.txt").write_bytes(damaged)
+        result = run_in_process(MOG, [*TINY, "--epochs=2", "--divergence=js", f"--output_dir={out}"])
+        assert result.returncode == 2 and "holds a checkpoint but no readable flags.txt" in result.stderr, damaged
+        assert "Traceback" not in result.stderr and (out / "flags.txt").read_bytes() == damaged
+
+
+def test_a_flags_file_cut_down_to_one_line_still_guards_the_rest(tmp_path, run_in_process):
+    out = tmp_path / "run"
+    assert run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"]).returncode == 0
+    (out / "flags.txt").write_text("--num_modes=9\n")
+    result = run_in_process(MOG, [*TINY, "--epochs=2", "--divergence=js", f"--output_dir={out}"])
+    assert result.returncode == 2 and "no --divergence line there, --divergence=js now" in result.stderr
 
 
 @pytest.mark.slow  # two or three tiny trainings in this process
@@ -151,3 +179,36 @@ def test_a_damaged_checkpoint_is_passed_over_and_none_readable_stops(tmp_path, r
     stopped = run_in_process(MOG, [*TINY, "--epochs=4", f"--output_dir={out}"])
     assert stopped.returncode == 2 and "Traceback" not in stopped.stderr
     assert f"No checkpoint in {out / 'checkpoint'} can be read" in stopped.stderr
+
+
+@pytest.mark.slow  # two tiny trainings in this process
+def test_a_save_that_fails_on_a_full_disk_leaves_nothing_for_the_rerun_to_repeat(tmp_path, run_in_process,
+                                                                                monkeypatch):
+    """The failed save leaves ckpt-2_temp and epoch 2's history line; the rerun trains epoch 2
+    again from ckpt-1, and its history holds every epoch once, its checkpoints no leftover."""
+    import tensorflow as tf
+
+    from age_tf import checkpointing
+
+    out = tmp_path / "run"
+    assert run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"]).returncode == 0
+    save = checkpointing.TrainingCheckpoint.save
+
+    def disk_full_at_epoch_2(self, finished_epochs):
+        if finished_epochs == 2:
+            (out / "checkpoint" / "ckpt-2_temp").mkdir()
+            (out / "checkpoint" / "ckpt-2_temp" / "part-00000-of-00001.data-00000-of-00001").write_bytes(b"x")
+            raise tf.errors.ResourceExhaustedError(None, None, "ckpt-2_temp/part-00000: No space left on device")
+        return save(self, finished_epochs)
+
+    monkeypatch.setattr(checkpointing.TrainingCheckpoint, "save", disk_full_at_epoch_2)
+    full = run_in_process(MOG, [*TINY, "--epochs=3", f"--output_dir={out}"])
+    assert full.returncode == 4 and "No space left on device" in full.stderr
+    history = out / "history.jsonl"
+    assert [json.loads(line)["epoch"] for line in history.read_text().splitlines()] == [1, 2]
+    monkeypatch.undo()
+    again = run_in_process(MOG, [*TINY, "--epochs=3", f"--output_dir={out}"])
+    assert again.returncode == 0 and "Resuming after epoch 1" in again.stdout, again.stderr[-2000:]
+    assert [json.loads(line)["epoch"] for line in history.read_text().splitlines()] == [1, 2, 3]
+    assert not [n for n in os.listdir(out / "checkpoint") if "_temp" in n]
+    assert json.loads((out / "metrics.json").read_text())["encoder_generator_steps"] == 9

@@ -56,3 +56,15 @@ def test_saved_flag_reads_values_and_booleans_of_a_runs_flags_file(tmp_path):
     assert run_directory.saved_flag(str(tmp_path), "output_dir") == "runs/a=b"
     assert run_directory.saved_flag(str(tmp_path), "epoch") is None  # a prefix of another flag is not it
     assert run_directory.saved_flag(str(tmp_path), "seed") is None
+
+
+def test_a_resume_drops_the_history_of_the_epochs_it_trains_again(tmp_path):
+    path = tmp_path / "history.jsonl"
+    lines = ['{"epoch": 1, "wall_s": 1.0}', '{"epoch": 2, "wall_s": 2.0}', '{"epoch": 3, "wall_s": 3.0}',
+             '{"epoch": 3, "wall_s": 3.5}', '{"epo']  # epoch 3 twice, then a torn line
+    path.write_text("\n".join(lines))
+    assert run_directory.drop_history_after(str(path), 2) == 3
+    assert path.read_text() == '{"epoch": 1, "wall_s": 1.0}\n{"epoch": 2, "wall_s": 2.0}\n'
+    assert run_directory.drop_history_after(str(path), 2) == 0  # nothing more to drop: left as it is
+    assert run_directory.drop_history_after(str(path), 0) == 2 and path.read_text() == ""
+    assert run_directory.drop_history_after(str(tmp_path / "missing.jsonl"), 1) == 0

@@ -1,5 +1,7 @@
 """One real train_step of the AGE model for every encoder/generator kind."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -77,8 +79,51 @@ def test_clipped_fraction_counts_clipped_ratios():
 
 def test_batch_too_small_for_d_steps_is_a_clear_error():
     model = make_model(d_steps=5)
-    with pytest.raises(ValueError, match="cannot feed 5 discriminator steps"):
+    with pytest.raises(ValueError, match="A batch of 4 examples does not split into 5 discriminator minibatches"):
         model.train_step(tf.constant(X[:4]))
+
+
+def test_a_batch_that_does_not_split_evenly_is_refused_not_trimmed():
+    model = make_model(d_steps=5)
+    with pytest.raises(ValueError, match="give a multiple of 6 examples"):
+        model.train_step(tf.constant(X[:62]))
+    with pytest.raises(ValueError, match=r"batch_size=100 does not split into d_steps \+ 1 = 6 equal minibatches; "
+                                         "use a multiple of 6, e.g. 96 or 102."):
+        model.fit(X, batch_size=100, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"batch_size=32 \(Keras default\) does not split"):
+        model.fit(X, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="holds 2, fewer than the 6 minibatches of a step; use 60 examples"):
+        model.fit(X[:62], batch_size=60, epochs=1, verbose=0)
+    assert model.e_optimizer.iterations.numpy() == 0  # refused before any step
+
+
+def test_a_last_batch_with_a_remainder_says_how_many_examples_it_leaves_out():
+    model = make_model(d_steps=2)  # 90 examples in batches of 48: the last holds 42 = 3 x 14, all used
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(X[:90], batch_size=48, epochs=1, verbose=0)
+    with pytest.warns(UserWarning, match="The last batch of each epoch holds 43 examples; 1 of them do not fit"):
+        model.fit(X[:91], batch_size=48, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("encoder_latent, generator_latent, discriminator_latent, listed", [
+    (2, 3, 3, "the generator takes z of size 3, the encoder outputs z of size 2, the discriminator takes z of size 3"),
+    (2, 2, 4, "the generator takes z of size 2, the encoder outputs z of size 2, the discriminator takes z of size 4"),
+])
+def test_networks_that_disagree_on_the_latent_size_are_refused(encoder_latent, generator_latent,
+                                                               discriminator_latent, listed):
+    with pytest.raises(ValueError) as caught:
+        age_tf.AGE(mlp.build_encoder(latent_dim=encoder_latent, hidden_units=8),
+                   mlp.build_generator(latent_dim=generator_latent, hidden_units=8),
+                   mlp.build_discriminator(latent_dim=discriminator_latent, hidden_units=8))
+    assert str(caught.value) == (f"The networks disagree on the latent size: {listed}; build them with the same "
+                                 "latent_dim.")
+
+
+def test_a_gaussian_encoder_counts_its_mean_not_its_two_halves():
+    model = age_tf.AGE(mlp.build_encoder(latent_dim=3, hidden_units=8, kind="gaussian"),
+                       mlp.build_generator(latent_dim=3, hidden_units=8), mlp.build_discriminator(latent_dim=3, hidden_units=8))
+    assert model.latent_dim == 3
 
 
 def test_bad_d_steps_rejected():
