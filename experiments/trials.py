@@ -154,7 +154,8 @@ def finished_trial(out: str) -> dict:
     record = run_directory.read_json_object(os.path.join(out, "metrics.json"), what)
     info_path = os.path.join(out, "run_info.json")
     if os.path.isfile(info_path):
-        info = run_directory.read_json_object(info_path, what)
+        info = run_directory.read_json_object(info_path, "remove it and rerun; the trial is then recorded "
+                                              "without its times and machine.")
         record.update({k: info[k] for k in RUN_INFO if k in info})
     return record
 
@@ -354,13 +355,13 @@ MAX_TRIALS = 1000  # seeds per row; far beyond any table's (the paper's: 10)
 TRIAL_FLAGS = ("seed", "output_dir", "num_threads")
 
 
-def extra_flag_conflicts(table: Table, extra) -> list:
-    """(flag name, what sets it) of each of ``extra`` that a row or the runner sets for
-    a trial: passed on, it would train another method than the row's label says (an
-    AGE-JS trial recorded as the AGE-KL row), or be overridden."""
+def extra_flag_conflicts(table: Table, extra, rows) -> list:
+    """(flag, what sets it) of each of ``extra`` that one of the ``rows`` (labels) or the
+    runner sets for a trial: passed on, it would train another method than the row's
+    label says (an AGE-JS trial recorded as the AGE-KL row), or be overridden."""
     name = lambda arg: arg.lstrip("-").split("=", 1)[0]  # noqa: E731
     set_by = {n: "the runner" for n in (*TRIAL_FLAGS, "flagfile")}
-    for label, row_flags in table.rows:
+    for label, row_flags in (row for row in table.rows if row[0] in rows):
         for arg in row_flags:
             set_by.setdefault(name(arg), f"the row {label}")
             set_by.setdefault("no" + name(arg), f"the row {label}")
@@ -385,12 +386,12 @@ def _validate(table: Table):
     if not_flags:
         cli.usage_error(f"--extra_flags={','.join(not_flags)} is not a flag; give flags such as "
                         "--extra_flags=--epochs=1,--num_eval_samples=1000.")
-    conflicts = extra_flag_conflicts(table, FLAGS.extra_flags)
+    conflicts = extra_flag_conflicts(table, FLAGS.extra_flags, FLAGS.rows)
     if conflicts:
         arg, owner = conflicts[0]
         cli.usage_error(f"--extra_flags={arg} changes a flag that {owner} sets, so the trial would not be "
-                        "what the table records; choose the rows with --rows, or run the entry point itself "
-                        "for other settings.")
+                        "what the table records; leave that row out with --rows, or run the entry point "
+                        "itself for other settings.")
     if FLAGS.parallel < 0:
         cli.usage_error(f"--parallel={FLAGS.parallel}: give the trials to run at once, 1 or more, "
                         "or 0 for one per 2 CPU cores.")
@@ -429,7 +430,7 @@ def main(table: Table, argv, after: Optional[Callable[[str, dict], None]] = None
         cli.usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
     _validate(table)
     cli.check_writable_directory(FLAGS, "results_dir")
-    json_path = os.path.join(os.path.abspath(FLAGS.results_dir), f"{table.name}.json")
+    json_path = os.path.join(os.path.abspath(os.path.expanduser(FLAGS.results_dir)), f"{table.name}.json")
     previous = load_results(json_path)
     trials = previous.get("trials", {})
     todo = _pending(table, trials)

@@ -88,12 +88,15 @@ def load_split(
     shown_dir = data_dir or "the tfds default data_dir"
     try:
         builder = tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError:
+        raise
     except (json_format.Error, ValueError) as error:  # a damaged dataset_info.json
-        reason = str(error).strip().splitlines()[-1]
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[-1]
         raise DatasetNotPreparedError(
-            f"tensorflow-datasets dataset {name!r} in {shown_dir} cannot be read ({reason}); its "
-            f"dataset_info.json is damaged. Remove {os.path.join(data_dir or '~/tensorflow_datasets', name)} "
-            f"and prepare it again. {_prepare_hint(name, data_dir or '~/tensorflow_datasets')}"
+            f"tensorflow-datasets dataset {name!r} in {shown_dir} cannot be read because its "
+            f"dataset_info.json is damaged ({reason}); remove "
+            f"{os.path.join(data_dir or '~/tensorflow_datasets', name)} and prepare it again. "
+            f"{_prepare_hint(name, data_dir or '~/tensorflow_datasets')}"
         ) from None
     if download:
         builder.download_and_prepare()
@@ -110,8 +113,8 @@ def load_split(
         root = data_dir or str(getattr(builder, "_data_dir_root", "~/tensorflow_datasets"))
         raise DatasetNotPreparedError(
             f"tensorflow-datasets dataset {name!r} in {builder.data_dir} was not fully prepared (it lists "
-            f"no split {split!r}; a build stopped early?). Remove that folder and prepare it again. "
-            f"Nothing was downloaded. {_prepare_hint(name, root)}"
+            f"no split {split!r}, as after a build that stopped early); remove that folder and prepare it "
+            f"again. {_prepare_hint(name, root)}"
         ) from error
     except AssertionError as error:  # tfds' "could not find data in <dir>"
         root = data_dir or str(getattr(builder, "_data_dir_root", "~/tensorflow_datasets"))

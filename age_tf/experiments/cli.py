@@ -143,10 +143,11 @@ def check_tf_config(text: str):
     cluster = config.get("cluster") if isinstance(config, dict) else None
     task = config.get("task") if isinstance(config, dict) else None
     if not isinstance(cluster, dict) or not cluster or not all(
-            isinstance(v, list) and all(isinstance(a, str) for a in v) for v in cluster.values()):
+            isinstance(v, list) and v and all(isinstance(a, str) for a in v) for v in cluster.values()):
         usage_error(f'TF_CONFIG needs "cluster": {{"worker": ["host:port", ...]}}; {where}.')
-    if (not isinstance(task, dict) or task.get("type") not in cluster or not isinstance(task.get("index"), int)
-            or not 0 <= task["index"] < len(cluster[task["type"]])):
+    members = dict(cluster, evaluator=[""])  # TensorFlow's evaluator task stands outside the cluster
+    if (not isinstance(task, dict) or task.get("type") not in members or not isinstance(task.get("index"), int)
+            or not 0 <= task["index"] < len(members[task["type"]])):
         usage_error(f'TF_CONFIG needs "task": {{"type": "worker", "index": i}} naming one of its cluster\'s '
                     f"addresses; {where}.")
 
@@ -176,16 +177,17 @@ def parse_flags(argv):
     and a --flagfile that does not exist all end here, before any work. A help
     flag prints the help and exits 0 (absl exits 1, as for an error).
     """
-    empty_flagfile = [a for a in argv[1:] if a in ("--flagfile=", "--flagfile", "-flagfile=")]
+    args = list(argv[1:])
+    empty_flagfile = [a for i, a in enumerate(args) if a in ("--flagfile=", "-flagfile=") or (
+        a in ("--flagfile", "-flagfile") and not (args[i + 1:] and args[i + 1].strip()))]
     if empty_flagfile:  # absl would run the defaults silently
         sys.stderr.write(f"{empty_flagfile[0]} names no file; give the path of a flagfile.\n")
         sys.exit(2)
     try:
         return flags.FLAGS(argv)
     except UnicodeDecodeError:  # absl reads a flagfile as text
-        named = [a.split("=", 1)[1] for a in argv[1:] if a.startswith(("--flagfile=", "-flagfile="))]
-        sys.stderr.write(f"--flagfile={named[0] if named else ''} is not a text file of flags (one --name=value "
-                         "per line, UTF-8); give a flagfile such as the run directory's flags.txt.\n")
+        sys.stderr.write(f"{binary_flagfile(argv)} is not a text file of flags (one --name=value per line, "
+                         "UTF-8); give a flagfile such as a run directory's flags.txt.\n")
         sys.exit(2)
     except SystemExit as stop:
         asked = {"--help", "-help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml"}
@@ -197,6 +199,24 @@ def parse_flags(argv):
         message = message.removeprefix("ERROR::").strip()
         sys.stderr.write(f"{message}\nSee --helpfull for every flag and its allowed values.\n")
         sys.exit(2)
+
+
+def binary_flagfile(argv) -> str:
+    """``--flagfile=PATH`` of the first flagfile named in ``argv`` (``--flagfile=PATH`` or
+    ``--flagfile PATH``) that is not UTF-8 text; ``A --flagfile`` when none of them is (a
+    flagfile named inside another)."""
+    args = list(argv[1:])
+    named = [b for a, b in zip(args, args[1:]) if a.lstrip("-") == "flagfile"]
+    named += [a.split("=", 1)[1] for a in args if a.lstrip("-").startswith("flagfile=")]
+    for path in named:
+        try:
+            with open(os.path.expanduser(path), encoding="utf-8") as f:
+                f.read()
+        except UnicodeDecodeError:
+            return f"--flagfile={path}"
+        except OSError:
+            continue
+    return "A --flagfile"
 
 
 def run_main(main):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import keras
@@ -322,21 +323,26 @@ class AGE(ScalarLogsModel):
         For arrays, ``batch_size`` (Keras' 32 when not given) must be a multiple of
         ``d_steps + 1``, and the last, shorter batch loses what does not divide (a
         warning says how many examples); a last batch smaller than ``d_steps + 1`` is
-        refused. Datasets are checked batch by batch where their shape is static.
+        refused. Datasets are checked batch by batch where their shape is static (a
+        model first fitted on arrays has traced its step for any batch size, and then
+        trims an uneven batch of a later dataset instead).
         """
-        self._check_array_batches(x, batch_size)
+        self._check_array_batches(x, batch_size, kwargs.get("validation_split") or 0.0)
         return super().fit(x, y, batch_size, *args, **kwargs)
 
-    def _check_array_batches(self, x, batch_size):
+    def _check_array_batches(self, x, batch_size, validation_split=0.0):
         shape = getattr(x, "shape", None)
         if shape is None or not len(shape) or shape[0] is None or isinstance(x, tf.data.Dataset):
             return
-        parts, size, n = self.d_steps + 1, batch_size or 32, int(shape[0])
+        # Keras trains on the first floor(n * (1 - validation_split)) rows.
+        n = int(math.floor(int(shape[0]) * (1.0 - validation_split)))
+        parts, size = self.d_steps + 1, batch_size or 32
         if size % parts:
+            below = size - size % parts
+            suggested = f"{below} or {below + parts}" if below else f"{parts} or {2 * parts}"
             raise ValueError(
                 f"batch_size={size}{'' if batch_size else ' (Keras default)'} does not split into "
-                f"d_steps + 1 = {parts} equal minibatches; use a multiple of {parts}, e.g. "
-                f"{size - size % parts or parts} or {size - size % parts + parts}."
+                f"d_steps + 1 = {parts} equal minibatches; use a multiple of {parts}, e.g. {suggested}."
             )
         last = n % size
         if last and last < parts:

@@ -166,6 +166,8 @@ CASES = [
     ("another tool's flag", TABLE4, ["--title=x"], "Unknown command line flag 'title'"),
     ("binary flagfile", MOG, [_binary_flagfile], "binary.flags is not a text file of flags"),
     ("binary flagfile, Stacked MNIST", STACKED, [_binary_flagfile], "is not a text file of flags"),
+    ("binary flagfile after a space", MOG, [lambda t: "--flagfile", lambda t: _binary_flagfile(t).split("=", 1)[1]],
+     "binary.flags is not a text file of flags"),
     ("export dir is a file", MOG, [lambda t: f"--export_dir={_a_file(t)}"], "a_file is a file, not a directory"),
     ("export dir not creatable", MOG, ["--export_dir=/proc/age_tf_export"],
      "--export_dir /proc/age_tf_export cannot be created"),
@@ -262,10 +264,11 @@ def test_an_output_dir_that_is_not_utf8_is_refused_before_it_is_created(tmp_path
     ("[1, 2]", 'TF_CONFIG needs "cluster"'),
     ('{"cluster": {}}', 'TF_CONFIG needs "cluster"'),
     ('{"cluster": {"worker": "localhost:1"}}', 'TF_CONFIG needs "cluster"'),
+    ('{"cluster": {"worker": []}, "task": {"type": "worker", "index": 0}}', 'TF_CONFIG needs "cluster"'),
     ('{"cluster": {"worker": ["localhost:1"]}}', 'TF_CONFIG needs "task"'),
     ('{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 1}}', 'TF_CONFIG needs "task"'),
     ('{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "chief", "index": 0}}', 'TF_CONFIG needs "task"'),
-], ids=["not json", "a list", "empty cluster", "addresses not a list", "no task", "index past the cluster",
+], ids=["not json", "a list", "empty cluster", "addresses not a list", "no workers", "no task", "index past the cluster",
         "type not in the cluster"])
 def test_a_malformed_tf_config_is_refused(tmp_path, monkeypatch, run_in_process, config, message):
     monkeypatch.setenv("TF_CONFIG", config)
@@ -309,3 +312,18 @@ def test_a_dry_run_of_a_table_writes_nothing(tmp_path, run_in_process, table):
                                     "--dry_run", "--trials=2"])
     assert result.returncode == 0, result.stderr[-3000:]
     assert "would run" in result.stdout and os.listdir(tmp_path) == []
+
+
+def test_an_evaluator_task_outside_the_cluster_is_a_valid_tf_config(tmp_path, monkeypatch, run_in_process):
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "evaluator", "index": 0}}')
+    result = run_in_process(MOG, ["--strategy=multi_worker", "--dry_run", f"--output_dir={tmp_path / 'out'}"])
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_extra_flags_may_set_what_only_the_rows_left_out_set(tmp_path, run_in_process):
+    """Table 3: only the AGE-KL row sets --divergence; with the VAE row alone it may be passed on."""
+    args = [f"--results_dir={tmp_path / 'results'}", f"--runs_dir={tmp_path / 'runs'}", "--dry_run",
+            "--extra_flags=--divergence=js,--epochs=1"]
+    assert run_in_process(TABLE3, [*args, "--rows=VAE"]).returncode == 0
+    refused = run_in_process(TABLE3, [*args, "--rows=VAE,AGE-KL"])
+    assert refused.returncode == 2 and "changes a flag that the row AGE-KL sets" in refused.stderr

@@ -204,11 +204,14 @@ def test_a_save_that_fails_on_a_full_disk_leaves_nothing_for_the_rerun_to_repeat
     monkeypatch.setattr(checkpointing.TrainingCheckpoint, "save", disk_full_at_epoch_2)
     full = run_in_process(MOG, [*TINY, "--epochs=3", f"--output_dir={out}"])
     assert full.returncode == 4 and "No space left on device" in full.stderr
+    # Leftovers that no later save of this run would overwrite: only the resume removes them.
+    (out / "checkpoint" / "ckpt-7_temp").mkdir()
+    (out / "checkpoint" / "checkpoint.tmp0123abcd").write_text("model_checkpoint_path")
     history = out / "history.jsonl"
     assert [json.loads(line)["epoch"] for line in history.read_text().splitlines()] == [1, 2]
     monkeypatch.undo()
     again = run_in_process(MOG, [*TINY, "--epochs=3", f"--output_dir={out}"])
     assert again.returncode == 0 and "Resuming after epoch 1" in again.stdout, again.stderr[-2000:]
     assert [json.loads(line)["epoch"] for line in history.read_text().splitlines()] == [1, 2, 3]
-    assert not [n for n in os.listdir(out / "checkpoint") if "_temp" in n]
+    assert not [n for n in os.listdir(out / "checkpoint") if "_temp" in n or ".tmp" in n]
     assert json.loads((out / "metrics.json").read_text())["encoder_generator_steps"] == 9

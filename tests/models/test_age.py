@@ -94,7 +94,16 @@ def test_a_batch_that_does_not_split_evenly_is_refused_not_trimmed():
         model.fit(X, epochs=1, verbose=0)
     with pytest.raises(ValueError, match="holds 2, fewer than the 6 minibatches of a step; use 60 examples"):
         model.fit(X[:62], batch_size=60, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="batch_size=4 does not split into d_steps \\+ 1 = 6 equal minibatches; "
+                                         "use a multiple of 6, e.g. 6 or 12."):
+        model.fit(X, batch_size=4, epochs=1, verbose=0)
     assert model.e_optimizer.iterations.numpy() == 0  # refused before any step
+
+
+def test_the_batch_check_counts_the_rows_left_after_validation_split():
+    model = make_model(d_steps=5)  # 62 rows, 5% held out: Keras trains on floor(58.9) = 58 rows
+    with pytest.warns(UserWarning, match="holds 58 examples; 4 of them do not fit"):
+        model.fit(X[:62], batch_size=60, validation_split=0.05, epochs=1, verbose=0)
 
 
 def test_a_last_batch_with_a_remainder_says_how_many_examples_it_leaves_out():
