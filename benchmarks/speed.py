@@ -235,9 +235,13 @@ def onednn_setting(spec):
     return "1" if name in ONEDNN_RUNS else "default"
 
 
-def spawn(spec, iterations, warmup, onednn="default"):
+def spawn(spec, iterations, warmup, onednn="default", authors_dir=None):
     command = [sys.executable, os.path.abspath(__file__), f"--worker={spec}",
                f"--iterations={iterations}", f"--warmup={warmup}"]
+    if spec.startswith("authors:"):  # the peer: their PyTorch iteration (authors_step.py)
+        command = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "authors_step.py"),
+                   f"--authors_dir={authors_dir}", f"--config={spec.split(':')[1]}",
+                   f"--iterations={iterations}", f"--warmup={warmup}"]
     env = dict(os.environ)
     if onednn != "default":
         env["TF_ENABLE_ONEDNN_OPTS"] = onednn
@@ -277,9 +281,28 @@ def table(results):
             again = f"{r['again_s']:.2f}" if "again_s" in r else "-"
             lines.append(f"| {r['config']} | {r['onednn']} | {r['median_s']:.2f} | {r['min_s']:.2f} | "
                          f"{r['max_s']:.2f} | {again} |")
+    peers = {r["config"]: r for r in results if r["kind"] == "authors"}
+    if peers:
+        lines += ["", peer_table(results, peers)]
     for r in results:
         if r["kind"] == "error":
             lines.append(f"\nFAILED {r['spec']}: {r['error']}")
+    return "\n".join(lines)
+
+
+def peer_table(results, peers):
+    """Ours (XLA off) against the authors' float32 iteration of the same config, as ratios:
+    their seconds over ours (above 1: ours is faster)."""
+    ours = {(r["config"], r["precision"]): r["median_s"] for r in results if r["kind"] == "train" and not r["jit"]}
+    lines = ["| config | ours float32 s | ours mixed_bfloat16 s | authors' float32 s (torch "
+             f"{next(iter(peers.values()))['torch']}) | authors / ours float32 | authors / ours bf16 |",
+             "|---|---|---|---|---|---|"]
+    for config, peer in peers.items():
+        fp32, bf16 = ours.get((config, "float32")), ours.get((config, "mixed_bfloat16"))
+        cell = lambda v: f"{v:.3f}" if v else "-"  # noqa: E731
+        ratio = lambda v: f"**{peer['median_s'] / v:.2f}x**" if v else "-"  # noqa: E731
+        lines.append(f"| {config} | {cell(fp32)} | {cell(bf16)} | {peer['median_s']:.3f} | {ratio(fp32)} | "
+                     f"{ratio(bf16)} |")
     return "\n".join(lines)
 
 
@@ -292,6 +315,8 @@ def main():
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--no_eval", action="store_true", help="Skip the evaluation timings.")
     parser.add_argument("--output", default=os.path.join(ROOT, "benchmarks", "speed.json"))
+    parser.add_argument("--authors_dir", help="A checkout of github.com/xwshen51/AGE: time the authors' PyTorch "
+                        "iteration of each config beside ours and print the ratios (needs torch installed).")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -307,8 +332,20 @@ def main():
     if args.iterations < 1 or args.warmup < 1:
         parser.error("--iterations and --warmup must be at least 1")
 
+    if args.authors_dir:
+        import importlib.util
+
+        if not os.path.isfile(os.path.join(args.authors_dir, "train.py")):
+            parser.error(f"--authors_dir {args.authors_dir} has no train.py; give a checkout of "
+                         "github.com/xwshen51/AGE")
+        if importlib.util.find_spec("torch") is None:
+            parser.error("--authors_dir needs PyTorch: pip install torch==2.13.0")
+
     runs = [(s, onednn_setting(s)) for s in
             [f"train:{c}:{p}:{j}" for c in configs for p in precisions for j in args.jit.split(",")]]
+    if args.authors_dir:  # each config's peer right after ours, so that both meet the same machine
+        runs = [run for c in configs for run in
+                [r for r in runs if r[0].split(":")[1] == c] + [(f"authors:{c}", "default")]]
     if not args.no_eval:
         runs += [(s, onednn_setting(s)) for s in ("eval_mog", "eval_stacked_mnist")]
     # One matmul ceiling per precision and oneDNN setting in use, measured first.
@@ -317,7 +354,7 @@ def main():
     start = time.time()
     results = []
     for spec, onednn in runs:
-        results.append(spawn(spec, args.iterations, args.warmup, onednn))
+        results.append(spawn(spec, args.iterations, args.warmup, onednn, args.authors_dir))
         print(f"done {spec}, oneDNN {onednn} ({time.time() - start:.0f} s)", file=sys.stderr, flush=True)
     report = {
         "command": "python benchmarks/speed.py " + " ".join(sys.argv[1:]),

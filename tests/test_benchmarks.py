@@ -12,11 +12,10 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.slow  # starts processes
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.mark.slow  # starts processes
 def test_speed_harness_reports_consistent_numbers(tmp_path):
     output = tmp_path / "speed.json"
     result = subprocess.run(
@@ -38,3 +37,41 @@ def test_speed_harness_reports_consistent_numbers(tmp_path):
     assert math.isclose(train["gflops"], train["gflop"] / train["median_s"], rel_tol=1e-6)
     assert train["onednn"] == ceiling["onednn"]  # the share is taken against the same kernels
     assert "mog25" in result.stdout and str(output) in result.stdout
+
+
+def _load_speed():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("speed", os.path.join(ROOT, "benchmarks", "speed.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_peer_table_divides_their_seconds_by_ours():
+    speed = _load_speed()
+    results = [
+        {"kind": "train", "config": "mog25", "precision": "float32", "jit": False, "median_s": 0.100},
+        {"kind": "train", "config": "mog25", "precision": "mixed_bfloat16", "jit": False, "median_s": 0.040},
+        {"kind": "train", "config": "mog25", "precision": "float32", "jit": True, "median_s": 9.0},  # not compared
+        {"kind": "authors", "config": "mog25", "median_s": 0.125, "torch": "2.13.0+cpu"},
+    ]
+    table = speed.peer_table(results, {"mog25": results[-1]})
+    assert table.splitlines()[-1] == "| mog25 | 0.100 | 0.040 | 0.125 | **1.25x** | **3.12x** |"
+    assert "torch 2.13.0+cpu" in table.splitlines()[0]
+
+
+@pytest.mark.slow  # starts processes
+@pytest.mark.skipif(not os.environ.get("AGE_TF_AUTHORS_DIR"), reason="needs $AGE_TF_AUTHORS_DIR and torch")
+def test_the_authors_iteration_is_timed_beside_ours(tmp_path):
+    output = tmp_path / "speed.json"
+    result = subprocess.run(
+        [sys.executable, "benchmarks/speed.py", "--configs=mog25", "--precisions=float32", "--jit=off",
+         "--iterations=2", "--warmup=1", "--no_eval", f"--output={output}",
+         f"--authors_dir={os.environ['AGE_TF_AUTHORS_DIR']}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    peer = [r for r in json.loads(output.read_text())["results"] if r["kind"] == "authors"]
+    assert len(peer) == 1 and peer[0]["config"] == "mog25" and peer[0]["min_s"] <= peer[0]["median_s"]
+    assert "authors / ours float32" in result.stdout

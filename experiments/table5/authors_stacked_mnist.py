@@ -21,9 +21,11 @@ import argparse
 import os
 import sys
 import time
-import types
 
 import numpy as np
+
+# Run as a file (the commands recorded with its results): the repository root holds ``experiments``.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 def prepare(path):
@@ -36,23 +38,14 @@ def prepare(path):
 
 
 def train(args):
-    # The authors' modules import torchvision only for datasets, models and save_image, unused here.
-    vision = types.ModuleType("torchvision")
-    for name in ("datasets", "transforms", "models", "utils"):
-        setattr(vision, name, types.ModuleType(name))
-        sys.modules[f"torchvision.{name}"] = getattr(vision, name)
-    vision.utils.save_image = lambda *a, **k: None
-    sys.modules["torchvision"] = vision
-    sys.path.insert(0, args.authors_dir)
     import torch
+
+    from experiments import authors_code
+
     device = torch.device(args.device)
-    sys.argv = ["train.py"] + ("--batch_size 64 --image_size 28 --dataset mnist_stack --latent_dim 8 --lr 1e-4 "
-                               "--dis_fc_size 256 --dec_dist implicit --div all --print_every 500 "
-                               f"--sample_every 100000000 --seed {args.seed}").split()
-    import bgm
-    import config
-    import train as authors
-    authors.args = config.get_config()
+    authors, bgm = authors_code.load(args.authors_dir, (
+        "--batch_size 64 --image_size 28 --dataset mnist_stack --latent_dim 8 --lr 1e-4 --dis_fc_size 256 "
+        f"--dec_dist implicit --div all --print_every 500 --sample_every 100000000 --seed {args.seed}").split())
     authors.device = device
     authors.num_iter_per_epoch = 2000
     os.makedirs(args.out_dir, exist_ok=True)
