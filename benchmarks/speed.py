@@ -91,8 +91,8 @@ def _build(config, seed=0):
         points = age_tf.data.grid_mixture(9 if config == "mog9" else 25, imbalanced=True, seed=seed).points
         x = points[np.random.default_rng(seed).choice(len(points), n, replace=False)].astype("float32")
     model = age_tf.AGE(encoder, generator, discriminator, divergence="kl", d_steps=spec["d_steps"], seed=0)
-    adam = lambda lr: keras.optimizers.Adam(lr, beta_1=0.0)  # noqa: E731
-    model.compile(d_optimizer=adam(1e-4), e_optimizer=adam(5e-5), g_optimizer=adam(5e-5))
+    # As the entry points compile it (age_tf.models.compile_with_adam: age_tf.optimizers.Adam).
+    age_tf.models.compile_with_adam(model, 1e-4, 5e-5, beta_1=0.0)
     return model, x
 
 
@@ -101,6 +101,10 @@ def train_worker(config, precision, jit, iterations, warmup):
     import tensorflow as tf
 
     from age_tf import flops
+    from age_tf.experiments import hardware
+
+    # The threads the entry point that trains this config would use (its --num_threads=0).
+    hardware.set_threads(0, small_ops=config.startswith("mog") and precision == "mixed_bfloat16")
 
     model, x = _build(config)
     x = tf.constant(x)

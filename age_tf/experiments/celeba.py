@@ -91,7 +91,7 @@ def validate_flags():
             f"neighbours), got {FLAGS.num_view_images}."
         )
     cli.check_adam_betas(FLAGS)
-    cli.check_strategy(FLAGS)
+    cli.check_strategy(FLAGS, convnets=True)
     if FLAGS.inception_weights:
         from age_tf.metrics import inception
 

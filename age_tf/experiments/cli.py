@@ -16,6 +16,8 @@ import sys
 from absl import app, flags
 from absl import logging as absl_logging
 
+from age_tf.experiments import hardware
+
 
 def usage_error(message: str):
     """Stops the program with exit code 2 and one sentence, before any work."""
@@ -121,11 +123,26 @@ def check_adam_betas(flag_values):
             usage_error(f"--{name} must lie in [0, 1), got {getattr(flag_values, name)}.")
 
 
-def check_strategy(flag_values):
-    """Exit 2 for --jit_compile with a distribution strategy (unsupported on CPU replicas), or
-    --strategy=multi_worker without TF_CONFIG."""
+# Where XLA measured slower than TensorFlow's own kernels on a CPU (benchmarks/README.md, XLA on a
+# CPU; 2-core Intel Xeon with AMX, 2026-12-06): seconds an iteration without and with --jit_compile.
+XLA_SLOWER_ON_CPU = {
+    "convnets": "XLA made the Stacked MNIST step 7.6x slower (2.17 s against 0.285 s in float32)",
+    "mixed_bfloat16": "XLA made the 25-Gaussian step 3.7x slower in mixed_bfloat16 (0.297 s against 0.080 s)",
+}
+
+
+def check_strategy(flag_values, convnets: bool = False):
+    """Exit 2 for --jit_compile with a distribution strategy (unsupported on CPU replicas) or,
+    on a machine without a GPU, where XLA measured slower than without it (the ``convnets``
+    entry points, and mixed_bfloat16: ``XLA_SLOWER_ON_CPU``); or --strategy=multi_worker
+    without a valid TF_CONFIG."""
     if flag_values.strategy != "default" and flag_values.jit_compile:
         usage_error(f"--jit_compile cannot be combined with --strategy={flag_values.strategy}; drop one.")
+    if flag_values.jit_compile:
+        slower = XLA_SLOWER_ON_CPU["convnets"] if convnets else XLA_SLOWER_ON_CPU.get(flag_values.precision)
+        if slower and not hardware.gpus():
+            usage_error(f"--jit_compile is for GPUs: on a CPU {slower}; drop --jit_compile here "
+                        "(age_tf.AGE.compile(jit_compile=True) stays available from Python).")
     if flag_values.strategy == "multi_worker":
         check_tf_config(os.environ.get("TF_CONFIG", ""))
 

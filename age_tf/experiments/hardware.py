@@ -44,6 +44,13 @@ def relaunch_with_onednn(module_name: str):
     os.execve(sys.executable, [sys.executable, "-m", module_name, *sys.argv[1:]], env)
 
 
+def gpus() -> list:
+    """The GPUs TensorFlow sees (none on a CPU-only machine)."""
+    import tensorflow as tf
+
+    return tf.config.list_physical_devices("GPU")
+
+
 def make_strategy(name: str):
     """default (one device), mirrored (all local GPUs) or multi_worker (TF_CONFIG)."""
     import tensorflow as tf
@@ -55,10 +62,24 @@ def make_strategy(name: str):
     return tf.distribute.get_strategy()
 
 
-def set_threads(num_threads: int):
-    """TensorFlow's intra- and inter-op CPU threads (0: TensorFlow's default, all cores)."""
-    if num_threads:
-        import tensorflow as tf
+def set_threads(num_threads: int, small_ops: bool = False):
+    """TensorFlow's intra- and inter-op CPU threads: ``num_threads`` each, or with 0
+    TensorFlow's default (all cores each), unless ``small_ops``.
 
+    ``small_ops`` (the mixtures' 500-unit MLPs in mixed_bfloat16): with 0, half the
+    cores inside an op and two ops at once. Their bfloat16 products are too small to
+    share out, and two side by side go faster: 0.077 s against 0.102 s an iteration
+    of the 25-Gaussian step on 2 cores (float32 gained nothing; Stacked MNIST's
+    convnets lost; benchmarks/README.md, Threads).
+    """
+    import tensorflow as tf
+
+    if num_threads:
         tf.config.threading.set_intra_op_parallelism_threads(num_threads)
         tf.config.threading.set_inter_op_parallelism_threads(num_threads)
+    elif small_ops:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(max(1, (os.cpu_count() or 2) // 2))
+            tf.config.threading.set_inter_op_parallelism_threads(2)
+        except RuntimeError:  # TensorFlow already started in this process (e.g. a test): keep its threads
+            pass

@@ -184,7 +184,7 @@ def run(output_dir: str, strategy) -> dict:
 
     from age_tf import callbacks, metrics, plots
 
-    hardware.set_threads(FLAGS.num_threads)
+    hardware.set_threads(FLAGS.num_threads, small_ops=FLAGS.precision == "mixed_bfloat16")
     start = time.time()
     data = age_tf.data.grid_mixture(FLAGS.num_modes, FLAGS.imbalanced, seed=FLAGS.data_seed)
     replicas = strategy.num_replicas_in_sync

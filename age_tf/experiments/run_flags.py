@@ -61,7 +61,8 @@ def define_run_flags(output_dir: str, export: bool = True, precision_note: Optio
         "(MultiWorkerMirroredStrategy configured by the TF_CONFIG environment variable).",
     ))
     free_on_resume(flags.DEFINE_boolean(
-        "jit_compile", False, "Compile train_step with XLA (slower on the CPUs measured; BUILD_NOTES.md)."))
+        "jit_compile", False, "Compile train_step with XLA, for GPUs: refused on a CPU for the convnets and "
+        "mixed_bfloat16, where it measured slower (benchmarks/README.md)."))
     flags.DEFINE_enum(
         "precision", "float32", list(PRECISIONS),
         "float32, or mixed_bfloat16: bfloat16 compute with float32 weights, losses and scale factors "

@@ -81,7 +81,7 @@ def validate_flags():
                 "checkpoint_every", "d_learning_rate", "eg_learning_rate"),
     )
     cli.check_adam_betas(FLAGS)
-    cli.check_strategy(FLAGS)
+    cli.check_strategy(FLAGS, convnets=True)
     if not 0 < FLAGS.classifier_min_accuracy <= 1:
         cli.usage_error(f"--classifier_min_accuracy must lie in (0, 1], got {FLAGS.classifier_min_accuracy}.")
     if FLAGS.num_train_examples < FLAGS.batch_size:

@@ -8,7 +8,7 @@ from typing import Optional
 import keras
 import tensorflow as tf
 
-from age_tf import divergences, methods
+from age_tf import divergences, methods, optimizers
 from age_tf import random as age_random
 from age_tf.models.shared import ScalarLogsModel, deserialize_networks, serialize_networks, unpack_x
 
@@ -217,9 +217,9 @@ class AGE(ScalarLogsModel):
                 "This model has no encoder (AGE-UGM, encoder=None), so it takes no e_optimizer; "
                 "pass only d_optimizer and g_optimizer."
             )
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(1e-4)
-        self.e_optimizer = None if self.unidirectional else e_optimizer or keras.optimizers.Adam(5e-5)
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(5e-5)
+        self.d_optimizer = d_optimizer or optimizers.Adam(1e-4)
+        self.e_optimizer = None if self.unidirectional else e_optimizer or optimizers.Adam(5e-5)
+        self.g_optimizer = g_optimizer or optimizers.Adam(5e-5)
         # Build the optimizer slots now (under the strategy scope, if any):
         # creating variables inside a compiled train_step fails under XLA.
         for optimizer, network in (

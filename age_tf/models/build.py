@@ -6,7 +6,7 @@ from typing import Optional
 
 import keras
 
-from age_tf import methods
+from age_tf import methods, optimizers
 from age_tf.models.age import AGE
 from age_tf.models.vae import VAE
 
@@ -33,10 +33,11 @@ def compile_with_adam(model: keras.Model, d_learning_rate: float, eg_learning_ra
                       beta_1: float = 0.0, beta_2: float = 0.999, jit_compile: bool = False) -> keras.Model:
     """Compiles ``model`` with one Adam per player: ``d_learning_rate`` for D,
     ``eg_learning_rate`` for E and G (one Adam over both for the VAE, none for the
-    encoder of AGE-UGM). beta_1 = 0 is the paper's choice (Appendix E)."""
+    encoder of AGE-UGM). beta_1 = 0 is the paper's choice (Appendix E). The Adam is
+    ``age_tf.optimizers.Adam``: Keras' arithmetic, one fused op a variable."""
 
     def adam(learning_rate):
-        return keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2)
+        return optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2)
 
     if isinstance(model, VAE):
         model.compile(optimizer=adam(eg_learning_rate), jit_compile=jit_compile)
