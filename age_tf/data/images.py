@@ -110,19 +110,23 @@ def load_split(
             split=split, shuffle_files=shuffle_seed is not None, read_config=read_config
         )
     except KeyError as error:  # a version folder with no prepared splits: a build that stopped
-        root = data_dir or str(getattr(builder, "_data_dir_root", "~/tensorflow_datasets"))
         raise DatasetNotPreparedError(
             f"tensorflow-datasets dataset {name!r} in {builder.data_dir} was not fully prepared (it lists "
             f"no split {split!r}, as after a build that stopped early); remove that folder and prepare it "
-            f"again. {_prepare_hint(name, root)}"
+            f"again. {_prepare_hint(name, _data_root(builder, data_dir))}"
         ) from error
     except AssertionError as error:  # tfds' "could not find data in <dir>"
-        root = data_dir or str(getattr(builder, "_data_dir_root", "~/tensorflow_datasets"))
+        root = _data_root(builder, data_dir)
         raise DatasetNotPreparedError(
             f"tensorflow-datasets dataset {name!r} (split {split!r}) is not prepared: nothing at "
             f"{builder.data_dir} (data_dir={data_dir or 'the tfds default, ' + root}). "
             f"Nothing was downloaded. {_prepare_hint(name, root)}"
         ) from error
+
+
+def _data_root(builder, data_dir) -> str:
+    """The data directory tfds searched: ``data_dir``, or its default."""
+    return data_dir or str(getattr(builder, "_data_dir_root", "~/tensorflow_datasets"))
 
 
 def center_crop_and_resize(

@@ -30,16 +30,17 @@ def prepare_output_dir(path: str) -> str:
     return path
 
 
-def write_json(path: str, payload) -> str:
-    """Writes JSON atomically: a reader never sees a half-written file."""
+def write_text_atomically(path: str, write, suffix: str = "") -> str:
+    """``write(f)`` into a temporary file beside ``path``, then renamed onto it: a reader
+    never sees a half-written file. The file gets the umask's permissions (mkstemp's are
+    0600), and a failure names ``path``."""
     directory = os.path.dirname(path) or "."
     tmp = None
     try:
-        handle, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are shared like any file
+        handle, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # results are shared like any file
         with os.fdopen(handle, "w") as f:
-            json.dump(payload, f, indent=2, sort_keys=True)
-            f.write("\n")
+            write(f)
         os.replace(tmp, path)
     except OSError as error:
         raise with_filename(error, path) from error
@@ -47,6 +48,16 @@ def write_json(path: str, payload) -> str:
         if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+def write_json(path: str, payload) -> str:
+    """Writes JSON atomically (``write_text_atomically``)."""
+
+    def write(f):
+        json.dump(payload, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+    return write_text_atomically(path, write, ".json")
 
 
 def read_json_object(path: str, what: str) -> dict:
@@ -221,7 +232,7 @@ def drop_history_after(history_path: str, epoch: int) -> int:
     returns how many lines went. A resumed run retrains those epochs from the checkpoint
     of ``epoch`` and records them again: without this, the history would hold the lost
     stretch's epochs and the retrained ones, twice over (e.g. after a save failed on a
-    full disk). The file is replaced atomically."""
+    full disk). The file is replaced atomically (``write_text_atomically``)."""
     if not os.path.isfile(history_path):
         return 0
     with open(history_path) as f:
@@ -236,18 +247,7 @@ def drop_history_after(history_path: str, epoch: int) -> int:
             kept.append(line if line.endswith("\n") else line + "\n")
     if len(kept) == len(lines):
         return 0
-    directory = os.path.dirname(history_path) or "."
-    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".jsonl")
-    try:
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        with os.fdopen(handle, "w") as f:
-            f.writelines(kept)
-        os.replace(tmp, history_path)
-    except OSError as error:
-        raise with_filename(error, history_path) from error
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_text_atomically(history_path, lambda f: f.writelines(kept), ".jsonl")
     return len(lines) - len(kept)
 
 

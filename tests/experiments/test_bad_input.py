@@ -38,31 +38,26 @@ def _a_file(tmp_path):
     return str(path)
 
 
-def _truncated_mnist(tmp_path):
-    """A copy of the shipped MNIST sample whose training images stop half-way."""
+def _damaged_mnist(tmp_path, damage):
+    """A copy of the shipped MNIST sample with ``damage(bytes) -> bytes`` done to the training images."""
     source = os.path.join(ROOT, "tests", "data", "mnist_sample")
     target = tmp_path / "mnist"
     target.mkdir()
     for name in os.listdir(source):
         data = open(os.path.join(source, name), "rb").read()
-        if name.startswith("train-images"):
-            data = data[: len(data) // 2]
-        (target / name).write_bytes(data)
+        (target / name).write_bytes(damage(data) if name.startswith("train-images") else data)
     return str(target)
+
+
+def _truncated_mnist(tmp_path):
+    """The training images stop half-way."""
+    return _damaged_mnist(tmp_path, lambda data: data[: len(data) // 2])
 
 
 def _corrupt_deflate_mnist(tmp_path):
-    """A copy of the shipped MNIST sample whose training images' deflate stream is garbled
-    (the gzip header intact: zlib, not gzip, finds the damage)."""
-    source = os.path.join(ROOT, "tests", "data", "mnist_sample")
-    target = tmp_path / "mnist"
-    target.mkdir()
-    for name in os.listdir(source):
-        data = bytearray(open(os.path.join(source, name), "rb").read())
-        if name.startswith("train-images"):
-            data[20:60] = bytes(b ^ 0xFF for b in data[20:60])
-        (target / name).write_bytes(bytes(data))
-    return str(target)
+    """The training images' deflate stream is garbled, the gzip header intact (zlib, not gzip,
+    finds the damage)."""
+    return _damaged_mnist(tmp_path, lambda data: data[:20] + bytes(b ^ 0xFF for b in data[20:60]) + data[60:])
 
 
 def _run_with_metrics(tmp_path, text):
