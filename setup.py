@@ -29,5 +29,6 @@ setup(
         "numpy>=1.26",
         "scipy>=1.11",  # the Frechet distance (age_tf.metrics.frechet)
     ],
-    extras_require={"test": ["pytest>=8"]},
+    # prdc: Naeem et al.'s reference precision/recall/density/coverage, checked against in tests only.
+    extras_require={"test": ["pytest>=8", "prdc>=0.2"]},
 )

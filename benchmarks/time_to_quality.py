@@ -37,9 +37,7 @@ def ours(seed: int, precision: str, epochs: int = EPOCHS) -> dict:
     """Trains our Table 4 AGE-KL trial in a fresh process and reads its metrics."""
     with tempfile.TemporaryDirectory() as output_dir:
         command = [sys.executable, "-m", "age_tf.experiments.mog", f"--flagfile={FLAGFILE}", f"--seed={seed}",
-                   f"--output_dir={output_dir}", "--notensorboard", f"--epochs={epochs}"]
-        if precision != "auto":
-            command.append(f"--precision={precision}")
+                   f"--output_dir={output_dir}", "--notensorboard", f"--epochs={epochs}", f"--precision={precision}"]
         start = time.perf_counter()
         subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         wall = time.perf_counter() - start

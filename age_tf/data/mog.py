@@ -82,3 +82,12 @@ def grid_mixture(
         probabilities=counts / counts.sum(),
         std=std,
     )
+
+
+def heldout_draw(num_modes: int = 25, imbalanced: bool = True, data_seed: int = 0, num: int = 10_000) -> tuple:
+    """(points, labels): a fresh draw of the training mixture of ``data_seed`` (seed
+    ``data_seed + 1``), subsampled uniformly to ``num`` points in random order: the held-out
+    points the mixtures entry point evaluates against."""
+    fresh = grid_mixture(num_modes, imbalanced, seed=data_seed + 1)
+    index = np.random.default_rng(data_seed + 1).choice(len(fresh.points), num, replace=False)
+    return fresh.points[index], fresh.labels[index]

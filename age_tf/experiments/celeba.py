@@ -59,9 +59,14 @@ run_flags.free_on_resume(flags.DEFINE_string("inception_weights", None, "Incepti
 run_flags.free_on_resume(flags.DEFINE_string("inception_cache", None, "Where to cache the real data's Inception statistics "
                     "(default: <output_dir>/inception_reference.npz)."))
 run_flags.free_on_resume(flags.DEFINE_integer("fid_samples", 50_000, "Generated (and real) images for FID/KID (paper: 50,000)."))
+run_flags.define_manifold_flags()
 run_flags.define_optimizer_flags(d_learning_rate=1e-4, eg_learning_rate=5e-5, source="Appendix E.3")
 run_flags.define_run_flags("runs/celeba")
 flags.adopt_module_key_flags(run_flags)
+
+
+# With --inception_weights, computed at the end from one embedding of the samples.
+IMAGE_METRICS = ("fid", "kid", "inception_prdc")
 
 
 def resolved(name: str) -> int:
@@ -83,7 +88,8 @@ def validate_flags():
         FLAGS, ("latent_dim", "ch", "mlp_units", "batch_size", "steps_per_epoch", "views_every", "num_threads")
     )
     cli.check_positive(
-        FLAGS, ("epochs", "checkpoint_every", "fid_samples", "d_learning_rate", "eg_learning_rate")
+        FLAGS, ("epochs", "checkpoint_every", "fid_samples", "d_learning_rate", "eg_learning_rate",
+                "precision_recall_k", "density_coverage_k")
     )
     if FLAGS.num_view_images < 16:
         cli.usage_error(
@@ -187,11 +193,12 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
     results = {}
     if FLAGS.inception_weights:
         results.update(metrics.compute(
-            ["fid", "kid"], model, load_images(FLAGS.split),
+            IMAGE_METRICS, model, load_images(FLAGS.split),
             inception_weights=FLAGS.inception_weights,
             inception_cache=FLAGS.inception_cache or os.path.join(output_dir, "inception_reference.npz"),
             num_samples=FLAGS.fid_samples, reference_examples=FLAGS.fid_samples,
             dataset_id=f"{FLAGS.dataset}/{FLAGS.split}/64", seed=FLAGS.seed,
+            precision_recall_k=FLAGS.precision_recall_k, density_coverage_k=FLAGS.density_coverage_k,
         ))
     results.update(generator_steps=int(model.g_optimizer.iterations.numpy()), seed=FLAGS.seed)
     run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
@@ -217,7 +224,8 @@ def main(argv):
     cli.check_divisible_batch(resolved("batch_size"), strategy, FLAGS.strategy)
     output_dir = resume.open_run_directory(_MODULE)
     results = run(output_dir, strategy, train_images, validation_images)
-    cli.report(results, ("fid", "kid", "train_seconds", "generator_steps"), metric_names=("fid", "kid"), files=[
+    shown = ("fid", "kid", "kid_std", "precision", "recall", "density", "coverage", "train_seconds", "generator_steps")
+    cli.report(results, shown, metric_names=IMAGE_METRICS, files=[
         ("Metrics", os.path.join(output_dir, "metrics.json")),
         ("Views", os.path.join(output_dir, "views")),
         ("Checkpoint", results["checkpoint"]),

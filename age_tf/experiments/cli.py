@@ -319,13 +319,17 @@ def fit_verbosity() -> int:
 
 def begin(argv, module_name: str, validate) -> bool:
     """The opening of every entry point: no stray arguments, seeds in range, no empty
-    path flags, UTF-8 values, ``validate()``, --output_dir and --export_dir writable,
+    path flags, UTF-8 values, --precision=auto resolved, ``validate()``, --output_dir and --export_dir writable,
     and --dry_run printing the resolved flags. False when the program should stop."""
     if len(argv) > 1:
         usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
     check_seeds(flags.FLAGS)
     check_not_empty(flags.FLAGS, ("output_dir", "export_dir", "data_dir", "mnist_dir", "classifier_dir"))
     check_utf8(flags.FLAGS, module_name)
+    if "precision" in flags.FLAGS:
+        from age_tf.experiments import precision  # imports run_directory, which imports this module
+
+        precision.resolve(flags.FLAGS)
     validate()
     for name in ("output_dir", "export_dir"):
         check_writable_directory(flags.FLAGS, name)

@@ -44,6 +44,16 @@ def relaunch_with_onednn(module_name: str):
     os.execve(sys.executable, [sys.executable, "-m", module_name, *sys.argv[1:]], env)
 
 
+def has_amx_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether the CPU has AMX bfloat16 matrix units (``amx_bf16`` among its flags in
+    ``cpuinfo``), where mixed_bfloat16 is fast; elsewhere TensorFlow emulates bfloat16."""
+    try:
+        with open(cpuinfo) as f:
+            return any(line.startswith("flags") and "amx_bf16" in line.split() for line in f)
+    except OSError:
+        return False
+
+
 def gpus() -> list:
     """The GPUs TensorFlow sees (none on a CPU-only machine)."""
     import tensorflow as tf

@@ -19,15 +19,15 @@ from absl import flags
 
 import age_tf
 from age_tf import divergences, methods
-from age_tf.data.mog import points_per_mode
-from age_tf.experiments import cli, hardware, resume, run_directory, run_flags, training
+from age_tf.data.mog import heldout_draw, points_per_mode
+from age_tf.experiments import cli, hardware, precision, resume, run_directory, run_flags, training
 from age_tf.networks import KINDS, mlp
 
 FLAGS = flags.FLAGS
 _MODULE = "age_tf.experiments.mog"
 METHODS = tuple(methods.names(bidirectional=True))  # the mixture discriminator is joint
 # The registered metrics that apply to points in the plane (not fid, kid, stacked_mnist).
-MIXTURE_METRICS = ("mode_coverage", "reconstruction_mse", "objective", "cycle_consistency", "nll", "nll_is")
+MIXTURE_METRICS = ("mode_coverage", "prdc", "reconstruction_mse", "objective", "cycle_consistency", "nll", "nll_is")
 _FIGURE_METRICS = ("modes_covered", "mode_kl", "objective", "nll")
 HELDOUT_POINTS = 10_000  # a fresh draw of the mixture for reconstruction, objective and nll
 
@@ -68,9 +68,11 @@ flags.DEFINE_integer("data_seed", 0, "Seed of the training data draw.")
 run_flags.free_on_resume(flags.DEFINE_integer("num_eval_samples", 10_000, "Generated points for the mode metrics."))
 run_flags.free_on_resume(flags.DEFINE_list(
     "metrics", ["mode_coverage", "reconstruction_mse"],
-    "Registered metrics computed at the end (objective, cycle_consistency, nll and nll_is "
-    "need Gaussian encoder and generator).",
+    "Registered metrics computed at the end (prdc: precision, recall, density and coverage of the "
+    "samples against held-out points; objective, cycle_consistency, nll and nll_is need Gaussian "
+    "encoder and generator).",
 ))
+run_flags.define_manifold_flags()
 run_flags.free_on_resume(flags.DEFINE_integer("mc_samples", 10, "Draws of z per held-out point for objective and cycle_consistency."))
 run_flags.free_on_resume(flags.DEFINE_integer("ais_steps", 1000, "AIS intermediate distributions of the nll metric (paper: 1000)."))
 run_flags.free_on_resume(flags.DEFINE_integer("ais_chains", 30, "AIS chains per point of the nll metric (paper: 30)."))
@@ -83,7 +85,7 @@ run_flags.free_on_resume(flags.DEFINE_integer(
 ))
 run_flags.free_on_resume(flags.DEFINE_integer("eval_every", 0, "Log the mode metrics every this many epochs (0: only at the end)."))
 run_flags.define_optimizer_flags(d_learning_rate=1e-4, eg_learning_rate=5e-5, source="Appendix E.1")
-run_flags.define_run_flags("runs/mog")
+run_flags.define_run_flags("runs/mog", auto_precision=True)
 flags.adopt_module_key_flags(run_flags)
 
 
@@ -97,7 +99,7 @@ def validate_flags():
         FLAGS, ("d_steps", "batch_size", "epochs", "latent_dim", "hidden_units", "generator_layers", "d_hidden_units",
                 "num_eval_samples", "checkpoint_every",
                 "d_learning_rate", "eg_learning_rate", "mc_samples", "ais_steps", "ais_chains",
-                "ais_examples", "ais_step_size", "is_samples"),
+                "ais_examples", "ais_step_size", "is_samples", "precision_recall_k", "density_coverage_k"),
     )
     cli.check_adam_betas(FLAGS)
     cli.check_strategy(FLAGS)
@@ -118,6 +120,8 @@ def validate_flags():
         )
     gaussian_only = {"objective", "cycle_consistency", "nll", "nll_is"} & set(FLAGS.metrics)
     method = methods.get(FLAGS.method)
+    if not method.adversarial and FLAGS.precision == "mixed_bfloat16":
+        cli.usage_error(f"--method={method.name} does not train in mixed_bfloat16 yet; pass --precision=float32.")
     needs_gaussian = method.gaussian_networks or gaussian_only
     if needs_gaussian and (FLAGS.encoder_kind, FLAGS.generator_kind) != ("gaussian", "gaussian"):
         what = f"--method={method.name}" if method.gaussian_networks else f"--metrics={','.join(sorted(gaussian_only))}"
@@ -138,6 +142,7 @@ def build_model(seed: int):
     from age_tf import models
 
     keras.utils.set_random_seed(seed)
+    precision.resolve(FLAGS)  # where a script builds without the entry point's opening (cli.begin)
     keras.mixed_precision.set_global_policy(FLAGS.precision)
     encoder = mlp.build_encoder(
         latent_dim=FLAGS.latent_dim, kind=FLAGS.encoder_kind, hidden_units=FLAGS.hidden_units,
@@ -173,9 +178,7 @@ def load_run(run_dir: str, num_threads: int = 0):
 
 def heldout_points(data_seed: int, num: int = HELDOUT_POINTS) -> tuple:
     """A fresh draw of the same mixture, subsampled uniformly to ``num`` points."""
-    fresh = age_tf.data.grid_mixture(FLAGS.num_modes, FLAGS.imbalanced, seed=data_seed + 1)
-    index = np.random.default_rng(data_seed + 1).choice(len(fresh.points), num, replace=False)
-    return fresh.points[index], fresh.labels[index]
+    return heldout_draw(FLAGS.num_modes, FLAGS.imbalanced, data_seed, num)
 
 
 def run(output_dir: str, strategy) -> dict:
@@ -247,6 +250,8 @@ def run(output_dir: str, strategy) -> dict:
         ais_examples=FLAGS.ais_examples,
         ais_step_size=FLAGS.ais_step_size,
         is_samples=FLAGS.is_samples,
+        precision_recall_k=FLAGS.precision_recall_k,
+        density_coverage_k=FLAGS.density_coverage_k,
     )
     eval_seconds = time.time() - eval_start
     results.update(

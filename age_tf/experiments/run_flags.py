@@ -35,7 +35,10 @@ def free_on_resume(holder):
 def is_free_on_resume(flag) -> bool:
     """Whether ``flag`` (an absl Flag) was declared with ``free_on_resume``."""
     return getattr(flag, "free_on_resume", False)
+
+
 PRECISIONS = ("float32", "mixed_bfloat16")
+AUTO_PRECISION = "auto"  # resolved before the run starts (age_tf.experiments.precision)
 
 
 def define_optimizer_flags(d_learning_rate: float, eg_learning_rate: float, source: str):
@@ -49,10 +52,21 @@ def define_optimizer_flags(d_learning_rate: float, eg_learning_rate: float, sour
     flags.DEFINE_float("adam_beta2", 0.999, "Adam beta_2 of all three optimizers.")
 
 
-def define_run_flags(output_dir: str, export: bool = True, precision_note: Optional[str] = None):
+def define_manifold_flags():
+    """k of the ``prdc`` metrics (``age_tf.metrics.manifold``), at the papers' defaults."""
+    free_on_resume(flags.DEFINE_integer(
+        "precision_recall_k", 3, "k of the k-NN balls of precision and recall (Kynkaanniemi et al., 2019: 3)."))
+    free_on_resume(flags.DEFINE_integer(
+        "density_coverage_k", 5, "k of the k-NN balls of density and coverage (Naeem et al., 2020: 5)."))
+
+
+def define_run_flags(output_dir: str, export: bool = True, precision_note: Optional[str] = None,
+                     auto_precision: bool = False):
     """Threads, distribution strategy, XLA, precision, run directory, checkpoints,
     TensorBoard, SavedModel export (when ``export``) and ``--dry_run``. All but
-    --precision may change when a run resumes."""
+    --precision may change when a run resumes. With ``auto_precision`` --precision
+    defaults to ``auto`` (``age_tf.experiments.precision``: mixed_bfloat16 on AMX CPUs,
+    else float32), for entry points whose bfloat16 quality was checked."""
     free_on_resume(flags.DEFINE_integer(
         "num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default)."))
     free_on_resume(flags.DEFINE_enum(
@@ -63,11 +77,14 @@ def define_run_flags(output_dir: str, export: bool = True, precision_note: Optio
     free_on_resume(flags.DEFINE_boolean(
         "jit_compile", False, "Compile train_step with XLA, for GPUs: refused on a CPU for the convnets and "
         "mixed_bfloat16, where it measured slower (benchmarks/README.md)."))
+    auto = ("; auto (the default): mixed_bfloat16 on a CPU with AMX and no GPU, where it measured 2.1x faster with "
+            "the same Table 4 KL, else float32; a resumed run keeps its own") if auto_precision else ""
     flags.DEFINE_enum(
-        "precision", "float32", list(PRECISIONS),
+        "precision", AUTO_PRECISION if auto_precision else "float32",
+        [AUTO_PRECISION, *PRECISIONS] if auto_precision else list(PRECISIONS),
         "float32, or mixed_bfloat16: bfloat16 compute with float32 weights, losses and scale factors "
         "(faster only on CPUs with bfloat16 matrix units, e.g. AMX; see BUILD_NOTES.md)"
-        + (f"; {precision_note}" if precision_note else "") + ".",
+        + auto + (f"; {precision_note}" if precision_note else "") + ".",
     )
     free_on_resume(flags.DEFINE_string(
         "output_dir", output_dir, "Run directory: resolved flags, history, checkpoints, metrics, figures."))

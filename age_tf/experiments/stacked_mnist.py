@@ -66,6 +66,7 @@ flags.DEFINE_integer("seed", 0, "Seed of the weights, the shuffling and all trai
 flags.DEFINE_integer("data_seed", 0, "Seed of the stacked training (data_seed) and evaluation "
                      "(data_seed + 1) draws.")
 run_flags.free_on_resume(flags.DEFINE_integer("eval_every", 0, "Log the metrics every this many epochs (0: only at the end)."))
+run_flags.define_manifold_flags()
 run_flags.free_on_resume(flags.DEFINE_integer("views_every", 1, "Write the PNG views every this many epochs (0: only at the end)."))
 run_flags.define_optimizer_flags(d_learning_rate=1e-4, eg_learning_rate=1e-4, source="Appendix E.2")
 run_flags.define_run_flags("runs/stacked_mnist", export=False, precision_note="the mode classifier stays float32")
@@ -78,7 +79,7 @@ def validate_flags():
     cli.check_non_negative(FLAGS, ("steps_per_epoch", "eval_every", "views_every", "num_threads"))
     cli.check_positive(
         FLAGS, ("latent_dim", "d_steps", "batch_size", "epochs", "num_train_examples", "num_eval_samples",
-                "checkpoint_every", "d_learning_rate", "eg_learning_rate"),
+                "checkpoint_every", "d_learning_rate", "eg_learning_rate", "precision_recall_k", "density_coverage_k"),
     )
     cli.check_adam_betas(FLAGS)
     cli.check_strategy(FLAGS, convnets=True)
@@ -159,7 +160,8 @@ def run(output_dir: str, strategy, data) -> dict:
                                     seed=FLAGS.seed + 1000 * state.initial_epoch,
                                     num_replicas=strategy.num_replicas_in_sync)
     view_images = mnist.to_unit_range(data.eval_images[:NUM_VIEW_IMAGES])
-    evaluation = dict(classifier=classifier.model, num_samples=FLAGS.num_eval_samples)
+    evaluation = dict(classifier=classifier.model, num_samples=FLAGS.num_eval_samples,
+                      precision_recall_k=FLAGS.precision_recall_k, density_coverage_k=FLAGS.density_coverage_k)
     guard = callbacks.StopOnNonFinite()
     extra = [
         callbacks.PeriodicEvaluation(["stacked_mnist"], data, FLAGS.eval_every, **evaluation),
@@ -209,8 +211,8 @@ def main(argv):
     except (mode_classifier.ClassifierAccuracyError, mode_classifier.CacheError) as error:
         print(f"Mode classifier: {error}", file=sys.stderr)
         return 1
-    shown = ("modes_covered", "mode_kl", "recon_accuracy", "classifier_frechet_distance", "train_seconds",
-             "eval_seconds")
+    shown = ("modes_covered", "mode_kl", "recon_accuracy", "classifier_frechet_distance", "precision", "recall",
+             "density", "coverage", "train_seconds", "eval_seconds")
     cli.report(results, shown, [
         ("Metrics", os.path.join(output_dir, "metrics.json")),
         ("Views", os.path.join(output_dir, "views")),

@@ -40,7 +40,7 @@ import numpy as np
 import tensorflow as tf
 
 from age_tf.data.images import check_image_spec, check_images
-from age_tf.metrics import frechet
+from age_tf.metrics import frechet, manifold
 from age_tf.metrics.registry import register_metric
 
 INPUT_SIZE = 299
@@ -330,6 +330,13 @@ def kid_from_activations(reference: ReferenceStatistics, acts, num_subsets: int 
     )
 
 
+def kid_subsets_from_activations(reference: ReferenceStatistics, acts, num_subsets: int = 100,
+                                 subset_size: int = 1000, seed: int = 0) -> np.ndarray:
+    """The KID of each subset (``frechet.kernel_distance_subsets``): KID is their mean, reported
+    with their standard deviation."""
+    return frechet.kernel_distance_subsets(reference.kid_activations, acts, num_subsets, subset_size, seed)
+
+
 def fid(images, reference: ReferenceStatistics, network: keras.Model, batch_size: int = 50,
         num_examples: Optional[int] = None) -> float:
     """FID of ``images`` (in [-1, 1]) against the reference statistics."""
@@ -413,11 +420,33 @@ def fid_metric(model, dataset, inception_weights=None, inception_cache=None, num
     return {"fid": frechet.frechet_distance(reference.mu, reference.sigma, generated.mu, generated.sigma)}
 
 
-@register_metric("kid", meanings={"kid": "kernel Inception distance to the real images"})
+@register_metric("kid", meanings={
+    "kid": "kernel Inception distance to the real images, the mean over subsets",
+    "kid_std": "standard deviation of the kernel Inception distance over its subsets",
+})
 def kid_metric(model, dataset, inception_weights=None, inception_cache=None, num_samples=50_000,
                reference_examples=None, inception_batch_size=50, dataset_id="", seed=0,
                kid_subsets=100, kid_subset_size=1000) -> Dict[str, float]:
-    """KID between generated images and the real ``dataset`` (Binkowski et al., 2018)."""
+    """KID between generated images and the real ``dataset`` (Binkowski et al., 2018): the mean
+    and the standard deviation (numpy's, ddof 0) over ``kid_subsets`` subsets."""
     reference, generated = _evaluate(model, dataset, inception_weights, inception_cache, num_samples,
                                      reference_examples, inception_batch_size, dataset_id, seed)
-    return {"kid": kid_from_activations(reference, generated.kid_activations, kid_subsets, kid_subset_size, seed)}
+    values = kid_subsets_from_activations(reference, generated.kid_activations, kid_subsets, kid_subset_size, seed)
+    return {"kid": float(np.mean(values)), "kid_std": float(np.std(values))}
+
+
+@register_metric("inception_prdc", meanings={
+    name: f"{meaning}, on Inception features" for name, meaning in manifold.MEANINGS.items()})
+def inception_prdc_metric(model, dataset, inception_weights=None, inception_cache=None, num_samples=50_000,
+                          reference_examples=None, inception_batch_size=50, dataset_id="", seed=0,
+                          precision_recall_k=manifold.PRECISION_RECALL_K,
+                          density_coverage_k=manifold.DENSITY_COVERAGE_K) -> Dict[str, float]:
+    """Precision/recall and density/coverage (``age_tf.metrics.manifold``) on Inception pool
+    features: the real activations the statistics cache keeps (2,000, drawn with ``seed``) against
+    as many of the generated ones. Naeem et al. used 10,000 of each; fewer points give larger
+    balls, so compare these numbers only at equal counts."""
+    reference, generated = _evaluate(model, dataset, inception_weights, inception_cache, num_samples,
+                                     reference_examples, inception_batch_size, dataset_id, seed)
+    real = reference.kid_activations
+    return manifold.manifold_metrics(real, generated.kid_activations[:len(real)], precision_recall_k,
+                                     density_coverage_k)

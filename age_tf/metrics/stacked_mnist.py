@@ -22,10 +22,12 @@ from typing import Dict
 
 import numpy as np
 
+from age_tf.metrics import manifold
 from age_tf.metrics.modes import histogram_kl
 from age_tf.metrics.registry import register_metric
 
 NUM_MODES = 1000
+PRDC_SAMPLES = 10_000  # Naeem et al. (2020) use 10,000 real and 10,000 generated
 
 
 def modes_from_digits(digits) -> np.ndarray:
@@ -125,7 +127,9 @@ REAL_FEATURES = RealFeatureCache()
 
 
 def evaluate(model, classifier, eval_images, eval_modes, num_samples: int = 26_000,
-             batch_size: int = 2048) -> Dict[str, float]:
+             batch_size: int = 2048, prdc_samples: int = PRDC_SAMPLES,
+             precision_recall_k: int = manifold.PRECISION_RECALL_K,
+             density_coverage_k: int = manifold.DENSITY_COVERAGE_K) -> Dict[str, float]:
     """Table 5's metrics plus a classifier-feature Frechet distance.
 
     ``num_samples`` generated images give ``modes_covered`` and ``mode_kl``;
@@ -135,6 +139,9 @@ def evaluate(model, classifier, eval_images, eval_modes, num_samples: int = 26_0
     generated and the evaluation images: a Frechet distance on MNIST features,
     not Inception FID. The evaluation images' features are classified once and
     reused while the classifier and the images stay the same (``RealFeatureCache``).
+    ``precision``, ``recall``, ``density`` and ``coverage`` (``age_tf.metrics.manifold``) compare
+    the first ``prdc_samples`` of each on those same features (not computed with 0, or when either
+    set has no more points than the larger k).
     """
     from age_tf.metrics import frechet
 
@@ -152,6 +159,10 @@ def evaluate(model, classifier, eval_images, eval_modes, num_samples: int = 26_0
     results["classifier_frechet_distance"] = frechet.frechet_distance_from_activations(
         sample_features, real_features
     )
+    enough = max(precision_recall_k, density_coverage_k) < min(prdc_samples, len(real_features), len(sample_features))
+    if enough:
+        results.update(manifold.manifold_metrics(real_features[:prdc_samples], sample_features[:prdc_samples],
+                                                 precision_recall_k, density_coverage_k))
     return results
 
 
@@ -170,16 +181,20 @@ def _with_features(classifier):
     "mode_kl": "KL(generated mode histogram || uniform over 1000 modes)",
     "recon_accuracy": "share of evaluation images whose reconstruction G(E(x)) has the same three digits",
     "classifier_frechet_distance": "Frechet distance of samples and evaluation images on the classifier's features",
+    **{name: f"{meaning}, on the classifier's features" for name, meaning in manifold.MEANINGS.items()},
 })
 def stacked_mnist_metric(model, dataset=None, classifier=None, eval_images=None, eval_modes=None,
-                         num_samples: int = 26_000, batch_size: int = 2048) -> Dict[str, float]:
+                         num_samples: int = 26_000, batch_size: int = 2048, prdc_samples: int = PRDC_SAMPLES,
+                         precision_recall_k: int = manifold.PRECISION_RECALL_K,
+                         density_coverage_k: int = manifold.DENSITY_COVERAGE_K) -> Dict[str, float]:
     """Table 5's metrics (``evaluate``) of ``model``.
 
     Options: ``classifier``, the mode classifier (a Keras model from
     ``mnist_classifier.build_classifier``, a ``mode_classifier.ModeClassifier``,
     or any callable returning (logits, features)); ``eval_images`` [n, 28, 28, 3]
     in [-1, 1] and ``eval_modes`` [n], by default ``dataset``'s evaluation set
-    (``age_tf.data.mnist.StackedMnist``); ``num_samples`` generated images.
+    (``age_tf.data.mnist.StackedMnist``); ``num_samples`` generated images; ``prdc_samples`` and the
+    two k of precision/recall and density/coverage (``evaluate``).
     """
     if classifier is None:
         raise ValueError(
@@ -196,4 +211,5 @@ def stacked_mnist_metric(model, dataset=None, classifier=None, eval_images=None,
         eval_images, eval_modes = dataset.eval_unit_range(), dataset.eval_labels
     if eval_modes is None or len(eval_modes) != len(eval_images):
         raise ValueError("eval_modes must give one mode per evaluation image.")
-    return evaluate(model, _with_features(classifier), eval_images, eval_modes, num_samples, batch_size)
+    return evaluate(model, _with_features(classifier), eval_images, eval_modes, num_samples, batch_size,
+                    prdc_samples, precision_recall_k, density_coverage_k)

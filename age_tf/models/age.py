@@ -291,7 +291,7 @@ class AGE(ScalarLogsModel):
     def encode(self, x, mean=False):
         """z ~ p_e(z|x) in inference mode; the mean of a Gaussian encoder if asked."""
         self._require_encoder("encode()")
-        x = tf.convert_to_tensor(x, dtype=self.compute_dtype)
+        x = tf.cast(x, self.compute_dtype)  # a float32 tensor too, e.g. a SavedModel's input under mixed_bfloat16
         if mean and hasattr(self.encoder, "mean"):
             return self.encoder.mean(x, training=False)
         return self.encoder(x, training=False)
@@ -302,7 +302,7 @@ class AGE(ScalarLogsModel):
             if n is None:
                 raise ValueError("generate() needs n or z.")
             z = self.sample_prior(n, dtype=self.compute_dtype)
-        return self.generator(tf.convert_to_tensor(z, dtype=self.compute_dtype), training=False)
+        return self.generator(tf.cast(z, self.compute_dtype), training=False)
 
     def reconstruct(self, x):
         """G(E(x)): encode then generate, in inference mode."""

@@ -265,6 +265,10 @@ def breakdown_table(results_dir: str, recorded: dict) -> str:
 
 
 def write_outputs(results_dir: str, recorded: dict):
-    """What the table adds to ``trials``' JSON and Markdown: the figure and the KL breakdown."""
+    """What the table adds to ``trials``' JSON and Markdown: the figure, the KL breakdown and
+    precision/recall and density/coverage (``experiments.table4.prdc``)."""
+    from experiments.table4 import prdc
+
     samples_figure(results_dir, recorded)
     breakdown_table(results_dir, recorded)
+    prdc.write_prdc_table(results_dir, recorded)

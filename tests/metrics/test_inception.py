@@ -11,7 +11,7 @@ import tensorflow as tf
 from scipy import linalg
 
 from age_tf import metrics
-from age_tf.metrics import frechet, inception
+from age_tf.metrics import frechet, inception, manifold
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +154,16 @@ def test_registered_fid_and_kid_embed_the_samples_once_and_use_their_statistics(
     np.testing.assert_allclose(s_f, np.cov(fake, rowvar=False), rtol=1e-4, atol=1e-9)
     reference = inception.ReferenceStatistics.load(str(tmp_path / "ref.npz"))
     assert results["kid"] == pytest.approx(inception.kid_from_activations(reference, fake, 2, 3, 0), rel=1e-5)
+    # KID's standard deviation over its two subsets, each an unbiased MMD^2 of 3 rows of each side.
+    subsets = inception.kid_subsets_from_activations(reference, fake, 2, 3, 0)
+    assert results["kid_std"] == pytest.approx(abs(subsets[0] - subsets[1]) / 2, rel=1e-5)
+    assert results["kid"] == pytest.approx(subsets.mean(), rel=1e-5)
+
+    # Precision/recall and density/coverage on the same activations (k = 1: four points each).
+    prdc = metrics.compute(["inception_prdc"], model, tf.data.Dataset.from_tensor_slices(real), **options,
+                           precision_recall_k=1, density_coverage_k=1)
+    assert model.generate_calls == 4  # the two calls above and the test's own two: embedded once for all three
+    assert prdc == pytest.approx(manifold.manifold_metrics(real_acts, fake, 1, 1), abs=1e-6)
 
 
 def test_fid_without_weights_says_which_option_is_missing():

@@ -159,3 +159,23 @@ def test_registered_metric_wraps_a_keras_classifier_and_needs_one():
         metrics.compute(["stacked_mnist"], model, None, eval_images=samples, eval_modes=[0] * 6)
     with pytest.raises(ValueError, match="needs eval_images and eval_modes"):
         metrics.compute(["stacked_mnist"], model, None, classifier=_DigitFromMeanPixel())
+
+
+def test_evaluate_reports_precision_recall_density_coverage_on_the_classifier_features():
+    """Eight evaluation images of eight distinct digit triples; samples that repeat the first four,
+    twice each. On the classifier's features, with k = 1, every sample lies in the ball of the real
+    point it copies and in no other (precision 1, density 8 / (1 x 8) = 1), and only the first four
+    real balls hold a sample (coverage 1/2). Each sample's nearest other sample is its twin, so its
+    ball has radius 0 and holds no real point strictly inside (recall 0)."""
+    triples = [[d, d, d] for d in range(8)]
+    eval_images = np.stack([_image(t) for t in triples])
+    samples = np.stack([_image(t) for t in triples[:4]] * 2)
+    model = _FixedModel(samples, reconstruction=_image([0, 0, 0]))
+    results = sm.evaluate(model, _DigitFromMeanPixel(), eval_images, [111 * d for d in range(8)], num_samples=8,
+                          precision_recall_k=1, density_coverage_k=1)
+    assert results["precision"] == 1.0 and results["coverage"] == 0.5
+    assert results["density"] == 1.0 and results["recall"] == 0.0
+    # Too few points for k: not reported rather than an error.
+    few = sm.evaluate(_FixedModel(samples, _image([0, 0, 0])), _DigitFromMeanPixel(), eval_images[:2], [0, 111],
+                      num_samples=4)
+    assert "precision" not in few and "mode_kl" in few

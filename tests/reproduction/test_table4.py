@@ -60,6 +60,8 @@ def test_runs_tabulates_and_resumes(tmp_path):
              split["kl_between_groups"], split["kl_within_groups"]]
     assert "| Hinge | 0 | " + " | ".join(f"{c:.4g}" for c in cells) + " |" in breakdown_text
     assert "## How the reading depends on the assignment rule" in breakdown_text
+    assert re.search(r"\| Hinge \| 0 \| 0\.\d{4} \| 0\.\d{4} \| \d\.\d{4} \| 0\.\d{4} \|",
+                     (tmp_path / "results" / "table4_prdc.md").read_text())
     again = run(tmp_path, "--dry_run")
     assert "2 trials recorded, 0 to run" in again.stdout
 
@@ -225,3 +227,31 @@ def test_pairwise_kl_differences_by_hand():
     assert comparisons.difference_cell((0.3, 0.0), (0.1, 0.1)) == "+0.2 (0.1)"
     assert comparisons.difference((0.3, float("nan")), (0.1, 0.3)) == (pytest.approx(0.2), 0.3)
     assert comparisons.difference((0.1 + 0.2, 0.0), (0.3, 0.0)) == (0.0, 0.0)  # 0.1 + 0.2 - 0.3 is 5.6e-17
+
+
+def test_precision_recall_density_coverage_of_kept_samples(tmp_path, monkeypatch):
+    """Two rows of kept samples on the 9-Gaussian grid: one the held-out draw itself (1 everywhere),
+    one that lost every minority mode: its points are real ones (precision 1), and coverage and
+    recall keep the majority's share plus the few minority points whose balls reach a majority mode."""
+    from age_tf.data.mog import heldout_draw
+    from experiments.table4 import prdc
+
+    monkeypatch.setattr(prdc, "REAL_POINTS", 1000)  # the table uses 5,000; fewer keep the test fast
+    real, labels = heldout_draw(9, True, 0, prdc.REAL_POINTS)
+    samples_dir = tmp_path / "table4_samples"
+    samples_dir.mkdir()
+    majority_only = real[labels % 2 == 0]
+    for name, samples in (("age_kl_s0", real), ("hinge_s0", majority_only)):
+        np.savez(samples_dir / f"{name}.npz", samples=samples, num_modes=9, imbalanced=True)
+    recorded = {"AGE-KL/0": {"seed": 0, "modes_covered": 9, "mode_kl": 0.01},
+                "Hinge/0": {"seed": 0, "modes_covered": 5, "mode_kl": 0.2}}
+    text = open(prdc.write_prdc_table(str(tmp_path), recorded, "python -m experiments.table4.prdc")).read()
+    assert "| AGE-KL | 9 | 0.01 | 1 | 1 | 1 | 1 | 0 |" in text
+    share = float(np.mean(labels % 2 == 0))
+    found = prdc.trial_scores(breakdown.kept_trials(str(tmp_path), recorded))
+    hinge = dict(found["Hinge"])[0]
+    assert hinge["precision"] == 1.0
+    for key in ("coverage", "recall"):
+        assert share <= hinge[key] < share + (1 - share) / 2, key
+    assert found[prdc.REAL_ROW][0][1]["coverage"] > 0.9  # another draw of the mixture reaches it
+    assert "Command: `python -m experiments.table4.prdc`" in text

@@ -1,0 +1,79 @@
+"""Which precision a run trains in: ``--precision=auto`` resolved once, before anything is built.
+
+The mixtures entry point defaults to ``auto``. On a CPU with AMX bfloat16 units and no GPU it
+trains in mixed_bfloat16, where it measured 2.1x faster than float32 (0.080 s against 0.171 s a
+25-Gaussian iteration, ``benchmarks/README.md``) with the same Table 4 KL (AGE-KL, seeds 0-4,
+0.0692 (0.0181) against the float32 row's 0.0741 (0.0118):
+``experiments/table4/results/age_kl_bf16.md``). Everywhere else it keeps float32: without AMX
+bfloat16 is emulated and slow, and on GPUs it is untested here. A resumed run keeps the
+precision it was trained in, whatever this machine has. The resolved value is what the run's
+``flags.txt`` records, so a run directory always names the precision it trained in.
+"""
+
+from __future__ import annotations
+
+import os
+
+from age_tf.experiments import hardware, run_directory
+from age_tf.experiments.run_flags import AUTO_PRECISION as AUTO
+from age_tf.experiments.run_flags import PRECISIONS as CHOICES
+
+
+def choose(has_amx: bool, has_gpu: bool, resumed_precision=None, jit_compile: bool = False,
+           adversarial: bool = True) -> tuple:
+    """(precision, reason) for ``--precision=auto``: the resumed run's, else mixed_bfloat16
+    on an AMX CPU without a GPU for the adversarial methods (those of ``AGE.train_step``, whose
+    step the bfloat16 evidence exercised), unless XLA was asked for (slower in bfloat16 on a
+    CPU, ``cli.XLA_SLOWER_ON_CPU``); else float32."""
+    if resumed_precision in CHOICES:
+        return resumed_precision, "the precision of the run it resumes"
+    if not adversarial:
+        return "float32", "the VAE does not train in bfloat16"
+    if has_amx and not has_gpu and jit_compile:
+        return "float32", "--jit_compile is given, and on a CPU XLA is slower in bfloat16"
+    if has_amx and not has_gpu:
+        return "mixed_bfloat16", ("this CPU has AMX bfloat16 units, on which it measured 2.1x faster than "
+                                  "float32 with the same Table 4 KL")
+    if has_gpu:
+        return "float32", "bfloat16 is untested on GPUs here"
+    return "float32", "this CPU has no AMX bfloat16 units, so bfloat16 would be emulated and slow"
+
+
+def resumed_precision(flag_values):
+    """The ``--precision`` in ``flags.txt`` of the run that ``--output_dir`` holds when this
+    invocation would resume it (``--resume`` and a checkpoint there); else None."""
+    from age_tf import checkpointing
+
+    output_dir = os.path.expanduser(flag_values.output_dir or "")
+    if not flag_values.resume or not checkpointing.checkpoint_paths(
+            os.path.join(output_dir, run_directory.CHECKPOINT_DIR)):
+        return None
+    for line in run_directory.saved_flag_lines(output_dir):
+        if line.startswith("--precision="):
+            return line.split("=", 1)[1]
+    return None
+
+
+def _adversarial(flag_values) -> bool:
+    """Whether ``--method`` names an adversarial method (an unknown one is left to the entry
+    point's own check)."""
+    from age_tf import methods
+
+    try:
+        return methods.get(flag_values.method).adversarial
+    except (AttributeError, ValueError, KeyError):
+        return False
+
+
+def resolve(flag_values, log=print):
+    """Replaces ``--precision=auto`` in ``flag_values`` by the precision ``choose`` picks on
+    this machine and prints which and why; any other value is left as given."""
+    if flag_values.precision != AUTO:
+        return
+    has_amx = hardware.has_amx_bf16()
+    has_gpu = has_amx and bool(hardware.gpus())  # TensorFlow is loaded only where the answer matters
+    chosen, reason = choose(has_amx, has_gpu, resumed_precision(flag_values),
+                            getattr(flag_values, "jit_compile", False), _adversarial(flag_values))
+    flag_values.precision = chosen
+    log(f"--precision=auto: training in {chosen} ({reason}); pass --precision=float32 or "
+        "--precision=mixed_bfloat16 to choose.")
