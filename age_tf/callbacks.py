@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 
 import keras
 import numpy as np
@@ -165,3 +166,60 @@ def first_images(images, count: int) -> np.ndarray:
             images = images.unbatch()
         images = np.stack([x.numpy() for x in images.take(count)])
     return check_images(images, "validation_images")
+
+
+def duration_text(seconds: float) -> str:
+    """'45s', '12m05s', '3h02m': a duration for a progress line."""
+    seconds = max(int(round(seconds)), 0)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+class RunProgress(keras.callbacks.Callback):
+    """One line on the whole run beside Keras' per-epoch bar: steps done of the total,
+    the training time so far and an estimate of the time left, e.g.
+
+        Run: epoch 3 of 30, step 816 of 8,160 (10%), 2m05s elapsed, about 18m50s left
+
+    printed after every epoch and, within long epochs, every ``every_seconds``. A resumed
+    run counts the steps of its earlier stretches (``initial_steps``) and their time
+    (``earlier_seconds``); the time left extrapolates this stretch's own pace.
+    """
+
+    def __init__(self, total_steps: int, steps_per_epoch: int, initial_steps: int = 0,
+                 earlier_seconds: float = 0.0, every_seconds: float = 60.0, write=print, clock=time.monotonic):
+        super().__init__()
+        self.total_steps, self.steps_per_epoch = int(total_steps), max(int(steps_per_epoch), 1)
+        self.done = int(initial_steps)
+        self.earlier_seconds, self.every_seconds = float(earlier_seconds), float(every_seconds)
+        self.write, self.clock = write, clock
+        self._start = self._last = None
+        self._first = self.done
+
+    def on_train_begin(self, logs=None):
+        self._start = self._last = self.clock()
+        self._first = self.done
+
+    def line(self) -> str:
+        now = self.clock()
+        spent = now - self._start
+        stretch = self.done - self._first
+        left = spent / stretch * (self.total_steps - self.done) if stretch else None
+        epoch = min(-(-self.done // self.steps_per_epoch), -(-self.total_steps // self.steps_per_epoch))
+        share = self.done / self.total_steps if self.total_steps else 1.0
+        return (f"Run: epoch {max(epoch, 1)} of {-(-self.total_steps // self.steps_per_epoch)}, step {self.done:,} of "
+                f"{self.total_steps:,} ({share:.0%}), {duration_text(self.earlier_seconds + spent)} elapsed, "
+                + (f"about {duration_text(left)} left" if left is not None else "time left not known yet"))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.done += 1
+        if self.every_seconds > 0 and self.clock() - self._last >= self.every_seconds:
+            self._last = self.clock()
+            self.write(self.line())
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._last = self.clock()
+        self.write(self.line())

@@ -2,7 +2,9 @@
 
 A checkpoint holds the three networks, the three optimizers' state, the state
 of every random-number generator of the model (prior samples and the
-encoder's and generator's noise) and the number of finished epochs. It is
+encoder's and generator's noise), the number of finished epochs and, for a
+checkpoint written within an epoch (``<directory>/steps``, every N steps for long
+epochs), the steps finished into the next one. It is
 written by ``tf.train.CheckpointManager``, which writes the data files first and
 then replaces the small ``checkpoint`` index atomically, so a run killed during
 a write leaves the previous checkpoint readable.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from typing import Optional
 
 import keras
@@ -75,8 +78,6 @@ def unfinished_paths(directory: str) -> list:
 def remove_unfinished(directory: str) -> list:
     """Removes ``unfinished_paths(directory)`` (e.g. after a save failed on a full disk);
     returns them."""
-    import shutil
-
     found = unfinished_paths(directory)
     for path in found:
         if os.path.isdir(path) and not os.path.islink(path):
@@ -84,6 +85,9 @@ def remove_unfinished(directory: str) -> list:
         else:
             os.remove(path)
     return found
+
+
+STEPS_DIR = "steps"  # under a run's checkpoint directory: the newest mid-epoch checkpoint
 
 
 class TrainingCheckpoint:
@@ -100,6 +104,8 @@ class TrainingCheckpoint:
         self.model = model
         self.directory = directory
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="finished_epochs")
+        # Steps finished into the next epoch: 0 in the checkpoints written at an epoch's end.
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps_into_epoch")
         players = ("d_optimizer", "e_optimizer", "g_optimizer")
         names = players if hasattr(model, "d_optimizer") else ("optimizer",)
         # AGE-UGM has no encoder and so no e_optimizer.
@@ -108,20 +114,43 @@ class TrainingCheckpoint:
             model=model,
             **optimizers,
             epoch=self.epoch,
+            step=self.step,
             **{f"seed_{k}": v for k, v in seed_states(model).items()},
         )
         self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep=max_to_keep)
+        self.steps_directory = os.path.join(directory, STEPS_DIR)
+        self._steps_manager = None  # made on the first mid-epoch save
+        self.restored_step = 0
 
     @property
     def latest(self) -> Optional[str]:
         return self.manager.latest_checkpoint
 
     def save(self, finished_epochs: int) -> str:
+        """A checkpoint at the end of epoch ``finished_epochs``; the mid-epoch ones before it,
+        now older, are removed."""
         self.epoch.assign(finished_epochs)
-        return self.manager.save(checkpoint_number=finished_epochs)
+        self.step.assign(0)
+        path = self.manager.save(checkpoint_number=finished_epochs)
+        if os.path.isdir(self.steps_directory):
+            shutil.rmtree(self.steps_directory)
+            self._steps_manager = None
+        return path
+
+    def save_within_epoch(self, finished_epochs: int, steps_into_epoch: int, finished_steps: int) -> str:
+        """A checkpoint ``steps_into_epoch`` steps after epoch ``finished_epochs`` ended, in
+        ``<directory>/steps`` (numbered by ``finished_steps``, the run's steps so far; the
+        newest is kept), for epochs too long to lose."""
+        if self._steps_manager is None:
+            self._steps_manager = tf.train.CheckpointManager(self.checkpoint, self.steps_directory, max_to_keep=1)
+        self.epoch.assign(finished_epochs)
+        self.step.assign(steps_into_epoch)
+        return self._steps_manager.save(checkpoint_number=finished_steps)
 
     def restore_latest(self) -> int:
-        """Restores the newest readable checkpoint; returns its finished epochs (0 if none).
+        """Restores the newest readable checkpoint; returns its finished epochs (0 if none),
+        with ``restored_step`` the steps it had finished into the next epoch (0 unless a
+        mid-epoch checkpoint, ``save_within_epoch``, is newer than every epoch-end one).
 
         A damaged one (truncated or empty files, a missing data file) is passed over
         for the next older one; ``skipped`` then lists ``(path, reason)`` of those
@@ -129,16 +158,16 @@ class TrainingCheckpoint:
         ``CheckpointError`` naming the newest when checkpoints exist and none can be
         read: the run does not start over silently.
         """
-        self.skipped, self.restored_from = [], None
-        for path in checkpoint_paths(self.directory):
-            try:
-                self.checkpoint.restore(path).assert_existing_objects_matched()
-            except (tf.errors.OpError, ValueError, IndexError, AssertionError) as error:
-                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                self.skipped.append((path, reason))
-                continue
-            self.restored_from = path
-            return int(self.epoch.numpy())
+        self.skipped, self.restored_from, self.restored_step = [], None, 0
+        epoch_ends = checkpoint_paths(self.directory)
+        newest_end = int(os.path.basename(epoch_ends[0]).rpartition("-")[2]) if epoch_ends else 0
+        for path in checkpoint_paths(self.steps_directory):
+            if self._restore(path) and int(self.epoch.numpy()) >= newest_end:
+                self.restored_step = int(self.step.numpy())
+                return int(self.epoch.numpy())
+        for path in epoch_ends:
+            if self._restore(path):
+                return int(self.epoch.numpy())
         if self.skipped:
             path, reason = self.skipped[0]
             raise CheckpointError(
@@ -147,17 +176,43 @@ class TrainingCheckpoint:
             )
         return 0
 
+    def _restore(self, path: str) -> bool:
+        """Restores ``path``; False, noted in ``skipped``, when it cannot be read."""
+        try:
+            self.checkpoint.restore(path).assert_existing_objects_matched()
+        except (tf.errors.OpError, ValueError, IndexError, AssertionError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            self.skipped.append((path, reason))
+            return False
+        self.restored_from = path
+        return True
+
 
 class CheckpointEveryEpochs(keras.callbacks.Callback):
-    """Writes a TrainingCheckpoint every ``every`` epochs and after the last one,
-    unless ``guard.diverged`` says the weights are no longer finite."""
+    """Writes a TrainingCheckpoint every ``every`` epochs and after the last one, and with
+    ``every_steps`` also every that many steps within an epoch (``save_within_epoch``;
+    ``initial_steps``: the run's steps before this stretch), unless ``guard.diverged``
+    says the weights are no longer finite."""
 
-    def __init__(self, training_checkpoint: TrainingCheckpoint, every: int, last_epoch: int, guard=None):
+    def __init__(self, training_checkpoint: TrainingCheckpoint, every: int, last_epoch: int, guard=None,
+                 every_steps: int = 0, steps_per_epoch: int = 0, initial_steps: int = 0):
         super().__init__()
         self.training_checkpoint = training_checkpoint
         self.every = max(int(every), 1)
         self.last_epoch = last_epoch
         self.guard = guard  # e.g. callbacks.StopOnNonFinite: never save diverged weights
+        self.every_steps = int(every_steps) if steps_per_epoch else 0
+        self.steps_per_epoch = int(steps_per_epoch)
+        self.done = int(initial_steps)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.done += 1
+        if not self.every_steps or self.done % self.every_steps or not self.done % self.steps_per_epoch:
+            return  # an epoch's end is saved (or not) by on_epoch_end
+        if self.guard is not None and self.guard.diverged:
+            return
+        self.training_checkpoint.save_within_epoch(self.done // self.steps_per_epoch,
+                                                   self.done % self.steps_per_epoch, self.done)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.guard is not None and self.guard.diverged:

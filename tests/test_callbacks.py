@@ -59,3 +59,54 @@ def test_the_guard_reads_a_loss_given_as_one_value_a_replica():
     assert guard.diverged is None
     guard.on_train_batch_end(1, {"d_loss": np.array([0.7]), "g_loss": np.array([0.1, np.inf])})
     assert guard.diverged == "The generator loss became NaN or infinite in epoch 1, batch 2"
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_run_progress_line_counts_steps_time_and_time_left():
+    from age_tf import callbacks
+
+    clock, lines = _Clock(), []
+    progress = callbacks.RunProgress(total_steps=40, steps_per_epoch=10, every_seconds=60, write=lines.append,
+                                     clock=clock)
+    progress.on_train_begin()
+    for _ in range(10):
+        clock.now += 3.0
+        progress.on_train_batch_end(0)
+    progress.on_epoch_end(0)
+    # 10 of 40 steps in 30 s: 30 steps left at 3 s each.
+    assert lines == ["Run: epoch 1 of 4, step 10 of 40 (25%), 30s elapsed, about 1m30s left"]
+    for _ in range(25):  # a long stretch within epoch 2-3: a line once a minute
+        clock.now += 3.0
+        progress.on_train_batch_end(0)
+    assert lines[1:] == ["Run: epoch 3 of 4, step 30 of 40 (75%), 1m30s elapsed, about 30s left"]
+
+
+def test_run_progress_counts_a_resumed_runs_earlier_stretch():
+    from age_tf import callbacks
+
+    clock, lines = _Clock(), []
+    progress = callbacks.RunProgress(total_steps=8160, steps_per_epoch=272, initial_steps=272 * 29,
+                                     earlier_seconds=3 * 3600 + 60, every_seconds=0, write=lines.append,
+                                     clock=clock)  # every_seconds=0: epoch ends only
+    progress.on_train_begin()
+    progress.on_epoch_end(28)  # nothing trained yet in this stretch: no pace to extrapolate
+    for _ in range(272):
+        clock.now += 0.5
+        progress.on_train_batch_end(0)
+    progress.on_epoch_end(29)
+    assert lines == ["Run: epoch 29 of 30, step 7,888 of 8,160 (97%), 3h01m elapsed, time left not known yet",
+                     "Run: epoch 30 of 30, step 8,160 of 8,160 (100%), 3h03m elapsed, about 0s left"]
+
+
+def test_duration_text():
+    from age_tf.callbacks import duration_text
+
+    assert [duration_text(s) for s in (0, 59.4, 60, 725, 3600, 10_921)] == ["0s", "59s", "1m00s", "12m05s",
+                                                                            "1h00m", "3h02m"]

@@ -85,7 +85,8 @@ def validate_flags():
     """Every check that can fail runs here, before anything is built or written."""
     cli.check_method_flags(FLAGS, METHODS)
     cli.check_non_negative(
-        FLAGS, ("latent_dim", "ch", "mlp_units", "batch_size", "steps_per_epoch", "views_every", "num_threads")
+        FLAGS, ("latent_dim", "ch", "mlp_units", "batch_size", "steps_per_epoch", "views_every", "num_threads",
+                "checkpoint_every_steps")
     )
     cli.check_positive(
         FLAGS, ("epochs", "checkpoint_every", "fid_samples", "d_learning_rate", "eg_learning_rate",
@@ -173,7 +174,7 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
         model = build_model(FLAGS.seed)
     state = training.resume_training(model, output_dir, FLAGS.resume)
     batches = images.training_batches(
-        train_images, batch_size, d_steps=1, seed=FLAGS.seed + 1000 * state.initial_epoch,
+        train_images, batch_size, d_steps=1, seed=FLAGS.seed + 1000 * state.initial_epoch + state.initial_step,
         num_replicas=replicas,
     )
     shown = None if model.unidirectional else validation_images
@@ -182,7 +183,8 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
                                           num_images=FLAGS.num_view_images)
     state.fit(model, batches, epochs=FLAGS.epochs,
                  steps_per_epoch=steps_per_epoch(train_images, batch_size), guard=guard,
-                 checkpoint_every=FLAGS.checkpoint_every, tensorboard=FLAGS.tensorboard,
+                 checkpoint_every=FLAGS.checkpoint_every,
+                 checkpoint_every_steps=FLAGS.checkpoint_every_steps, tensorboard=FLAGS.tensorboard,
                  extra=[views_callback])
     train_seconds = time.time() - start
     if guard.diverged:

@@ -94,7 +94,7 @@ def validate_flags():
     cli.check_method_flags(FLAGS, METHODS)
     if int(round(FLAGS.num_modes ** 0.5)) ** 2 != FLAGS.num_modes or FLAGS.num_modes < 1:
         cli.usage_error(f"--num_modes must be a square number (9, 25), got {FLAGS.num_modes}.")
-    cli.check_non_negative(FLAGS, ("eval_every", "num_threads", "steps_per_epoch"))
+    cli.check_non_negative(FLAGS, ("eval_every", "num_threads", "steps_per_epoch", "checkpoint_every_steps"))
     cli.check_positive(
         FLAGS, ("d_steps", "batch_size", "epochs", "latent_dim", "hidden_units", "generator_layers", "d_hidden_units",
                 "num_eval_samples", "checkpoint_every",
@@ -202,7 +202,7 @@ def run(output_dir: str, strategy) -> dict:
         data.points,
         FLAGS.batch_size,
         FLAGS.d_steps if methods.get(FLAGS.method).adversarial else 0,
-        seed=FLAGS.seed + 1000 * state.initial_epoch,
+        seed=FLAGS.seed + 1000 * state.initial_epoch + state.initial_step,
         num_replicas=replicas,
         reuse_minibatch=FLAGS.reuse_minibatch,
     )
@@ -230,7 +230,8 @@ def run(output_dir: str, strategy) -> dict:
         log_dir = os.path.join(output_dir, run_directory.TENSORBOARD_DIR)
         mixture_images = [callbacks.ImageSummary(render, log_dir, FLAGS.eval_every, name="mixture")]
     state.fit(model, batches, epochs=FLAGS.epochs, steps_per_epoch=steps_per_epoch, guard=guard,
-                 checkpoint_every=FLAGS.checkpoint_every, tensorboard=FLAGS.tensorboard,
+                 checkpoint_every=FLAGS.checkpoint_every,
+                 checkpoint_every_steps=FLAGS.checkpoint_every_steps, tensorboard=FLAGS.tensorboard,
                  extra=[evaluation, *mixture_images])
     train_seconds = time.time() - start
     checkpoint = state.saver.latest

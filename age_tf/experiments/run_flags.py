@@ -90,6 +90,9 @@ def define_run_flags(output_dir: str, export: bool = True, precision_note: Optio
         "output_dir", output_dir, "Run directory: resolved flags, history, checkpoints, metrics, figures."))
     free_on_resume(flags.DEFINE_integer(
         "checkpoint_every", 1, "Write a resumable checkpoint every this many epochs."))
+    free_on_resume(flags.DEFINE_integer(
+        "checkpoint_every_steps", 0, "Also write one every this many steps within an epoch, for long epochs "
+        "(0: only at epochs' ends); a resume continues from the newest, mid-epoch or not."))
     free_on_resume(flags.DEFINE_boolean(
         "resume", True, "Continue from the newest checkpoint in --output_dir if there is one."))
     free_on_resume(flags.DEFINE_boolean(

@@ -76,7 +76,7 @@ flags.adopt_module_key_flags(run_flags)
 def validate_flags():
     """Every check on the flags alone, before anything is read, built or written."""
     cli.check_method_flags(FLAGS, METHODS)
-    cli.check_non_negative(FLAGS, ("steps_per_epoch", "eval_every", "views_every", "num_threads"))
+    cli.check_non_negative(FLAGS, ("steps_per_epoch", "eval_every", "views_every", "num_threads", "checkpoint_every_steps"))
     cli.check_positive(
         FLAGS, ("latent_dim", "d_steps", "batch_size", "epochs", "num_train_examples", "num_eval_samples",
                 "checkpoint_every", "d_learning_rate", "eg_learning_rate", "precision_recall_k", "density_coverage_k"),
@@ -157,7 +157,7 @@ def run(output_dir: str, strategy, data) -> dict:
     state = training.resume_training(model, output_dir, FLAGS.resume)
     # A resumed run reshuffles with another seed rather than replaying epoch 1's order.
     batches = mnist.stacked_batches(data.train_images, FLAGS.batch_size, FLAGS.d_steps,
-                                    seed=FLAGS.seed + 1000 * state.initial_epoch,
+                                    seed=FLAGS.seed + 1000 * state.initial_epoch + state.initial_step,
                                     num_replicas=strategy.num_replicas_in_sync)
     view_images = mnist.to_unit_range(data.eval_images[:NUM_VIEW_IMAGES])
     evaluation = dict(classifier=classifier.model, num_samples=FLAGS.num_eval_samples,
@@ -171,7 +171,8 @@ def run(output_dir: str, strategy, data) -> dict:
     fit_start = time.time()
     state.fit(model, batches, epochs=FLAGS.epochs,
                  steps_per_epoch=FLAGS.steps_per_epoch or FLAGS.num_train_examples // FLAGS.batch_size,
-                 guard=guard, checkpoint_every=FLAGS.checkpoint_every, tensorboard=FLAGS.tensorboard,
+                 guard=guard, checkpoint_every=FLAGS.checkpoint_every,
+                 checkpoint_every_steps=FLAGS.checkpoint_every_steps, tensorboard=FLAGS.tensorboard,
                  extra=extra)
     train_seconds = time.time() - fit_start
     if guard.diverged:

@@ -38,17 +38,24 @@ class JsonLinesLogger(keras.callbacks.Callback):
 
 
 def training_callbacks(output_dir: str, guard, saver, epochs: int, checkpoint_every: int,
-                       tensorboard: bool = True, extra=(), earlier_seconds: float = 0.0) -> list:
+                       tensorboard: bool = True, extra=(), earlier_seconds: float = 0.0,
+                       steps_per_epoch: int = 0, initial_steps: int = 0, checkpoint_every_steps: int = 0) -> list:
     """The NaN guard, ``extra`` (evaluation first: loggers record its values), the
-    JSON-lines history, TensorBoard scalars and the resumable checkpoints."""
-    from age_tf import checkpointing
+    JSON-lines history, TensorBoard scalars, the whole-run progress line (with
+    ``steps_per_epoch``) and the resumable checkpoints (every ``checkpoint_every``
+    epochs, and every ``checkpoint_every_steps`` steps within an epoch)."""
+    from age_tf import callbacks, checkpointing
 
     history = JsonLinesLogger(os.path.join(output_dir, HISTORY_FILE), earlier_seconds)
     found = [guard, *extra, history]
     if tensorboard:
         found.append(keras.callbacks.TensorBoard(log_dir=os.path.join(output_dir, TENSORBOARD_DIR),
                                                  write_graph=False))
-    found.append(checkpointing.CheckpointEveryEpochs(saver, checkpoint_every, epochs, guard=guard))
+    if steps_per_epoch:
+        found.append(callbacks.RunProgress(epochs * steps_per_epoch, steps_per_epoch, initial_steps, earlier_seconds))
+    found.append(checkpointing.CheckpointEveryEpochs(saver, checkpoint_every, epochs, guard=guard,
+                                                     every_steps=checkpoint_every_steps,
+                                                     steps_per_epoch=steps_per_epoch, initial_steps=initial_steps))
     return found
 
 
@@ -68,37 +75,57 @@ def restore_training(model, output_dir: str, resume: bool):
         cli.usage_error(str(error))
     for path, reason in saver.skipped:
         print(f"Checkpoint {path} cannot be read ({reason}); passing over it.")
-    if initial_epoch:
-        print(f"Resuming after epoch {initial_epoch} from {saver.restored_from}")
+    if initial_epoch or saver.restored_step:
+        within = f", {saver.restored_step} steps into epoch {initial_epoch + 1}," if saver.restored_step else ""
+        print(f"Resuming after epoch {initial_epoch}{within} from {saver.restored_from}")
     return saver, initial_epoch
 
 
 @dataclasses.dataclass(frozen=True)
 class Training:
     """Where a run directory's training stands: its checkpoint ``saver``, the epochs
-    already finished (``initial_epoch``; 0 for a fresh run or ``--noresume``) and the
-    training seconds they took (``earlier_seconds``, which a resumed run adds to its own)."""
+    already finished (``initial_epoch``; 0 for a fresh run or ``--noresume``), the steps
+    finished into the next one (``initial_step``: a mid-epoch checkpoint) and the
+    training seconds the finished epochs took (``earlier_seconds``, which a resumed run
+    adds to its own; the steps of an unfinished epoch are not in the history, so their
+    time is not counted)."""
 
     output_dir: str
     saver: object
     initial_epoch: int
     earlier_seconds: float
+    initial_step: int = 0
 
     def fit(self, model, batches, *, epochs: int, steps_per_epoch: int, guard, checkpoint_every: int,
-            tensorboard: bool, extra=()) -> None:
+            tensorboard: bool, extra=(), checkpoint_every_steps: int = 0) -> None:
         """Trains epochs ``initial_epoch + 1 .. epochs`` with ``training_callbacks``;
-        nothing when the run already finished them."""
+        nothing when the run already finished them. After a mid-epoch checkpoint the rest
+        of that epoch is trained first, as one shorter Keras epoch (its history line
+        averages those steps only)."""
         if self.initial_epoch >= epochs:
             return
+        callbacks = training_callbacks(self.output_dir, guard, self.saver, epochs, checkpoint_every, tensorboard,
+                                       extra, self.earlier_seconds, steps_per_epoch,
+                                       self.initial_epoch * steps_per_epoch + self.initial_step,
+                                       checkpoint_every_steps)
+        first = self.initial_epoch
+        if 0 < self.initial_step < steps_per_epoch:
+            self._fit(model, batches, first, first + 1, steps_per_epoch - self.initial_step, callbacks)
+            first += 1
+            if guard.diverged or model.stop_training or first >= epochs:
+                return
+        self._fit(model, batches, first, epochs, steps_per_epoch, callbacks)
+
+    @staticmethod
+    def _fit(model, batches, initial_epoch, epochs, steps_per_epoch, callbacks):
         model.fit(
             batches,
-            initial_epoch=self.initial_epoch,
+            initial_epoch=initial_epoch,
             shuffle=False,  # the dataset shuffles itself (Keras warns that it ignores shuffle=True)
             epochs=epochs,
             steps_per_epoch=steps_per_epoch,
             verbose=cli.fit_verbosity(),
-            callbacks=training_callbacks(self.output_dir, guard, self.saver, epochs, checkpoint_every,
-                                         tensorboard, extra, self.earlier_seconds),
+            callbacks=callbacks,
         )
 
     def write_run_info(self, train_seconds: float, **seconds) -> dict:
@@ -121,8 +148,10 @@ def resume_training(model, output_dir: str, resume: bool) -> Training:
 
     saver, initial_epoch = restore_training(model, output_dir, resume)
     checkpointing.remove_unfinished(saver.directory)
+    checkpointing.remove_unfinished(saver.steps_directory)
     run_directory.drop_history_after(os.path.join(output_dir, HISTORY_FILE), initial_epoch)
-    return Training(output_dir, saver, initial_epoch, run_directory.earlier_train_seconds(output_dir, initial_epoch))
+    return Training(output_dir, saver, initial_epoch, run_directory.earlier_train_seconds(output_dir, initial_epoch),
+                    saver.restored_step)
 
 
 def load_run(run_dir: str, module_name: str, build_model, num_threads: int = 0):

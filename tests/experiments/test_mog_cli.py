@@ -24,10 +24,15 @@ def test_short_run_writes_metrics_figure_flags_and_checkpoint(tmp_path, run_cli,
     result = run_cli(
         "--num_modes=9", "--batch_size=50", "--d_steps=2", "--epochs=2", "--steps_per_epoch=3",
         "--num_eval_samples=500", "--eval_every=1", f"--output_dir={out}",
-        f"--export_dir={tmp_path / 'export'}",
+        f"--export_dir={tmp_path / 'export'}", "--checkpoint_every_steps=2",
+        "--metrics=mode_coverage,reconstruction_mse,prdc",
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "Run: epoch 1 of 2, step 3 of 6 (50%), " in result.stdout  # the whole-run progress line
+    assert "Run: epoch 2 of 2, step 6 of 6 (100%), " in result.stdout
+    assert not (out / "checkpoint" / "steps").exists()  # the mid-epoch checkpoints (steps 2 and 4) were superseded
     metrics = json.loads((out / "metrics.json").read_text())
+    assert all(0 <= metrics[key] <= 1 for key in ("precision", "recall", "coverage")) and metrics["density"] >= 0
     assert 0 <= metrics["modes_covered"] <= 9 and metrics["mode_kl"] >= 0
     assert metrics["encoder_generator_steps"] == 6
     info = json.loads((out / "run_info.json").read_text())
