@@ -39,3 +39,34 @@ class Adam(keras.optimizers.Adam):
             lr=tf.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2,
             epsilon=tf.cast(self.epsilon, dtype), grad=tf.cast(gradient, dtype), use_locking=False,
         )
+
+
+@keras.saving.register_keras_serializable(package="age_tf")
+class LossScale(keras.optimizers.LossScaleOptimizer):
+    """Keras' dynamic loss scaling for float16 (``mixed_float16`` on GPUs without bfloat16),
+    counting the steps it skips.
+
+    The player's loss is multiplied by ``dynamic_scale`` before its gradients are taken
+    (``scale_loss``); ``apply`` divides them back, applies them when every one is finite and
+    doubles the scale after ``dynamic_growth_steps`` such steps, and otherwise skips the update,
+    halves the scale and adds one to ``skipped_steps``. A skipped step is float16 overflow, not a
+    diverged run: the losses the NaN guard reads stay finite. The scale, its growth counter and
+    ``skipped_steps`` are optimizer variables, so a ``TrainingCheckpoint`` saves and restores them.
+    """
+
+    def build(self, var_list):
+        super().build(var_list)
+        self.skipped_steps = self.add_variable(shape=(), dtype="int64", initializer="zeros",
+                                               name="skipped_steps")
+
+    def _stateful_handle_non_finite_grads(self):
+        super()._stateful_handle_non_finite_grads()
+        self.skipped_steps.assign_add(1)
+
+
+def with_loss_scaling(optimizer, policy_name: str):
+    """``optimizer`` wrapped in ``LossScale`` under the ``mixed_float16`` policy (unless it
+    already scales its loss), else as it is; None stays None."""
+    if optimizer is None or policy_name != "mixed_float16" or isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer
+    return LossScale(optimizer)

@@ -51,3 +51,29 @@ def test_a_keras_adam_checkpoint_restores_into_it_slot_for_slot(tmp_path):
         np.testing.assert_array_equal(mine.numpy(), keras_slot.numpy())
     assert isinstance(keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(ours)),
                       optimizers.Adam)
+
+
+def test_loss_scale_applies_finite_gradients_unscaled_and_skips_the_rest():
+    """SGD(1) under LossScale(initial_scale=8): a gradient 8 g (what a scaled loss gives) moves
+    w by g; a non-finite one moves nothing, halves the scale and is counted."""
+    variable = keras.Variable(np.array([1.0, 2.0], "float32"))
+    optimizer = optimizers.LossScale(keras.optimizers.SGD(1.0), initial_scale=8.0)
+    optimizer.build([variable])
+    assert float(optimizer.scale_loss(tf.constant(0.5))) == 4.0
+    optimizer.apply_gradients([(tf.constant([8.0, -16.0]), variable)])
+    np.testing.assert_array_equal(variable.numpy(), [0.0, 4.0])
+    optimizer.apply_gradients([(tf.constant([np.inf, 1.0]), variable)])
+    optimizer.apply_gradients([(tf.constant([np.nan, 1.0]), variable)])
+    np.testing.assert_array_equal(variable.numpy(), [0.0, 4.0])
+    assert int(optimizer.skipped_steps.numpy()) == 2 and float(optimizer.dynamic_scale.numpy()) == 2.0
+    assert int(optimizer.iterations.numpy()) == 1  # only the applied step counts
+
+
+def test_with_loss_scaling_wraps_only_under_mixed_float16():
+    adam = optimizers.Adam(1e-3)
+    assert optimizers.with_loss_scaling(adam, "float32") is adam
+    assert optimizers.with_loss_scaling(adam, "mixed_bfloat16") is adam
+    wrapped = optimizers.with_loss_scaling(adam, "mixed_float16")
+    assert isinstance(wrapped, optimizers.LossScale) and wrapped.inner_optimizer is adam
+    assert optimizers.with_loss_scaling(wrapped, "mixed_float16") is wrapped
+    assert optimizers.with_loss_scaling(None, "mixed_float16") is None

@@ -120,8 +120,8 @@ def validate_flags():
         )
     gaussian_only = {"objective", "cycle_consistency", "nll", "nll_is"} & set(FLAGS.metrics)
     method = methods.get(FLAGS.method)
-    if not method.adversarial and FLAGS.precision == "mixed_bfloat16":
-        cli.usage_error(f"--method={method.name} does not train in mixed_bfloat16 yet; pass --precision=float32.")
+    if not method.adversarial and FLAGS.precision != "float32":
+        cli.usage_error(f"--method={method.name} does not train in {FLAGS.precision} yet; pass --precision=float32.")
     needs_gaussian = method.gaussian_networks or gaussian_only
     if needs_gaussian and (FLAGS.encoder_kind, FLAGS.generator_kind) != ("gaussian", "gaussian"):
         what = f"--method={method.name}" if method.gaussian_networks else f"--metrics={','.join(sorted(gaussian_only))}"

@@ -37,7 +37,7 @@ def is_free_on_resume(flag) -> bool:
     return getattr(flag, "free_on_resume", False)
 
 
-PRECISIONS = ("float32", "mixed_bfloat16")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 AUTO_PRECISION = "auto"  # resolved before the run starts (age_tf.experiments.precision)
 
 
@@ -83,7 +83,8 @@ def define_run_flags(output_dir: str, export: bool = True, precision_note: Optio
         "precision", AUTO_PRECISION if auto_precision else "float32",
         [AUTO_PRECISION, *PRECISIONS] if auto_precision else list(PRECISIONS),
         "float32, or mixed_bfloat16: bfloat16 compute with float32 weights, losses and scale factors "
-        "(faster only on CPUs with bfloat16 matrix units, e.g. AMX; see BUILD_NOTES.md)"
+        "(faster only on CPUs with bfloat16 matrix units, e.g. AMX; see BUILD_NOTES.md), or mixed_float16: "
+        "float16 compute with dynamic loss scaling for each player, for GPUs without bfloat16"
         + auto + (f"; {precision_note}" if precision_note else "") + ".",
     )
     free_on_resume(flags.DEFINE_string(

@@ -13,6 +13,12 @@ from age_tf import random as age_random
 from age_tf.models.shared import ScalarLogsModel, deserialize_networks, serialize_networks, unpack_x
 
 
+def _scaled(optimizer, loss):
+    """``loss`` times ``optimizer``'s loss scale (a LossScale under mixed_float16; the identity
+    for other optimizers, and before ``compile``, as the gradient checks call the model)."""
+    return loss if optimizer is None else optimizer.scale_loss(loss)
+
+
 def _loss_dtype(t):
     """Losses and scales are computed in float32 (or wider) under mixed precision."""
     if t.dtype in (tf.float16, tf.bfloat16):
@@ -209,7 +215,9 @@ class AGE(ScalarLogsModel):
     def compile(self, d_optimizer=None, e_optimizer=None, g_optimizer=None, **kwargs):
         """Sets one optimizer per player (defaults: Adam 1e-4 for D, 5e-5 for E, G).
 
-        AGE-UGM has no encoder and takes no ``e_optimizer`` (it stays None).
+        AGE-UGM has no encoder and takes no ``e_optimizer`` (it stays None). Under the
+        ``mixed_float16`` policy each is wrapped in ``optimizers.LossScale`` (dynamic loss
+        scaling, one scale per player; skipped steps are logged as ``skipped_d``, ``_e``, ``_g``).
         """
         super().compile(**kwargs)
         if self.unidirectional and e_optimizer is not None:
@@ -217,9 +225,12 @@ class AGE(ScalarLogsModel):
                 "This model has no encoder (AGE-UGM, encoder=None), so it takes no e_optimizer; "
                 "pass only d_optimizer and g_optimizer."
             )
-        self.d_optimizer = d_optimizer or optimizers.Adam(1e-4)
-        self.e_optimizer = None if self.unidirectional else e_optimizer or optimizers.Adam(5e-5)
-        self.g_optimizer = g_optimizer or optimizers.Adam(5e-5)
+        # Under mixed_float16 each player's optimizer scales its own loss (optimizers.LossScale).
+        policy = self.dtype_policy.name
+        self.d_optimizer = optimizers.with_loss_scaling(d_optimizer or optimizers.Adam(1e-4), policy)
+        self.e_optimizer = None if self.unidirectional else optimizers.with_loss_scaling(
+            e_optimizer or optimizers.Adam(5e-5), policy)
+        self.g_optimizer = optimizers.with_loss_scaling(g_optimizer or optimizers.Adam(5e-5), policy)
         # Build the optimizer slots now (under the strategy scope, if any):
         # creating variables inside a compiled train_step fails under XLA.
         for optimizer, network in (
@@ -406,7 +417,7 @@ class AGE(ScalarLogsModel):
             # D learns log(p_e / p_g) by logistic regression (AGE), or its method's loss.
             logits_e, logits_g = self._discriminator_logits(x, z_e, x_g, z_g, training=True)
             loss = self.method.discriminator_loss(_loss_dtype(logits_e), _loss_dtype(logits_g))
-            scaled = loss * tf.cast(self._replica_scale(), loss.dtype)
+            scaled = _scaled(getattr(self, "d_optimizer", None), loss * tf.cast(self._replica_scale(), loss.dtype))
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         self.d_loss_tracker.update_state(loss)
         self.d_acc_e_tracker.update_state(tf.cast(logits_e > 0, tf.float32))
@@ -416,7 +427,8 @@ class AGE(ScalarLogsModel):
         """Theorem 1's gradients for E and G on one minibatch, without applying them.
 
         Returns a dict with ``encoder`` and ``generator`` (lists of gradients
-        aligned with each network's ``trainable_variables``), the two losses and
+        aligned with each network's ``trainable_variables``, multiplied by each
+        optimizer's loss scale under mixed_float16), the two losses and
         the logits on both sides. For AGE-UGM (Theorem 2) ``encoder`` is empty
         and ``e_loss`` is None.
         """
@@ -432,9 +444,12 @@ class AGE(ScalarLogsModel):
             logits_e, logits_g = _loss_dtype(logits_e), _loss_dtype(logits_g)
             g_loss = self.method.generator_loss(logits_g, self.divergence)
             e_loss = None if self.unidirectional else self.method.encoder_loss(logits_e, self.divergence)
-            # e_loss does not depend on G nor g_loss on E: one backward pass serves both.
-            total = g_loss if e_loss is None else e_loss + g_loss
-            total = total * tf.cast(self._replica_scale(), total.dtype)
+            # e_loss does not depend on G nor g_loss on E: one backward pass serves both, each
+            # loss scaled by its own optimizer (the identity unless it is a LossScale).
+            replicas = tf.cast(self._replica_scale(), g_loss.dtype)
+            total = _scaled(getattr(self, "g_optimizer", None), g_loss * replicas)
+            if e_loss is not None:
+                total += _scaled(getattr(self, "e_optimizer", None), e_loss * replicas)
         grads = tape.gradient(total, e_vars + g_vars)
         return {
             "encoder": grads[: len(e_vars)],
@@ -462,6 +477,13 @@ class AGE(ScalarLogsModel):
             [self.divergence.clipped_mask(logits_e), self.divergence.clipped_mask(logits_g)], 0
         )
         self.clipped_tracker.update_state(tf.cast(clipped, tf.float32))
+
+    def extra_logs(self) -> dict:
+        """``skipped_d``, ``skipped_e``, ``skipped_g``: the steps each player's LossScale
+        skipped so far (mixed_float16 only)."""
+        players = (("skipped_d", self.d_optimizer), ("skipped_e", self.e_optimizer), ("skipped_g", self.g_optimizer))
+        return {key: tf.cast(optimizer.skipped_steps, tf.float32) for key, optimizer in players
+                if isinstance(optimizer, optimizers.LossScale) and optimizer.built}
 
     def train_step(self, data):
         x = unpack_x(data)

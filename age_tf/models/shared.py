@@ -41,9 +41,14 @@ class ScalarLogsModel(keras.Model):
         import tensorflow as tf
 
         logs = {m.name: m.result() for m in self.metrics}
+        logs.update(self.extra_logs())
         if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
             logs = {k: tf.reshape(v, [1]) for k, v in logs.items()}
         return logs
+
+    def extra_logs(self) -> dict:
+        """Scalars a model logs beside its metrics (none here)."""
+        return {}
 
     def _scalar_logs(self, keras_function):
         import tensorflow as tf

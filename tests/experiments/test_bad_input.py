@@ -117,7 +117,7 @@ CASES = [
     ("multi-worker without TF_CONFIG", MOG, ["--strategy=multi_worker"], "needs the TF_CONFIG environment variable"),
     ("integer flag given text", MOG, ["--epochs=abc"], "flag --epochs=abc: invalid literal for int()"),
     ("unknown flag", MOG, ["--learning_rate=0.1"], "Unknown command line flag 'learning_rate'"),
-    ("precision not offered", MOG, ["--precision=float16"], "flag --precision=float16: value should be one of <auto|float32|mixed_bfloat16>"),
+    ("precision not offered", MOG, ["--precision=float16"], "flag --precision=float16: value should be one of <auto|float32|mixed_bfloat16|mixed_float16>"),
     ("missing flagfile", MOG, ["--flagfile=/nonexistent/mog.flags"], "Unable to open flagfile: [Errno 2] No such file or directory: '/nonexistent/mog.flags'"),
     ("stray argument", MOG, ["epochs=3"], "Unexpected arguments: epochs=3."),
     ("output dir is a file", MOG, [lambda t: f"--output_dir={_a_file(t)}"], "is a file, not a directory; choose another path."),

@@ -183,6 +183,30 @@ def test_mixed_bfloat16_run_trains_and_reports_finite_metrics(tmp_path, run_cli)
     assert "--precision=mixed_bfloat16" in (out / "flags.txt").read_text()
 
 
+def test_mixed_float16_run_logs_skipped_steps_and_resumes_its_loss_scales(tmp_path, run_cli):
+    """float16 with loss scaling (for GPUs without bfloat16), exercised on the CPU: the run trains,
+    logs each player's skipped steps, and a resume restores the scales it reached."""
+    out = tmp_path / "fp16"
+    args = ["--precision=mixed_float16", "--num_modes=9", "--batch_size=50", "--d_steps=2", "--steps_per_epoch=3",
+            "--num_eval_samples=500", "--notensorboard", f"--output_dir={out}", f"--export_dir={tmp_path / 'export'}"]
+    first = run_cli(*args, "--epochs=1")
+    assert first.returncode == 0, first.stderr[-3000:]
+    history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert {"skipped_d", "skipped_e", "skipped_g"} <= set(history[-1])
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(str(out / "checkpoint" / "ckpt-1"))
+    scales = {name: reader.get_tensor(name) for name, _ in tf.train.list_variables(str(out / "checkpoint" / "ckpt-1"))
+              if "dynamic_scale" in name}
+    assert len(scales) == 3  # one per player
+    second = run_cli(*args, "--epochs=2")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Resuming after epoch 1" in second.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["encoder_generator_steps"] == 6 and np.isfinite(metrics["mode_kl"])
+    assert (tmp_path / "export" / "2" / "saved_model.pb").exists()
+
+
 def test_every_mixture_metric_is_registered():
     from age_tf import metrics
 

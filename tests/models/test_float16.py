@@ -1,0 +1,72 @@
+"""AGE in mixed_float16: each player's loss scaled by its own optimizer, overflowing steps skipped
+and counted (not a diverged run), the scales checkpointed and restored."""
+
+import keras
+import numpy as np
+import pytest
+
+import age_tf
+from age_tf import callbacks, checkpointing, optimizers
+from age_tf.networks import mlp
+
+X = age_tf.data.grid_mixture(9, seed=0).points[:96]
+
+
+@pytest.fixture
+def float16_policy():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def _model():
+    keras.utils.set_random_seed(0)
+    model = age_tf.AGE(
+        mlp.build_encoder(hidden_units=8, kind="deterministic", seed=1),
+        mlp.build_generator(hidden_units=8, kind="deterministic", seed=2),
+        mlp.build_discriminator(hidden_units=8), d_steps=2, seed=0,
+    )
+    model.compile()
+    return model
+
+
+def test_each_player_scales_its_own_loss_and_trains(float16_policy):
+    model = _model()
+    for optimizer in (model.d_optimizer, model.e_optimizer, model.g_optimizer):
+        assert isinstance(optimizer, optimizers.LossScale) and isinstance(optimizer.inner_optimizer, optimizers.Adam)
+    assert model.generator.compute_dtype == "float16"
+    history = model.fit(X, batch_size=48, epochs=2, verbose=0)
+    logs = {key: values[-1] for key, values in history.history.items()}
+    assert all(np.isfinite(logs[key]) for key in ("d_loss", "e_loss", "g_loss"))
+    assert {logs["skipped_d"], logs["skipped_e"], logs["skipped_g"]} == {0.0}
+    # 96 points, batches of 48, 2 D steps and 1 E/G step a batch (d_steps + 1 = 3 minibatches of 16).
+    assert int(model.d_optimizer.iterations.numpy()) == 8 and int(model.g_optimizer.iterations.numpy()) == 4
+
+
+def test_an_overflowing_step_is_skipped_and_counted_not_reported_as_divergence(float16_policy):
+    model = _model()
+    model.fit(X, batch_size=48, epochs=1, verbose=0)
+    before = [w.numpy() for w in model.discriminator.weights]
+    model.d_optimizer.dynamic_scale.assign(3e38)  # the scaled D loss overflows float32: inf gradients
+    guard = callbacks.StopOnNonFinite()
+    history = model.fit(X[:48], batch_size=48, epochs=1, verbose=0, callbacks=[guard])
+    assert guard.diverged is None and np.isfinite(history.history["d_loss"][-1])
+    assert history.history["skipped_d"][-1] == 2.0  # both D steps of the one batch
+    assert float(model.d_optimizer.dynamic_scale.numpy()) == pytest.approx(3e38 / 4)
+    for old, new in zip(before, model.discriminator.weights):
+        np.testing.assert_array_equal(old, new.numpy())  # D was not moved
+    assert history.history["skipped_g"][-1] == 0.0
+
+
+def test_the_loss_scales_are_checkpointed_and_restored(float16_policy, tmp_path):
+    model = _model()
+    model.fit(X, batch_size=48, epochs=1, verbose=0)
+    model.g_optimizer.dynamic_scale.assign(1024.0)
+    model.d_optimizer.skipped_steps.assign(5)
+    checkpointing.TrainingCheckpoint(model, str(tmp_path)).save(1)
+    fresh = _model()
+    fresh.fit(X[:48], batch_size=48, epochs=1, verbose=0)  # builds the optimizers' variables
+    assert checkpointing.TrainingCheckpoint(fresh, str(tmp_path)).restore_latest() == 1
+    assert float(fresh.g_optimizer.dynamic_scale.numpy()) == 1024.0
+    assert int(fresh.d_optimizer.skipped_steps.numpy()) == 5
+    assert float(fresh.e_optimizer.dynamic_scale.numpy()) == float(model.e_optimizer.dynamic_scale.numpy())
