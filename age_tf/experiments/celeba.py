@@ -11,8 +11,11 @@ reconstructions, interpolations and latent nearest neighbours as PNG grids),
     python -m age_tf.experiments.celeba --flagfile=experiments/table6/imagenet_hinge.flags
 
 The data must be prepared by tensorflow-datasets in ``--data_dir`` (nothing is
-downloaded). FID and KID need InceptionV3 weights from a file
-(``--inception_weights``); without it the run reports no FID.
+downloaded). FID and KID need an Inception network from a file: the reference FID graph
+(``--fid_inception_graph``, ``classify_image_graph_def.pb``; numbers comparable with
+published FIDs, reported as ``fid`` and ``kid``) or Keras' InceptionV3 weights
+(``--inception_weights``; reported as ``fid_keras`` and ``kid_keras``, not comparable).
+Without either the run reports no FID.
 """
 
 from __future__ import annotations
@@ -55,7 +58,12 @@ flags.DEFINE_integer("steps_per_epoch", 0, "Updates per epoch (0: the split's si
 flags.DEFINE_integer("seed", 0, "Seed of the weights, the shuffling and all training noise.")
 run_flags.free_on_resume(flags.DEFINE_integer("views_every", 1, "Write the PNG views every this many epochs (0: only at the end)."))
 run_flags.free_on_resume(flags.DEFINE_integer("num_view_images", 64, "Validation images used by the views."))
-run_flags.free_on_resume(flags.DEFINE_string("inception_weights", None, "InceptionV3 (include_top=False) weights file for FID/KID."))
+run_flags.free_on_resume(flags.DEFINE_string(
+    "fid_inception_graph", None, "The reference FID code's Inception graph (classify_image_graph_def.pb) for FID/KID "
+    "comparable with published numbers."))
+run_flags.free_on_resume(flags.DEFINE_string(
+    "inception_weights", None, "Keras InceptionV3 (include_top=False) weights file instead: its numbers, fid_keras and "
+    "kid_keras, rank models but are not comparable with published FIDs."))
 run_flags.free_on_resume(flags.DEFINE_string("inception_cache", None, "Where to cache the real data's Inception statistics "
                     "(default: <output_dir>/inception_reference.npz)."))
 run_flags.free_on_resume(flags.DEFINE_integer("fid_samples", 50_000, "Generated (and real) images for FID/KID (paper: 50,000)."))
@@ -65,7 +73,7 @@ run_flags.define_run_flags("runs/celeba")
 flags.adopt_module_key_flags(run_flags)
 
 
-# With --inception_weights, computed at the end from one embedding of the samples.
+# With --fid_inception_graph or --inception_weights, computed at the end from one embedding of the samples.
 IMAGE_METRICS = ("fid", "kid", "inception_prdc")
 
 
@@ -99,13 +107,17 @@ def validate_flags():
         )
     cli.check_adam_betas(FLAGS)
     cli.check_strategy(FLAGS, convnets=True)
-    if FLAGS.inception_weights:
-        from age_tf.metrics import inception
+    if FLAGS.inception_weights and FLAGS.fid_inception_graph:
+        cli.usage_error("Give --fid_inception_graph (comparable FIDs) or --inception_weights (Keras' InceptionV3), "
+                        "not both.")
+    for name in ("fid_inception_graph", "inception_weights"):
+        if getattr(FLAGS, name):
+            from age_tf.metrics import inception
 
-        try:
-            inception.load_inception(FLAGS.inception_weights)
-        except inception.InceptionWeightsError as error:
-            cli.usage_error(f"--inception_weights: {error}")
+            try:
+                inception.load_feature_network(getattr(FLAGS, name))
+            except inception.InceptionWeightsError as error:
+                cli.usage_error(f"--{name}: {error}")
 
 
 def build_model(seed: int):
@@ -193,10 +205,11 @@ def run(output_dir: str, strategy, train_images, validation_images) -> dict:
     view_images = callbacks.first_images(shown, FLAGS.num_view_images)
     view_paths = views.write_all_views(model, view_images, output_dir, tag="final", seed=FLAGS.seed)
     results = {}
-    if FLAGS.inception_weights:
+    feature_network = FLAGS.fid_inception_graph or FLAGS.inception_weights
+    if feature_network:
         results.update(metrics.compute(
             IMAGE_METRICS, model, load_images(FLAGS.split),
-            inception_weights=FLAGS.inception_weights,
+            inception_weights=feature_network,
             inception_cache=FLAGS.inception_cache or os.path.join(output_dir, "inception_reference.npz"),
             num_samples=FLAGS.fid_samples, reference_examples=FLAGS.fid_samples,
             dataset_id=f"{FLAGS.dataset}/{FLAGS.split}/64", seed=FLAGS.seed,
@@ -226,7 +239,8 @@ def main(argv):
     cli.check_divisible_batch(resolved("batch_size"), strategy, FLAGS.strategy)
     output_dir = resume.open_run_directory(_MODULE)
     results = run(output_dir, strategy, train_images, validation_images)
-    shown = ("fid", "kid", "kid_std", "precision", "recall", "density", "coverage", "train_seconds", "generator_steps")
+    shown = ("fid", "kid", "kid_std", "fid_keras", "kid_keras", "kid_keras_std", "precision", "recall", "density",
+             "coverage", "train_seconds", "generator_steps")
     cli.report(results, shown, metric_names=IMAGE_METRICS, files=[
         ("Metrics", os.path.join(output_dir, "metrics.json")),
         ("Views", os.path.join(output_dir, "views")),

@@ -1,12 +1,15 @@
 """FID and KID of generated images with InceptionV3 features (Section 5.3, Table 6).
 
-The feature network is ``keras.applications.InceptionV3(include_top=False,
-pooling="avg")``: 2048-d pool features of images resized to 299x299. Its
-weights come from a file the user gives (nothing is downloaded), e.g. Keras'
-``inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5``. Keras' ImageNet
-weights are not the TF-slim graph of the reference FID code (Heusel et al.),
-so the numbers rank models consistently but are not comparable digit for digit
-with published FIDs such as Table 6's.
+The feature network comes from a file the user gives (nothing is downloaded), one of two:
+
+- the reference FID code's frozen graph, ``classify_image_graph_def.pb``
+  (``reference_inception.ReferenceInception``): with that code's preprocessing, its FIDs
+  are comparable with published ones such as Table 6's; reported as ``fid`` and ``kid``;
+- ``keras.applications.InceptionV3(include_top=False, pooling="avg")`` with weights such as
+  Keras' ``inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5``: 2048-d pool features
+  of images resized to 299x299 (bilinear, no antialiasing). Its numbers rank models
+  consistently but are not comparable digit for digit with published FIDs; reported as
+  ``fid_keras`` and ``kid_keras``.
 
 Images are streamed through the network in batches: at most one batch is held
 at 299x299; the activations ([n, 2048] float32, 400 MB for 50k) are kept.
@@ -41,6 +44,7 @@ import tensorflow as tf
 
 from age_tf.data.images import check_image_spec, check_images
 from age_tf.metrics import frechet, manifold
+from age_tf.metrics.reference_inception import GRAPH_HINT, ReferenceGraphError, ReferenceInception, is_reference_graph
 from age_tf.metrics.registry import register_metric
 
 INPUT_SIZE = 299
@@ -86,6 +90,8 @@ def weights_sha256(weights_path: str) -> str:
 
 def _check_exists(weights_path):
     if not weights_path or not os.path.isfile(weights_path):
+        if is_reference_graph(weights_path or ""):
+            raise InceptionWeightsError(f"Reference FID graph {weights_path!r} does not exist. {GRAPH_HINT}")
         raise InceptionWeightsError(f"InceptionV3 weights file {weights_path!r} does not exist. {_WEIGHTS_HINT}")
 
 
@@ -130,6 +136,24 @@ def load_inception(weights_path: str) -> keras.Model:
     return network
 
 
+def load_feature_network(path: str):
+    """The feature network in ``path``: the reference FID graph for a ``.pb`` file
+    (``ReferenceInception``: FIDs comparable with published ones), else Keras' InceptionV3
+    with the weights in the file (``load_inception``: FIDs that rank models but are not
+    comparable). Raises ``InceptionWeightsError`` naming the file when it does not load."""
+    if is_reference_graph(path):
+        try:
+            return ReferenceInception(path)
+        except ReferenceGraphError as error:
+            raise InceptionWeightsError(str(error)) from error
+    return load_inception(path)
+
+
+def comparable(path: str) -> bool:
+    """Whether FIDs from the network in ``path`` can be compared with published ones."""
+    return is_reference_graph(path)
+
+
 def image_batches(images, batch_size: int, num_examples: Optional[int]) -> Iterable[np.ndarray]:
     """Batches of at most ``batch_size`` images from an array, a dataset or an iterable."""
     if isinstance(images, tf.data.Dataset):
@@ -160,7 +184,10 @@ _features_fns = weakref.WeakKeyDictionary()
 
 
 def _features_fn(network):
-    """One traced resize-and-embed function per network (tracing InceptionV3 takes seconds)."""
+    """One traced resize-and-embed function per network (tracing InceptionV3 takes seconds);
+    the reference FID graph resizes itself and is already a traced function."""
+    if isinstance(network, ReferenceInception):
+        return network
     if network not in _features_fns:
         network_ref = weakref.ref(network)  # a strong reference would keep the entry alive forever
 
@@ -179,7 +206,9 @@ def activations(images, network: keras.Model, batch_size: int = 50, num_examples
     ``images``: an array [n, H, W, 3], a tf.data.Dataset of images or of
     batches, or an iterable of batches. Each batch is checked, resized to
     299x299 (bilinear) and fed to ``network``; only one batch is ever held at
-    299x299. Keras' InceptionV3 takes inputs in [-1, 1], as the images are.
+    299x299. Keras' InceptionV3 takes inputs in [-1, 1], as the images are. A
+    ``ReferenceInception`` (the reference FID graph) gets the images as they are and
+    preprocesses and resizes them as the reference code does.
     """
     if batch_size <= 0:
         raise ValueError(f"batch_size must be positive, got {batch_size}.")
@@ -366,10 +395,10 @@ _last_generated: Dict[str, object] = {}
 GENERATED_KID_EXAMPLES = 10_000
 
 
-def _network_for(weights_path: str, sha: str) -> keras.Model:
+def _network_for(weights_path: str, sha: str):
     if sha not in _networks:
         _networks.clear()  # one InceptionV3 (90 MB) at a time
-        _networks[sha] = load_inception(weights_path)
+        _networks[sha] = load_feature_network(weights_path)
     return _networks[sha]
 
 
@@ -391,7 +420,8 @@ def _evaluate(model, dataset, inception_weights, inception_cache, num_samples, r
     """
     if not inception_weights:
         raise InceptionWeightsError(
-            "Metrics fid and kid need inception_weights=<path to InceptionV3 weights>. " + _WEIGHTS_HINT
+            "Metrics fid and kid need inception_weights=<path to InceptionV3 weights, or to the reference FID "
+            "graph (.pb)>. " + _WEIGHTS_HINT
         )
     sha = weights_sha256(inception_weights)
     reference = _reference_statistics(
@@ -411,28 +441,47 @@ def _evaluate(model, dataset, inception_weights, inception_cache, num_samples, r
     return reference, _last_generated["summary"]
 
 
-@register_metric("fid", meanings={"fid": "Frechet Inception distance to the real images (Keras InceptionV3)"})
+KERAS_SUFFIX = "_keras"  # fid_keras, kid_keras: Keras' InceptionV3, not comparable with published numbers
+
+
+def _named(key: str, inception_weights: str) -> str:
+    """``key`` for the reference FID graph, ``key_keras`` for Keras' InceptionV3."""
+    return key if comparable(inception_weights) else key.replace("kid", "kid" + KERAS_SUFFIX, 1).replace(
+        "fid", "fid" + KERAS_SUFFIX, 1)
+
+
+@register_metric("fid", meanings={
+    "fid": "Frechet Inception distance to the real images, on the reference FID graph (comparable with papers)",
+    "fid_keras": "Frechet distance on Keras' InceptionV3 features: ranks models, not comparable with published FIDs",
+})
 def fid_metric(model, dataset, inception_weights=None, inception_cache=None, num_samples=50_000,
                reference_examples=None, inception_batch_size=50, dataset_id="", seed=0) -> Dict[str, float]:
-    """FID between ``num_samples`` generated images and the real ``dataset`` (Table 6)."""
+    """FID between ``num_samples`` generated images and the real ``dataset`` (Table 6), reported
+    as ``fid`` when ``inception_weights`` is the reference FID graph (a ``.pb``), as ``fid_keras``
+    when it holds Keras' InceptionV3 weights."""
     reference, generated = _evaluate(model, dataset, inception_weights, inception_cache, num_samples,
                                      reference_examples, inception_batch_size, dataset_id, seed)
-    return {"fid": frechet.frechet_distance(reference.mu, reference.sigma, generated.mu, generated.sigma)}
+    value = frechet.frechet_distance(reference.mu, reference.sigma, generated.mu, generated.sigma)
+    return {_named("fid", inception_weights): value}
 
 
 @register_metric("kid", meanings={
-    "kid": "kernel Inception distance to the real images, the mean over subsets",
+    "kid": "kernel Inception distance to the real images (reference FID graph), the mean over subsets",
     "kid_std": "standard deviation of the kernel Inception distance over its subsets",
+    "kid_keras": "kernel distance on Keras' InceptionV3 features, the mean over subsets (not comparable)",
+    "kid_keras_std": "standard deviation of kid_keras over its subsets",
 })
 def kid_metric(model, dataset, inception_weights=None, inception_cache=None, num_samples=50_000,
                reference_examples=None, inception_batch_size=50, dataset_id="", seed=0,
                kid_subsets=100, kid_subset_size=1000) -> Dict[str, float]:
     """KID between generated images and the real ``dataset`` (Binkowski et al., 2018): the mean
-    and the standard deviation (numpy's, ddof 0) over ``kid_subsets`` subsets."""
+    and the standard deviation (numpy's, ddof 0) over ``kid_subsets`` subsets; named ``kid_keras``
+    on Keras' InceptionV3 (as ``fid_metric``)."""
     reference, generated = _evaluate(model, dataset, inception_weights, inception_cache, num_samples,
                                      reference_examples, inception_batch_size, dataset_id, seed)
     values = kid_subsets_from_activations(reference, generated.kid_activations, kid_subsets, kid_subset_size, seed)
-    return {"kid": float(np.mean(values)), "kid_std": float(np.std(values))}
+    return {_named("kid", inception_weights): float(np.mean(values)),
+            _named("kid", inception_weights) + "_std": float(np.std(values))}
 
 
 @register_metric("inception_prdc", meanings={

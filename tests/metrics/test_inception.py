@@ -142,7 +142,7 @@ def test_registered_fid_and_kid_embed_the_samples_once_and_use_their_statistics(
                    inception_batch_size=2, kid_subsets=2, kid_subset_size=3, dataset_id="noise")
     results = metrics.compute(["fid", "kid"], model, tf.data.Dataset.from_tensor_slices(real), **options)
     assert model.generate_calls == 2  # 4 samples in batches of 2, shared by both metrics
-    assert results["fid"] == 12.5
+    assert results["fid_keras"] == 12.5 and "fid" not in results  # Keras' InceptionV3: not comparable
 
     samples = np.concatenate(list(inception.generated_batches(model, 4, 2, seed=0)))
     fake = inception.activations(samples, network, 2).astype(np.float64)
@@ -153,11 +153,11 @@ def test_registered_fid_and_kid_embed_the_samples_once_and_use_their_statistics(
     np.testing.assert_allclose(mu_f, fake.mean(0), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(s_f, np.cov(fake, rowvar=False), rtol=1e-4, atol=1e-9)
     reference = inception.ReferenceStatistics.load(str(tmp_path / "ref.npz"))
-    assert results["kid"] == pytest.approx(inception.kid_from_activations(reference, fake, 2, 3, 0), rel=1e-5)
+    assert results["kid_keras"] == pytest.approx(inception.kid_from_activations(reference, fake, 2, 3, 0), rel=1e-5)
     # KID's standard deviation over its two subsets, each an unbiased MMD^2 of 3 rows of each side.
     subsets = inception.kid_subsets_from_activations(reference, fake, 2, 3, 0)
-    assert results["kid_std"] == pytest.approx(abs(subsets[0] - subsets[1]) / 2, rel=1e-5)
-    assert results["kid"] == pytest.approx(subsets.mean(), rel=1e-5)
+    assert results["kid_keras_std"] == pytest.approx(abs(subsets[0] - subsets[1]) / 2, rel=1e-5)
+    assert results["kid_keras"] == pytest.approx(subsets.mean(), rel=1e-5)
 
     # Precision/recall and density/coverage on the same activations (k = 1: four points each).
     prdc = metrics.compute(["inception_prdc"], model, tf.data.Dataset.from_tensor_slices(real), **options,
