@@ -183,6 +183,7 @@ def test_mixed_bfloat16_run_trains_and_reports_finite_metrics(tmp_path, run_cli)
     assert "--precision=mixed_bfloat16" in (out / "flags.txt").read_text()
 
 
+@pytest.mark.slow  # two float16 runs and exports on a CPU: 35 s (the logic is in tests/models/test_float16.py)
 def test_mixed_float16_run_logs_skipped_steps_and_resumes_its_loss_scales(tmp_path, run_cli):
     """float16 with loss scaling (for GPUs without bfloat16), exercised on the CPU: the run trains,
     logs each player's skipped steps, and a resume restores the scales it reached."""
