@@ -200,8 +200,9 @@ class RunProgress(keras.callbacks.Callback):
         self._first = self.done
 
     def on_train_begin(self, logs=None):
-        self._start = self._last = self.clock()
-        self._first = self.done
+        if self._start is None:  # a resumed run's shortened first epoch and the rest are two fits
+            self._start = self._last = self.clock()
+            self._first = self.done
 
     def line(self) -> str:
         now = self.clock()

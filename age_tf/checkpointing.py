@@ -51,6 +51,9 @@ class CheckpointError(ValueError):
     """The checkpoint directory holds checkpoints, and none of them can be read."""
 
 
+STEPS_DIR = "steps"  # under a run's checkpoint directory: the newest mid-epoch checkpoint
+
+
 def checkpoint_paths(directory: str) -> list:
     """The checkpoints in ``directory`` (``.../ckpt-N``, from their ``.index`` files), newest
     first. Read from the files, not from the ``checkpoint`` state file, so that a damaged
@@ -63,6 +66,12 @@ def checkpoint_paths(directory: str) -> list:
         if name.endswith(".index") and stem == "ckpt" and number.isdigit():
             numbered.append((int(number), os.path.join(directory, f"ckpt-{number}")))
     return [path for _, path in sorted(numbered, reverse=True)]
+
+
+def has_checkpoint(directory: str) -> bool:
+    """Whether ``directory`` holds a checkpoint to resume: an epoch-end one or a mid-epoch one
+    (``<directory>/steps``)."""
+    return bool(checkpoint_paths(directory) or checkpoint_paths(os.path.join(directory, STEPS_DIR)))
 
 
 def unfinished_paths(directory: str) -> list:
@@ -87,9 +96,6 @@ def remove_unfinished(directory: str) -> list:
     return found
 
 
-STEPS_DIR = "steps"  # under a run's checkpoint directory: the newest mid-epoch checkpoint
-
-
 class TrainingCheckpoint:
     """Saves and restores everything needed to continue a run.
 
@@ -110,13 +116,11 @@ class TrainingCheckpoint:
         names = players if hasattr(model, "d_optimizer") else ("optimizer",)
         # AGE-UGM has no encoder and so no e_optimizer.
         optimizers = {name: getattr(model, name) for name in names if getattr(model, name) is not None}
-        self.checkpoint = tf.train.Checkpoint(
-            model=model,
-            **optimizers,
-            epoch=self.epoch,
-            step=self.step,
-            **{f"seed_{k}": v for k, v in seed_states(model).items()},
-        )
+        tracked = dict(model=model, **optimizers, epoch=self.epoch,
+                       **{f"seed_{k}": v for k, v in seed_states(model).items()})
+        self.checkpoint = tf.train.Checkpoint(step=self.step, **tracked)
+        # Checkpoints written before mid-epoch ones existed have no ``step``: they restore through this.
+        self._without_step = tf.train.Checkpoint(**tracked)
         self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep=max_to_keep)
         self.steps_directory = os.path.join(directory, STEPS_DIR)
         self._steps_manager = None  # made on the first mid-epoch save
@@ -177,9 +181,15 @@ class TrainingCheckpoint:
         return 0
 
     def _restore(self, path: str) -> bool:
-        """Restores ``path``; False, noted in ``skipped``, when it cannot be read."""
+        """Restores ``path``; False, noted in ``skipped``, when it cannot be read. One written
+        before checkpoints held ``step`` restores with ``step`` 0 (it was written at an epoch's end)."""
         try:
-            self.checkpoint.restore(path).assert_existing_objects_matched()
+            names = [name for name, _ in tf.train.list_variables(path)]
+            if any(name.startswith("step/") for name in names):
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            else:
+                self.step.assign(0)
+                self._without_step.restore(path).assert_existing_objects_matched()
         except (tf.errors.OpError, ValueError, IndexError, AssertionError) as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             self.skipped.append((path, reason))

@@ -9,21 +9,19 @@ A first cut of issue 8's harness; not a test.
 import sys
 import time
 
-import keras
 import tensorflow as tf
 
 
 def main(mode="default", steps=60):
     if mode == "inter1":
         tf.config.threading.set_inter_op_parallelism_threads(1)
-    if mode == "bf16":
-        keras.mixed_precision.set_global_policy("mixed_bfloat16")
     import age_tf
     from absl import flags
 
     from age_tf.experiments import mog
 
-    flags.FLAGS(["mog_step", f"--jit_compile={mode == 'xla'}"])
+    precision = "mixed_bfloat16" if mode == "bf16" else "float32"  # build_model sets the policy from the flag
+    flags.FLAGS(["mog_step", f"--jit_compile={mode == 'xla'}", f"--precision={precision}"])
     data = age_tf.data.grid_mixture(25, seed=0)
     model = mog.build_model(0)
     batches = age_tf.data.iteration_batches(data.points, 500, 5, seed=0)

@@ -110,3 +110,22 @@ def test_duration_text():
 
     assert [duration_text(s) for s in (0, 59.4, 60, 725, 3600, 10_921)] == ["0s", "59s", "1m00s", "12m05s",
                                                                             "1h00m", "3h02m"]
+
+
+def test_run_progress_keeps_its_clock_across_the_two_fits_of_a_mid_epoch_resume():
+    from age_tf import callbacks
+
+    clock, lines = _Clock(), []
+    progress = callbacks.RunProgress(total_steps=20, steps_per_epoch=10, initial_steps=6, every_seconds=0,
+                                     write=lines.append, clock=clock)
+    progress.on_train_begin()  # the shortened epoch 1: 4 steps
+    for _ in range(4):
+        clock.now += 2.0
+        progress.on_train_batch_end(0)
+    progress.on_epoch_end(0)
+    progress.on_train_begin()  # epoch 2, a second fit: the elapsed time and the pace carry on
+    clock.now += 2.0
+    progress.on_train_batch_end(0)
+    progress.on_epoch_end(1)
+    assert lines == ["Run: epoch 1 of 2, step 10 of 20 (50%), 8s elapsed, about 20s left",
+                     "Run: epoch 2 of 2, step 11 of 20 (55%), 10s elapsed, about 18s left"]

@@ -142,7 +142,7 @@ def build_model(seed: int):
     from age_tf import models
 
     keras.utils.set_random_seed(seed)
-    precision.resolve(FLAGS)  # where a script builds without the entry point's opening (cli.begin)
+    precision.resolve(FLAGS, resuming=False)  # a script that builds without the entry point's opening (cli.begin)
     keras.mixed_precision.set_global_policy(FLAGS.precision)
     encoder = mlp.build_encoder(
         latent_dim=FLAGS.latent_dim, kind=FLAGS.encoder_kind, hidden_units=FLAGS.hidden_units,

@@ -20,13 +20,15 @@ from age_tf.experiments.run_flags import PRECISIONS as CHOICES
 
 
 def choose(has_amx: bool, has_gpu: bool, resumed_precision=None, jit_compile: bool = False,
-           adversarial: bool = True) -> tuple:
+           adversarial=True) -> tuple:
     """(precision, reason) for ``--precision=auto``: the resumed run's, else mixed_bfloat16
     on an AMX CPU without a GPU for the adversarial methods (those of ``AGE.train_step``, whose
     step the bfloat16 evidence exercised), unless XLA was asked for (slower in bfloat16 on a
     CPU, ``cli.XLA_SLOWER_ON_CPU``); else float32."""
     if resumed_precision in CHOICES:
         return resumed_precision, "the precision of the run it resumes"
+    if adversarial is None:
+        return "float32", "until --method names a known method"
     if not adversarial:
         return "float32", "the VAE does not train in bfloat16"
     if has_amx and not has_gpu and jit_compile:
@@ -36,7 +38,7 @@ def choose(has_amx: bool, has_gpu: bool, resumed_precision=None, jit_compile: bo
                                   "float32 with the same Table 4 KL")
     if has_gpu:
         return "float32", "bfloat16 is untested on GPUs here"
-    return "float32", "this CPU has no AMX bfloat16 units, so bfloat16 would be emulated and slow"
+    return "float32", "this CPU has no AMX bfloat16 units (bfloat16 would be emulated and slow)"
 
 
 def resumed_precision(flag_values):
@@ -45,35 +47,37 @@ def resumed_precision(flag_values):
     from age_tf import checkpointing
 
     output_dir = os.path.expanduser(flag_values.output_dir or "")
-    if not flag_values.resume or not checkpointing.checkpoint_paths(
-            os.path.join(output_dir, run_directory.CHECKPOINT_DIR)):
+    if not flag_values.resume or not checkpointing.has_checkpoint(os.path.join(output_dir, run_directory.CHECKPOINT_DIR)):
         return None
-    for line in run_directory.saved_flag_lines(output_dir):
+    lines = run_directory.saved_flag_lines(output_dir)
+    for line in lines:
         if line.startswith("--precision="):
             return line.split("=", 1)[1]
-    return None
+    return "float32" if lines else None  # a run from before --precision=auto: float32 was the default
 
 
-def _adversarial(flag_values) -> bool:
-    """Whether ``--method`` names an adversarial method (an unknown one is left to the entry
-    point's own check)."""
+def _adversarial(flag_values):
+    """Whether ``--method`` names an adversarial method; None for an unknown one (the entry
+    point's own check names it)."""
     from age_tf import methods
 
     try:
         return methods.get(flag_values.method).adversarial
     except (AttributeError, ValueError, KeyError):
-        return False
+        return None
 
 
-def resolve(flag_values, log=print):
+def resolve(flag_values, log=print, resuming: bool = True):
     """Replaces ``--precision=auto`` in ``flag_values`` by the precision ``choose`` picks on
-    this machine and prints which and why; any other value is left as given."""
+    this machine and prints which and why; any other value is left as given. With
+    ``resuming`` False (a script that builds a model without a run directory) no earlier
+    run is consulted."""
     if flag_values.precision != AUTO:
         return
     has_amx = hardware.has_amx_bf16()
     has_gpu = has_amx and bool(hardware.gpus())  # TensorFlow is loaded only where the answer matters
-    chosen, reason = choose(has_amx, has_gpu, resumed_precision(flag_values),
+    chosen, reason = choose(has_amx, has_gpu, resumed_precision(flag_values) if resuming else None,
                             getattr(flag_values, "jit_compile", False), _adversarial(flag_values))
     flag_values.precision = chosen
-    log(f"--precision=auto: training in {chosen} ({reason}); pass --precision=float32 or "
-        "--precision=mixed_bfloat16 to choose.")
+    log(f"--precision=auto: training in {chosen} ({reason}); pass --precision=float32, mixed_bfloat16 or "
+        "mixed_float16 to choose.")

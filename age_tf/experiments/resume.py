@@ -43,7 +43,7 @@ def refuse_changed_resume(output_dir: str, module_name: str) -> bool:
     settings than the run had, or with no flags.txt to compare against."""
     from age_tf import checkpointing
 
-    if not flags.FLAGS.resume or not checkpointing.checkpoint_paths(os.path.join(output_dir, run_directory.CHECKPOINT_DIR)):
+    if not flags.FLAGS.resume or not checkpointing.has_checkpoint(os.path.join(output_dir, run_directory.CHECKPOINT_DIR)):
         return False  # nothing to resume: the run starts over and its flags.txt is replaced
     saved = run_directory.saved_flag_lines(output_dir)
     path = os.path.join(output_dir, "flags.txt")
@@ -55,7 +55,10 @@ def refuse_changed_resume(output_dir: str, module_name: str) -> bool:
             "(the old checkpoints are removed) or choose another --output_dir."
         )
     free = {flag.name for flag in cli.module_flags(module_name) if run_flags.is_free_on_resume(flag)}
-    changes = changed_on_resume(saved, current, free, run_directory.default_flag_lines(module_name))
+    defaults = run_directory.default_flag_lines(module_name)
+    if defaults.get("precision") == f"--precision={run_flags.AUTO_PRECISION}":
+        defaults["precision"] = "--precision=float32"  # a run from before auto existed trained in float32
+    changes = changed_on_resume(saved, current, free, defaults)
     if changes:
         shown = lambda line: line.removeprefix("# ")  # noqa: E731  ("# --scale_clip unset")
         listed = "; ".join(f"{shown(then)} there, {shown(now)} now" for then, now in changes)

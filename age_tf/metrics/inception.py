@@ -497,5 +497,5 @@ def inception_prdc_metric(model, dataset, inception_weights=None, inception_cach
     reference, generated = _evaluate(model, dataset, inception_weights, inception_cache, num_samples,
                                      reference_examples, inception_batch_size, dataset_id, seed)
     real = reference.kid_activations
-    return manifold.manifold_metrics(real, generated.kid_activations[:len(real)], precision_recall_k,
-                                     density_coverage_k)
+    return manifold.scores_or_nan(real, generated.kid_activations[:len(real)], precision_recall_k,
+                                  density_coverage_k)

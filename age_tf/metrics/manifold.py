@@ -113,6 +113,15 @@ def manifold_metrics(real, generated, precision_recall_k: int = PRECISION_RECALL
     return ManifoldReference(real, precision_recall_k, density_coverage_k, block_rows).score(generated)
 
 
+def scores_or_nan(real, generated, precision_recall_k: int = PRECISION_RECALL_K,
+                  density_coverage_k: int = DENSITY_COVERAGE_K) -> Dict[str, float]:
+    """``manifold_metrics``, or NaN for all four when a generated feature is not finite (a
+    diverged generator), so that an evaluation reports it rather than stopping."""
+    if not np.isfinite(np.asarray(generated, dtype=np.float64)).all():
+        return {key: float("nan") for key in ("precision", "recall", "density", "coverage")}
+    return manifold_metrics(real, generated, precision_recall_k, density_coverage_k)
+
+
 MEANINGS = {
     "precision": "share of generated points inside the real points' k-NN balls (sample quality; k=3)",
     "recall": "share of real points inside the generated points' k-NN balls (mode coverage; k=3)",
@@ -135,4 +144,4 @@ def prdc_metric(model, dataset, num_samples: int = 10_000, heldout=None,
     real = source[np.sort(np.random.default_rng(seed).choice(len(source), min(num_samples, len(source)),
                                                              replace=False))]
     generated = np.asarray(model.generate(num_samples))
-    return manifold_metrics(real, generated, precision_recall_k, density_coverage_k)
+    return scores_or_nan(real, generated, precision_recall_k, density_coverage_k)

@@ -161,8 +161,8 @@ def evaluate(model, classifier, eval_images, eval_modes, num_samples: int = 26_0
     )
     enough = max(precision_recall_k, density_coverage_k) < min(prdc_samples, len(real_features), len(sample_features))
     if enough:
-        results.update(manifold.manifold_metrics(real_features[:prdc_samples], sample_features[:prdc_samples],
-                                                 precision_recall_k, density_coverage_k))
+        results.update(manifold.scores_or_nan(real_features[:prdc_samples], sample_features[:prdc_samples],
+                                              precision_recall_k, density_coverage_k))
     return results
 
 

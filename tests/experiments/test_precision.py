@@ -56,7 +56,7 @@ def test_resolve_follows_the_machine_for_a_new_run(tmp_path, monkeypatch, amx):
     precision.resolve(values, log=said.append)
     assert values.precision == ("mixed_bfloat16" if amx else "float32")
     assert said == [f"--precision=auto: training in {values.precision} ({precision.choose(amx, False)[1]}); "
-                    "pass --precision=float32 or --precision=mixed_bfloat16 to choose."]
+                    "pass --precision=float32, mixed_bfloat16 or mixed_float16 to choose."]
 
 
 def test_resolve_keeps_the_resumed_runs_precision(tmp_path, monkeypatch):
@@ -78,3 +78,31 @@ def test_resolve_leaves_a_chosen_precision_alone(tmp_path, monkeypatch):
     values = _flags(tmp_path, value="float32")
     precision.resolve(values, log=said.append)
     assert values.precision == "float32" and said == []  # a changed precision is refused later, by the resume check
+
+
+def test_a_run_from_before_auto_resumes_in_float32(tmp_path, monkeypatch):
+    """Its flags.txt names no --precision: float32 was the default then, on any machine."""
+    monkeypatch.setattr(hardware, "has_amx_bf16", lambda: True)
+    monkeypatch.setattr(hardware, "gpus", lambda: [])
+    _resumable_run(tmp_path, "--epochs=3")
+    values = _flags(tmp_path)
+    precision.resolve(values, log=lambda line: None)
+    assert values.precision == "float32"
+
+
+def test_a_mid_epoch_checkpoint_alone_counts_as_a_run_to_resume(tmp_path, monkeypatch):
+    from age_tf import checkpointing
+
+    monkeypatch.setattr(hardware, "has_amx_bf16", lambda: False)
+    (tmp_path / "checkpoint" / "steps").mkdir(parents=True)
+    (tmp_path / "checkpoint" / "steps" / "ckpt-300.index").write_bytes(b"")
+    (tmp_path / "flags.txt").write_text("--precision=mixed_bfloat16\n")
+    assert checkpointing.has_checkpoint(str(tmp_path / "checkpoint"))
+    values = _flags(tmp_path)
+    precision.resolve(values, log=lambda line: None)
+    assert values.precision == "mixed_bfloat16"
+
+
+def test_an_unknown_method_is_not_called_the_vae():
+    assert precision.choose(True, False, None, False, adversarial=None) == (
+        "float32", "until --method names a known method")

@@ -127,3 +127,18 @@ def test_a_step_checkpoint_older_than_the_newest_epoch_end_is_passed_over(tmp_pa
     again = checkpointing.TrainingCheckpoint(_tiny_regression(1), str(tmp_path))
     assert again.restore_latest() == 1 and again.restored_step == 0
     assert again.restored_from == str(tmp_path / "ckpt-1")
+
+
+def test_a_checkpoint_from_before_mid_epoch_checkpoints_still_restores(tmp_path):
+    """Written without the ``step`` entry (as every checkpoint before 2026-12-06): it restores, at step 0."""
+    from age_tf import checkpointing
+
+    model = _tiny_regression(0)
+    old = checkpointing.TrainingCheckpoint(model, str(tmp_path))
+    old.epoch.assign(4)
+    tf.train.CheckpointManager(old._without_step, str(tmp_path), max_to_keep=2).save(checkpoint_number=4)
+    assert not any(name.startswith("step/") for name, _ in tf.train.list_variables(str(tmp_path / "ckpt-4")))
+    restored = _tiny_regression(1)
+    saver = checkpointing.TrainingCheckpoint(restored, str(tmp_path))
+    assert saver.restore_latest() == 4 and saver.restored_step == 0 and not saver.skipped
+    np.testing.assert_array_equal(restored.get_weights()[0], model.get_weights()[0])

@@ -100,3 +100,9 @@ def test_registered_for_the_mixtures():
     itself = metrics.compute(["prdc"], _Replay(data.points[np.random.default_rng(0).permutation(1800)]), data,
                              num_samples=1800)
     assert itself == {"precision": 1.0, "recall": 1.0, "density": 1.0, "coverage": 1.0}
+
+
+def test_a_diverged_generator_scores_nan_rather_than_stopping_the_evaluation():
+    scores = metrics.compute(["prdc"], _Replay(np.full((50, 2), np.nan)), None, num_samples=50,
+                             heldout=np.random.default_rng(0).normal(size=(50, 2)))
+    assert set(scores) == {"precision", "recall", "density", "coverage"} and all(np.isnan(list(scores.values())))
