@@ -215,3 +215,31 @@ def test_a_save_that_fails_on_a_full_disk_leaves_nothing_for_the_rerun_to_repeat
     assert [json.loads(line)["epoch"] for line in history.read_text().splitlines()] == [1, 2, 3]
     assert not [n for n in os.listdir(out / "checkpoint") if "_temp" in n or ".tmp" in n]
     assert json.loads((out / "metrics.json").read_text())["encoder_generator_steps"] == 9
+
+
+def test_a_run_stopped_in_its_first_epoch_resumes_from_its_mid_epoch_checkpoint(tmp_path, run_in_process,
+                                                                               monkeypatch):
+    """Stopped (Ctrl-C) after 5 of its first epoch's 6 steps with a checkpoint every 2: the rerun
+    resumes from step 4 (the whole run directory is kept, not started over) and ends with the
+    steps of an uninterrupted run."""
+    from age_tf import callbacks
+
+    out = tmp_path / "run"
+    args = ["--num_modes=9", "--batch_size=20", "--d_steps=1", "--steps_per_epoch=6", "--num_eval_samples=300",
+            "--notensorboard", "--checkpoint_every_steps=2", "--epochs=1", f"--output_dir={out}"]
+    original = callbacks.RunProgress.on_train_batch_end
+
+    def stop_after_five(self, batch, logs=None):
+        original(self, batch, logs)
+        if self.done == 5:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(callbacks.RunProgress, "on_train_batch_end", stop_after_five)
+        assert run_in_process(MOG, args).returncode == 130
+    assert sorted(p.name for p in (out / "checkpoint" / "steps").iterdir() if p.suffix == ".index") == ["ckpt-4.index"]
+    resumed = run_in_process(MOG, args)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "Resuming after epoch 0, 4 steps into epoch 1, from " in resumed.stdout
+    assert json.loads((out / "metrics.json").read_text())["encoder_generator_steps"] == 6
+    assert not (out / "checkpoint" / "steps").exists() and _ckpt_indexes(out) == ["ckpt-1.index"]
