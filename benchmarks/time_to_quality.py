@@ -35,6 +35,9 @@ EVAL_SAMPLES = 10_000
 
 def ours(seed: int, precision: str, epochs: int = EPOCHS) -> dict:
     """Trains our Table 4 AGE-KL trial in a fresh process and reads its metrics."""
+    sys.path.insert(0, ROOT)
+    from age_tf.experiments import run_directory
+
     with tempfile.TemporaryDirectory() as output_dir:
         command = [sys.executable, "-m", "age_tf.experiments.mog", f"--flagfile={FLAGFILE}", f"--seed={seed}",
                    f"--output_dir={output_dir}", "--notensorboard", f"--epochs={epochs}", f"--precision={precision}"]
@@ -45,8 +48,7 @@ def ours(seed: int, precision: str, epochs: int = EPOCHS) -> dict:
             metrics = json.load(f)
         with open(os.path.join(output_dir, "run_info.json")) as f:
             train_s = json.load(f)["train_seconds"]
-        with open(os.path.join(output_dir, "flags.txt")) as f:
-            used = next(line.split("=", 1)[1].strip() for line in f if line.startswith("--precision="))
+        used = run_directory.saved_flag(output_dir, "precision")
     return {"kind": "ours", "precision": used, "wall_s": wall, "train_s": train_s,
             "modes_covered": metrics["modes_covered"], "mode_kl": metrics["mode_kl"],
             "off_mode_fraction": metrics["off_mode_fraction"], "iterations": metrics["encoder_generator_steps"]}

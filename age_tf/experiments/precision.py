@@ -16,6 +16,7 @@ import os
 
 from age_tf.experiments import hardware, run_directory
 from age_tf.experiments.run_flags import AUTO_PRECISION as AUTO
+from age_tf.experiments.run_flags import PRECISION_BEFORE_AUTO
 from age_tf.experiments.run_flags import PRECISIONS as CHOICES
 
 
@@ -44,16 +45,15 @@ def choose(has_amx: bool, has_gpu: bool, resumed_precision=None, jit_compile: bo
 def resumed_precision(flag_values):
     """The ``--precision`` in ``flags.txt`` of the run that ``--output_dir`` holds when this
     invocation would resume it (``--resume`` and a checkpoint there); else None."""
-    from age_tf import checkpointing
+    from age_tf.experiments import resume  # imports cli, which imports this module lazily
 
     output_dir = os.path.expanduser(flag_values.output_dir or "")
-    if not flag_values.resume or not checkpointing.has_checkpoint(os.path.join(output_dir, run_directory.CHECKPOINT_DIR)):
+    if not resume.would_resume(output_dir, flag_values.resume):
         return None
-    lines = run_directory.saved_flag_lines(output_dir)
-    for line in lines:
-        if line.startswith("--precision="):
-            return line.split("=", 1)[1]
-    return "float32" if lines else None  # a run from before --precision=auto: float32 was the default
+    saved = run_directory.saved_flag(output_dir, "precision")
+    if saved is None and run_directory.saved_flag_lines(output_dir):
+        return PRECISION_BEFORE_AUTO  # a run from before --precision=auto
+    return saved
 
 
 def _adversarial(flag_values):

@@ -37,13 +37,19 @@ def changed_on_resume(saved_lines, current: dict, free=frozenset(), defaults=Non
     return changes
 
 
+def would_resume(output_dir: str, resume: bool) -> bool:
+    """Whether an invocation with ``--resume=resume`` continues a run in ``output_dir``: it
+    holds a checkpoint, epoch-end or mid-epoch."""
+    from age_tf import checkpointing
+
+    return bool(resume) and checkpointing.has_checkpoint(os.path.join(output_dir, run_directory.CHECKPOINT_DIR))
+
+
 def refuse_changed_resume(output_dir: str, module_name: str) -> bool:
     """Whether the run will resume a checkpoint of ``output_dir``; stops, before
     flags.txt is rewritten, when ``--resume`` would continue it with other training
     settings than the run had, or with no flags.txt to compare against."""
-    from age_tf import checkpointing
-
-    if not flags.FLAGS.resume or not checkpointing.has_checkpoint(os.path.join(output_dir, run_directory.CHECKPOINT_DIR)):
+    if not would_resume(output_dir, flags.FLAGS.resume):
         return False  # nothing to resume: the run starts over and its flags.txt is replaced
     saved = run_directory.saved_flag_lines(output_dir)
     path = os.path.join(output_dir, "flags.txt")
@@ -57,7 +63,7 @@ def refuse_changed_resume(output_dir: str, module_name: str) -> bool:
     free = {flag.name for flag in cli.module_flags(module_name) if run_flags.is_free_on_resume(flag)}
     defaults = run_directory.default_flag_lines(module_name)
     if defaults.get("precision") == f"--precision={run_flags.AUTO_PRECISION}":
-        defaults["precision"] = "--precision=float32"  # a run from before auto existed trained in float32
+        defaults["precision"] = f"--precision={run_flags.PRECISION_BEFORE_AUTO}"
     changes = changed_on_resume(saved, current, free, defaults)
     if changes:
         shown = lambda line: line.removeprefix("# ")  # noqa: E731  ("# --scale_clip unset")

@@ -39,6 +39,7 @@ def is_free_on_resume(flag) -> bool:
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 AUTO_PRECISION = "auto"  # resolved before the run starts (age_tf.experiments.precision)
+PRECISION_BEFORE_AUTO = "float32"  # the default, so the precision, of a run whose flags.txt predates auto
 
 
 def define_optimizer_flags(d_learning_rate: float, eg_learning_rate: float, source: str):

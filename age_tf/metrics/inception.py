@@ -446,8 +446,7 @@ KERAS_SUFFIX = "_keras"  # fid_keras, kid_keras: Keras' InceptionV3, not compara
 
 def _named(key: str, inception_weights: str) -> str:
     """``key`` for the reference FID graph, ``key_keras`` for Keras' InceptionV3."""
-    return key if comparable(inception_weights) else key.replace("kid", "kid" + KERAS_SUFFIX, 1).replace(
-        "fid", "fid" + KERAS_SUFFIX, 1)
+    return key if comparable(inception_weights) else key + KERAS_SUFFIX
 
 
 @register_metric("fid", meanings={
