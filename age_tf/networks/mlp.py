@@ -21,6 +21,7 @@ from typing import Optional
 
 import keras
 
+from age_tf.networks import fused_layers
 from age_tf.networks.stochastic import StochasticNetwork, validate_kind
 
 DENSE_INITS = ("glorot", "torch")
@@ -60,7 +61,7 @@ def mlp_body(
         h = dense(hidden_units, fan_in, dense_init, use_bias=not batch_norm)(h)
         fan_in = hidden_units
         if batch_norm:
-            h = keras.layers.BatchNormalization(**_BN)(h)
+            h = fused_layers.BatchNormalization(**_BN)(h)
         h = keras.layers.ReLU()(h)
     outputs = dense(output_dim, fan_in, dense_init)(h)
     return keras.Model(inputs, outputs, name=name)
@@ -119,7 +120,7 @@ def build_generator(
 def _feature_module(h, hidden_units, name, dense_init, negative_slope):
     for i in range(2):
         h = dense(hidden_units, h.shape[-1], dense_init, name=f"{name}_dense{i}")(h)
-        h = keras.layers.LeakyReLU(negative_slope=negative_slope)(h)
+        h = fused_layers.LeakyReLU(negative_slope=negative_slope)(h)
     score = dense(1, hidden_units, dense_init, name=f"{name}_score")(h)
     return h, score
 

@@ -27,6 +27,7 @@ from typing import Optional
 
 import keras
 
+from age_tf.networks import fused_layers
 from age_tf.networks.stochastic import StochasticNetwork, validate_kind
 
 BACKBONES = ("resnet50", "small")
@@ -46,13 +47,13 @@ def _backbone(name: str, image_shape) -> keras.Model:
         h = x
         for filters in (16, 32):
             h = keras.layers.Conv2D(filters, 3, strides=2, padding="same", use_bias=False)(h)
-            h = keras.layers.ReLU()(keras.layers.BatchNormalization(**_BN)(h))
+            h = keras.layers.ReLU()(fused_layers.BatchNormalization(**_BN)(h))
         return keras.Model(x, keras.layers.GlobalAveragePooling2D()(h), name="small_backbone")
     raise ValueError(f"Unknown backbone {name!r}. Available: {', '.join(BACKBONES)}.")
 
 
 def _dense_bn(h, units: int, relu: bool = True):
-    h = keras.layers.BatchNormalization(**_BN)(keras.layers.Dense(units, use_bias=False)(h))
+    h = fused_layers.BatchNormalization(**_BN)(keras.layers.Dense(units, use_bias=False)(h))
     return keras.layers.ReLU()(h) if relu else h
 
 

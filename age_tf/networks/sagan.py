@@ -47,6 +47,7 @@ from typing import Optional
 import keras
 import tensorflow as tf
 
+from age_tf.networks import fused_layers
 from age_tf.networks.noise import NoiseInjection
 from age_tf.networks.spectral_norm import SpectralNorm
 from age_tf.networks.stochastic import StochasticNetwork, validate_kind
@@ -147,11 +148,11 @@ class SelfAttention(keras.layers.Layer):
 def _resblock_up(h, filters: int, name: str, add_noise):
     shortcut = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_up_shortcut")(h)
     shortcut = _sn_conv(filters, 1, f"{name}_shortcut")(shortcut)
-    h = keras.layers.BatchNormalization(**_BN, name=f"{name}_bn1")(h)
+    h = fused_layers.BatchNormalization(**_BN, name=f"{name}_bn1")(h)
     h = keras.layers.ReLU(name=f"{name}_relu1")(h)
     h = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_up")(h)
     h = add_noise(_sn_conv(filters, 3, f"{name}_conv1")(h), f"{name}_noise1")
-    h = keras.layers.BatchNormalization(**_BN, name=f"{name}_bn2")(h)
+    h = fused_layers.BatchNormalization(**_BN, name=f"{name}_bn2")(h)
     h = keras.layers.ReLU(name=f"{name}_relu2")(h)
     h = add_noise(_sn_conv(filters, 3, f"{name}_conv2")(h), f"{name}_noise2")
     return keras.layers.Add(name=f"{name}_add")([h, shortcut])
@@ -197,7 +198,7 @@ def build_generator(
     h = _resblock_up(h, 4 * ch, "block3", add_noise)
     h = SelfAttention(name="attention")(h)
     h = _resblock_up(h, 2 * ch, "block4", add_noise)
-    h = keras.layers.BatchNormalization(**_BN, name="out_bn")(h)
+    h = fused_layers.BatchNormalization(**_BN, name="out_bn")(h)
     h = keras.layers.ReLU(name="out_relu")(h)
     x = _sn_conv(3, 3, "to_rgb")(h)
     x = keras.layers.Activation("tanh", name="tanh")(x)

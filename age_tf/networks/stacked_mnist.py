@@ -20,6 +20,7 @@ from typing import Optional
 import keras
 
 # Defined in noise.py (shared with the SAGAN generator); still importable from here.
+from age_tf.networks import fused_layers
 from age_tf.networks.noise import NoiseInjection
 from age_tf.networks.stochastic import StochasticNetwork, validate_kind
 
@@ -32,7 +33,7 @@ def _conv_stack(x, batch_norm: bool, activation):
     for filters in (64, 128, 256):
         x = keras.layers.Conv2D(filters, 5, strides=2, padding="same", use_bias=not batch_norm)(x)
         if batch_norm:
-            x = keras.layers.BatchNormalization(**_BN)(x)
+            x = fused_layers.BatchNormalization(**_BN)(x)
         x = activation()(x)
     return x
 
@@ -56,12 +57,12 @@ def build_generator(
     z = keras.Input((latent_dim,))
     h = keras.layers.Dense(4 * 4 * 256, use_bias=False)(z)
     h = keras.layers.Reshape((4, 4, 256))(h)
-    h = keras.layers.ReLU()(keras.layers.BatchNormalization(**_BN)(maybe_noise(h)))
+    h = keras.layers.ReLU()(fused_layers.BatchNormalization(**_BN)(maybe_noise(h)))
     for filters, output_padding in ((128, 0), (64, 1)):
         h = keras.layers.Conv2DTranspose(
             filters, 5, strides=2, padding="same", output_padding=output_padding, use_bias=False
         )(h)
-        h = keras.layers.ReLU()(keras.layers.BatchNormalization(**_BN)(maybe_noise(h)))
+        h = keras.layers.ReLU()(fused_layers.BatchNormalization(**_BN)(maybe_noise(h)))
     x = keras.layers.Conv2DTranspose(3, 5, strides=2, padding="same", output_padding=1)(h)
     x = keras.layers.Activation("tanh")(x)
     body = keras.Model(z, x, name="generator_body")
@@ -86,7 +87,7 @@ def build_discriminator(latent_dim: int = 8) -> keras.Model:
     """Table 10: D(x, z), one logit per example, shape [batch]."""
     x = keras.Input(IMAGE_SHAPE, name="x")
     z = keras.Input((latent_dim,), name="z")
-    leaky = lambda: keras.layers.LeakyReLU(negative_slope=0.2)  # noqa: E731
+    leaky = lambda: fused_layers.LeakyReLU(negative_slope=0.2)  # noqa: E731
     features = keras.layers.Flatten()(_conv_stack(x, batch_norm=False, activation=leaky))
     h = keras.layers.Concatenate()([features, z])
     h = leaky()(keras.layers.Dense(1024)(h))
