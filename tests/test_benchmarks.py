@@ -75,3 +75,20 @@ def test_the_authors_iteration_is_timed_beside_ours(tmp_path):
     peer = [r for r in json.loads(output.read_text())["results"] if r["kind"] == "authors"]
     assert len(peer) == 1 and peer[0]["config"] == "mog25" and peer[0]["min_s"] <= peer[0]["median_s"]
     assert "authors / ours float32" in result.stdout
+
+
+def test_the_matmul_table_divides_tensorflow_by_torch():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("matmul_shapes", os.path.join(ROOT, "benchmarks", "matmul_shapes.py"))
+    shapes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shapes)
+    names = [name for name, *_ in shapes.SHAPES]
+    tf_one = {name: 0.004 for name in names}
+    tf_two = {name: 0.003 for name in names}
+    torch_ = {name: 0.001 for name in names}
+    lines = shapes.table({"bfloat16": (tf_one, tf_two, torch_), "float32": (tf_one, tf_two, None)}).splitlines()
+    assert len(lines) == 2 + 2 * len(names)
+    first = lines[2]
+    assert first.startswith(f"| {names[0]} (1000 x 400 x 400; 0.32 GFLOP) | bfloat16 | 4.000 | 3.000 | 1.000 | 3.00x |")
+    assert lines[-1].endswith("| float32 | 4.000 | 3.000 | not installed | - |")
