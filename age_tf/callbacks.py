@@ -51,6 +51,12 @@ class StopOnNonFinite(keras.callbacks.Callback):
         super().__init__()
         self.diverged = None
         self._epoch = 0
+        self._resumed = (None, 0)  # (epoch, steps already finished in it) after a mid-epoch resume
+
+    def resumed_within(self, epoch: int, steps_done: int):
+        """The next ``fit`` trains the rest of ``epoch`` (0-based) from step ``steps_done``
+        (a mid-epoch checkpoint): its batches are then numbered from the epoch's start."""
+        self._resumed = (epoch, steps_done)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -65,6 +71,8 @@ class StopOnNonFinite(keras.callbacks.Callback):
             if key in logs and not np.all(np.isfinite(np.asarray(logs[key], dtype=np.float64)))
         ]
         if bad:
+            resumed_epoch, steps_done = self._resumed
+            batch += steps_done if self._epoch == resumed_epoch else 0
             self.diverged = (
                 f"The {', '.join(bad)} loss{'es' if len(bad) > 1 else ''} became NaN or infinite in epoch "
                 f"{self._epoch + 1}, batch {batch + 1}"

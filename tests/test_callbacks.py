@@ -129,3 +129,20 @@ def test_run_progress_keeps_its_clock_across_the_two_fits_of_a_mid_epoch_resume(
     progress.on_epoch_end(1)
     assert lines == ["Run: epoch 1 of 2, step 10 of 20 (50%), 8s elapsed, about 20s left",
                      "Run: epoch 2 of 2, step 11 of 20 (55%), 10s elapsed, about 18s left"]
+
+
+def test_after_a_mid_epoch_resume_the_guard_numbers_batches_from_the_epoch_start():
+    guard = callbacks.StopOnNonFinite()
+    guard.set_model(make())
+    guard.resumed_within(2, 40)  # the rest of epoch 3, from its 41st step
+    guard.on_epoch_begin(2)
+    guard.on_train_batch_end(0, {"d_loss": 0.7})
+    assert guard.diverged is None
+    guard.on_train_batch_end(4, {"d_loss": np.nan})
+    assert guard.diverged == "The discriminator loss became NaN or infinite in epoch 3, batch 45"
+    later = callbacks.StopOnNonFinite()
+    later.set_model(make())
+    later.resumed_within(2, 40)
+    later.on_epoch_begin(3)  # the epochs after it count from 1 again
+    later.on_train_batch_end(4, {"g_loss": np.inf})
+    assert later.diverged.endswith("in epoch 4, batch 5")

@@ -78,7 +78,7 @@ def define_run_flags(output_dir: str, export: bool = True, precision_note: Optio
     free_on_resume(flags.DEFINE_boolean(
         "jit_compile", False, "Compile train_step with XLA, for GPUs: refused on a CPU for the convnets and "
         "mixed_bfloat16, where it measured slower (benchmarks/README.md)."))
-    auto = ("; auto (the default): mixed_bfloat16 on a CPU with AMX and no GPU, where it measured 2.1x faster with "
+    auto = ("; auto (the default): mixed_bfloat16 on a CPU with AMX and no GPU, where it measured 2.3x faster with "
             "the same Table 4 KL, else float32; a resumed run keeps its own") if auto_precision else ""
     flags.DEFINE_enum(
         "precision", AUTO_PRECISION if auto_precision else "float32",

@@ -110,6 +110,7 @@ class Training:
                                        checkpoint_every_steps)
         first = self.initial_epoch
         if 0 < self.initial_step < steps_per_epoch:
+            guard.resumed_within(first, self.initial_step)
             self._fit(model, batches, first, first + 1, steps_per_epoch - self.initial_step, callbacks)
             first += 1
             if guard.diverged or model.stop_training or first >= epochs:

@@ -106,8 +106,12 @@ def test_a_run_killed_mid_epoch_resumes_from_its_step_checkpoint(tmp_path, capsy
     assert (resumed.initial_epoch, resumed.initial_step) == (1, 1)
     assert int(restored.optimizer.iterations.numpy()) == 6
     assert f"Resuming after epoch 1, 1 steps into epoch 2, from {steps_dir}/ckpt-6" in capsys.readouterr().out
-    resumed.fit(restored, batches, epochs=3, guard=callbacks.StopOnNonFinite(), **fit)
+    guard = callbacks.StopOnNonFinite()
+    resumed.fit(restored, batches, epochs=3, guard=guard, **fit)
     assert int(restored.optimizer.iterations.numpy()) == 15  # 6 + the 4 left of epoch 2 + epoch 3's 5
+    guard.on_epoch_begin(1)  # had epoch 2's first resumed batch diverged, it would be that epoch's batch 2
+    guard.on_train_batch_end(0, {"d_loss": float("nan")})
+    assert guard.diverged.endswith("in epoch 2, batch 2")
     assert _epochs_in_history(output_dir) == [1, 2, 3]
     assert not os.path.exists(steps_dir)  # superseded by the epoch-end checkpoints
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Run: ")]
