@@ -3,8 +3,9 @@
 The mixtures entry point defaults to ``auto``. On a CPU with AMX bfloat16 units and no GPU it
 trains in mixed_bfloat16, where it measured 2.3x faster than float32 (0.067 s against 0.157 s a
 25-Gaussian iteration, ``benchmarks/README.md``) with the same Table 4 KL (AGE-KL, seeds 0-4,
-0.0692 (0.0181) against the float32 row's 0.0741 (0.0118):
-``experiments/table4/results/age_kl_bf16.md``). Everywhere else it keeps float32: without AMX
+0.0534 (0.0062) against the float32 row's 0.0741 (0.0118):
+``experiments/table4/results/age_kl_bf16_fused_layers.md``; 0.0692 (0.0181) before the fused
+layers, ``age_kl_bf16.md``). Everywhere else it keeps float32: without AMX
 bfloat16 is emulated and slow, and on GPUs it is untested here. A resumed run keeps the
 precision it was trained in, whatever this machine has. The resolved value is what the run's
 ``flags.txt`` records, so a run directory always names the precision it trained in.
