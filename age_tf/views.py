@@ -31,8 +31,10 @@ QUERY_FRAME = (220, 0, 0)
 
 
 def to_uint8(images) -> np.ndarray:
-    """[-1, 1] floats to uint8 pixels, rounding to the nearest level."""
-    return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    """[-1, 1] floats to uint8 pixels, rounding to the nearest level; NaN (a diverged
+    generator's output) is drawn black."""
+    levels = np.round((np.asarray(images, np.float32) + 1.0) * 127.5)
+    return np.clip(np.nan_to_num(levels, nan=0.0), 0, 255).astype(np.uint8)
 
 
 def grid_size(rows: int, columns: int, height: int, width: int, padding: int = 2) -> tuple:

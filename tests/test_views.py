@@ -1,5 +1,7 @@
 """PNG views (Figures 2-5, 13-15): sizes, tile contents, interpolation ends, latent neighbours."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -50,6 +52,9 @@ def test_sample_grid_size_and_tiles(tmp_path):
     np.testing.assert_array_equal(cell(canvas, 5, 4, 8, 6), views.to_uint8(x[5]))
     assert (cell(canvas, 11, 4, 8, 6) == 255).all()  # empty last cells stay white
     assert views.to_uint8(np.array([-1.0, 0.0, 1.0])).tolist() == [0, 128, 255]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "invalid value encountered in cast"
+        assert views.to_uint8(np.array([np.nan, -np.inf, np.inf, 2.0])).tolist() == [0, 0, 255, 255]
 
 
 def test_reconstruction_grid_alternates_real_and_reconstructed_columns(tmp_path):
