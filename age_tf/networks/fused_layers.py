@@ -21,6 +21,7 @@ element-wise op over a batch of activations costs about as much as a small matri
   code.
 
 Both are drop-in subclasses: a checkpoint of Keras' layers restores into them and back.
+``batch_norm()`` is the batch norm every network of age_tf uses.
 """
 
 from __future__ import annotations
@@ -91,3 +92,10 @@ class BatchNormalization(keras.layers.BatchNormalization):
         if vector:
             y = y[:, 0, 0, :]
         return tf.cast(y, self.compute_dtype)
+
+
+def batch_norm(**kwargs) -> BatchNormalization:
+    """The networks' batch norm: PyTorch's ``BatchNorm`` defaults, as the paper's code (its momentum
+    0.1 is 0.9 here; epsilon 1e-5), with batch statistics over the global batch under
+    tf.distribute (``synchronized``). ``kwargs`` (e.g. ``name``) go to the layer."""
+    return BatchNormalization(momentum=0.9, epsilon=1e-5, synchronized=True, **kwargs)

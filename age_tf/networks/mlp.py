@@ -26,10 +26,6 @@ from age_tf.networks.stochastic import StochasticNetwork, validate_kind
 
 DENSE_INITS = ("glorot", "torch")
 
-# PyTorch's BatchNorm1d defaults (momentum 0.1 there is 0.9 here), as the paper's code.
-# Synchronized: batch statistics over the global batch under tf.distribute.
-_BN = dict(momentum=0.9, epsilon=1e-5, synchronized=True)
-
 
 def dense(units: int, fan_in: int, dense_init: str = "glorot", **kwargs) -> keras.layers.Dense:
     """A Dense layer initialised as ``dense_init`` says (module docstring)."""
@@ -61,7 +57,7 @@ def mlp_body(
         h = dense(hidden_units, fan_in, dense_init, use_bias=not batch_norm)(h)
         fan_in = hidden_units
         if batch_norm:
-            h = fused_layers.BatchNormalization(**_BN)(h)
+            h = fused_layers.batch_norm()(h)
         h = keras.layers.ReLU()(h)
     outputs = dense(output_dim, fan_in, dense_init)(h)
     return keras.Model(inputs, outputs, name=name)

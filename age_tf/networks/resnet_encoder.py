@@ -32,9 +32,6 @@ from age_tf.networks.stochastic import StochasticNetwork, validate_kind
 
 BACKBONES = ("resnet50", "small")
 
-# Synchronized: batch statistics over the global batch under tf.distribute.
-_BN = dict(momentum=0.9, epsilon=1e-5, synchronized=True)
-
 
 def _backbone(name: str, image_shape) -> keras.Model:
     """Image -> pooled features."""
@@ -47,13 +44,13 @@ def _backbone(name: str, image_shape) -> keras.Model:
         h = x
         for filters in (16, 32):
             h = keras.layers.Conv2D(filters, 3, strides=2, padding="same", use_bias=False)(h)
-            h = keras.layers.ReLU()(fused_layers.BatchNormalization(**_BN)(h))
+            h = keras.layers.ReLU()(fused_layers.batch_norm()(h))
         return keras.Model(x, keras.layers.GlobalAveragePooling2D()(h), name="small_backbone")
     raise ValueError(f"Unknown backbone {name!r}. Available: {', '.join(BACKBONES)}.")
 
 
 def _dense_bn(h, units: int, relu: bool = True):
-    h = fused_layers.BatchNormalization(**_BN)(keras.layers.Dense(units, use_bias=False)(h))
+    h = fused_layers.batch_norm()(keras.layers.Dense(units, use_bias=False)(h))
     return keras.layers.ReLU()(h) if relu else h
 
 

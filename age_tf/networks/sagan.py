@@ -60,8 +60,6 @@ PRESETS = {
     "imagenet": dict(latent_dim=140, ch=64, mlp_units=2048),
 }
 
-# Synchronized: batch statistics over the global batch under tf.distribute.
-_BN = dict(momentum=0.9, epsilon=1e-5, synchronized=True)
 _MLP_RESIDUAL_BLOCKS = 3
 
 
@@ -148,11 +146,11 @@ class SelfAttention(keras.layers.Layer):
 def _resblock_up(h, filters: int, name: str, add_noise):
     shortcut = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_up_shortcut")(h)
     shortcut = _sn_conv(filters, 1, f"{name}_shortcut")(shortcut)
-    h = fused_layers.BatchNormalization(**_BN, name=f"{name}_bn1")(h)
+    h = fused_layers.batch_norm(name=f"{name}_bn1")(h)
     h = keras.layers.ReLU(name=f"{name}_relu1")(h)
     h = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_up")(h)
     h = add_noise(_sn_conv(filters, 3, f"{name}_conv1")(h), f"{name}_noise1")
-    h = fused_layers.BatchNormalization(**_BN, name=f"{name}_bn2")(h)
+    h = fused_layers.batch_norm(name=f"{name}_bn2")(h)
     h = keras.layers.ReLU(name=f"{name}_relu2")(h)
     h = add_noise(_sn_conv(filters, 3, f"{name}_conv2")(h), f"{name}_noise2")
     return keras.layers.Add(name=f"{name}_add")([h, shortcut])
@@ -198,7 +196,7 @@ def build_generator(
     h = _resblock_up(h, 4 * ch, "block3", add_noise)
     h = SelfAttention(name="attention")(h)
     h = _resblock_up(h, 2 * ch, "block4", add_noise)
-    h = fused_layers.BatchNormalization(**_BN, name="out_bn")(h)
+    h = fused_layers.batch_norm(name="out_bn")(h)
     h = keras.layers.ReLU(name="out_relu")(h)
     x = _sn_conv(3, 3, "to_rgb")(h)
     x = keras.layers.Activation("tanh", name="tanh")(x)

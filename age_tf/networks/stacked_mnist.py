@@ -25,15 +25,13 @@ from age_tf.networks.noise import NoiseInjection
 from age_tf.networks.stochastic import StochasticNetwork, validate_kind
 
 IMAGE_SHAPE = (28, 28, 3)
-# Synchronized: batch statistics over the global batch under tf.distribute.
-_BN = dict(momentum=0.9, epsilon=1e-5, synchronized=True)
 
 
 def _conv_stack(x, batch_norm: bool, activation):
     for filters in (64, 128, 256):
         x = keras.layers.Conv2D(filters, 5, strides=2, padding="same", use_bias=not batch_norm)(x)
         if batch_norm:
-            x = fused_layers.BatchNormalization(**_BN)(x)
+            x = fused_layers.batch_norm()(x)
         x = activation()(x)
     return x
 
@@ -57,12 +55,12 @@ def build_generator(
     z = keras.Input((latent_dim,))
     h = keras.layers.Dense(4 * 4 * 256, use_bias=False)(z)
     h = keras.layers.Reshape((4, 4, 256))(h)
-    h = keras.layers.ReLU()(fused_layers.BatchNormalization(**_BN)(maybe_noise(h)))
+    h = keras.layers.ReLU()(fused_layers.batch_norm()(maybe_noise(h)))
     for filters, output_padding in ((128, 0), (64, 1)):
         h = keras.layers.Conv2DTranspose(
             filters, 5, strides=2, padding="same", output_padding=output_padding, use_bias=False
         )(h)
-        h = keras.layers.ReLU()(fused_layers.BatchNormalization(**_BN)(maybe_noise(h)))
+        h = keras.layers.ReLU()(fused_layers.batch_norm()(maybe_noise(h)))
     x = keras.layers.Conv2DTranspose(3, 5, strides=2, padding="same", output_padding=1)(h)
     x = keras.layers.Activation("tanh")(x)
     body = keras.Model(z, x, name="generator_body")

@@ -131,3 +131,9 @@ def test_a_model_of_them_round_trips_through_keras_config():
     assert {fused_layers.BatchNormalization, fused_layers.LeakyReLU} <= kinds
     bn = next(layer for layer in clone.layers if isinstance(layer, fused_layers.BatchNormalization))
     assert bn.momentum == 0.8
+
+
+def test_the_networks_batch_norm_has_pytorchs_defaults_and_syncs_replicas():
+    layer = fused_layers.batch_norm(name="bn")
+    assert isinstance(layer, fused_layers.BatchNormalization)
+    assert (layer.momentum, layer.epsilon, layer.synchronized, layer.name) == (0.9, 1e-5, True, "bn")
