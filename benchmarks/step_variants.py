@@ -3,8 +3,10 @@
     python benchmarks/step_variants.py mog25 mixed_bfloat16 --adam=keras --intra=2 --inter=2
     python benchmarks/step_variants.py mog25 mixed_bfloat16 --adam=fused --intra=1 --inter=2
     python benchmarks/step_variants.py mog25 mixed_bfloat16 --profile
+    python benchmarks/step_variants.py stacked_mnist mixed_bfloat16 --layers=keras
 
-Builds the config as ``speed.py`` does, with Keras' Adam or ``age_tf.optimizers.Adam`` (fused), sets
+Builds the config as ``speed.py`` does, with Keras' Adam or ``age_tf.optimizers.Adam`` (fused), with
+Keras' batch norm and LeakyReLU or ``age_tf.networks.fused_layers``' (``--layers``), sets
 TensorFlow's intra- and inter-op threads (0: TensorFlow's default), and prints the median seconds of
 15 iterations after 3 warm-up. ``--profile`` then runs 10 more under the TensorFlow profiler and prints
 the op types' summed times an iteration (where the time goes; ``benchmarks/README.md``).
@@ -27,6 +29,7 @@ def main():
     parser.add_argument("config", choices=sorted(speed.CONFIGS))
     parser.add_argument("precision", choices=speed.PRECISIONS)
     parser.add_argument("--adam", choices=("keras", "fused"), default="fused")
+    parser.add_argument("--layers", choices=("keras", "fused"), default="fused")
     parser.add_argument("--intra", type=int, default=0)
     parser.add_argument("--inter", type=int, default=0)
     parser.add_argument("--profile", action="store_true")
@@ -37,6 +40,11 @@ def main():
 
     tf.config.threading.set_intra_op_parallelism_threads(args.intra)
     tf.config.threading.set_inter_op_parallelism_threads(args.inter)
+    if args.layers == "keras":  # the networks build their batch norm and LeakyReLU from these names
+        from age_tf.networks import fused_layers
+
+        fused_layers.BatchNormalization = keras.layers.BatchNormalization
+        fused_layers.LeakyReLU = keras.layers.LeakyReLU
     model, x = speed._build(args.config)
     if args.adam == "keras":
         adam = lambda lr: keras.optimizers.Adam(lr, beta_1=0.0)  # noqa: E731
@@ -50,7 +58,7 @@ def main():
         start = time.perf_counter()
         float(step(x)["g_loss"])
         times.append(time.perf_counter() - start)
-    print(f"{args.config} {args.precision} adam={args.adam} intra={args.intra} inter={args.inter}: "
+    print(f"{args.config} {args.precision} adam={args.adam} layers={args.layers} intra={args.intra} inter={args.inter}: "
           f"median {sorted(times)[7]:.4f} s an iteration")
     if args.profile:
         profile(step, x)
