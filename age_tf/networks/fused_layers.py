@@ -74,7 +74,8 @@ class BatchNormalization(keras.layers.BatchNormalization):
             return super().call(inputs, training=training, mask=mask)
         channels = inputs.shape[-1]
         vector = len(inputs.shape) == 2
-        x = tf.cast(inputs, tf.float32)[:, None, None, :] if vector else inputs
+        # A reshape, not [:, None, None, :]: its gradient is a reshape too, not a StridedSliceGrad copy.
+        x = tf.reshape(tf.cast(inputs, tf.float32), [-1, 1, 1, channels]) if vector else inputs
         scale = tf.cast(self.gamma, tf.float32) if self.scale else tf.ones([channels])
         offset = tf.cast(self.beta, tf.float32) if self.center else tf.zeros([channels])
         empty = tf.zeros([0])
@@ -90,7 +91,7 @@ class BatchNormalization(keras.layers.BatchNormalization):
         self.moving_variance.assign(
             self.moving_variance * momentum + tf.stop_gradient(variance) * (1.0 - momentum))
         if vector:
-            y = y[:, 0, 0, :]
+            y = tf.reshape(y, [-1, channels])
         return tf.cast(y, self.compute_dtype)
 
 
