@@ -92,3 +92,29 @@ def test_the_matmul_table_divides_tensorflow_by_torch():
     first = lines[2]
     assert first.startswith(f"| {names[0]} (1000 x 400 x 400; 0.32 GFLOP) | bfloat16 | 4.000 | 3.000 | 1.000 | 3.00x |")
     assert lines[-1].endswith("| float32 | 4.000 | 3.000 | not installed | - |")
+
+
+def test_the_kernel_table_sums_onednn_records_per_kernel_and_iteration():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("step_variants", os.path.join(ROOT, "benchmarks", "step_variants.py"))
+    variants = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(variants)
+    amx = ("onednn_verbose,v1,primitive,exec,cpu,matmul,brg_matmul:avx10_1_512_amx,undef,"
+           "src:bf16::blocked:ba::f0 wei:bf16::blocked:ab::f0 dst:bf16::blocked:ab::f0,attr-scratchpad:user,,"
+           "400x1000:1000x400,{}")
+    fused = ("onednn_verbose,v1,primitive,exec,cpu,inner_product,x64:gemm:jit,forward_inference,"
+             "src:bf16::blocked:ab::f0 wei:bf16::blocked:ba::f0 bia:bf16::a::f0 dst:bf16::blocked:ab::f0,"
+             "attr-scratchpad:user attr-post-ops:eltwise_relu:0.2,,mb1000ic400oc400,{}")
+    norm = ("onednn_verbose,v1,primitive,exec,cpu,batch_normalization,bnorm_tbb_jit:sse41,forward_training,"
+            "data:f32::blocked:acdb::f0,,flags:CH,mb500ic500ih1iw1,{}")
+    lines = [amx.format(0.5), amx.format(0.7), fused.format(1.2), norm.format(0.1),
+             "onednn_verbose,v1,primitive,create:cache_miss,cpu,matmul,brg_matmul,undef,,,,1x1:1x1,9.0",
+             "mog25 ...: median 0.06 s an iteration"]
+    table = variants.kernel_table(lines, iterations=2).splitlines()
+    assert table[2] == ("| matmul | brg_matmul:avx10_1_512_amx | src ba, wei ab | - | 400x1000:1000x400 | "
+                        "0.60 | 1 | 600 |")
+    assert table[3] == ("| inner_product | x64:gemm:jit | src ab, wei ba | eltwise_relu:0.2 | mb1000ic400oc400 | "
+                        "0.60 | 0.5 | 1200 |")
+    assert table[4].startswith("| batch_normalization forward_training | bnorm_tbb_jit:sse41 | data acdb | - |")
+    assert table[-1] == "| all 3 kinds | | | | | 1.25 | 2 | |"
