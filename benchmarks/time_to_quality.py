@@ -1,6 +1,6 @@
 """Wall time of one Table 4 AGE-KL trial (30 epochs), ours against the authors' code, back to back.
 
-    python benchmarks/time_to_quality.py --authors_dir=AUTHORS_DIR [--seed=0] [--precision=auto]
+    python benchmarks/time_to_quality.py --authors_dir=AUTHORS_DIR [--seed=0] [--precision=auto[,float32]]
         [--which=ours,authors] [--output=benchmarks/results/time_to_quality.json]
 
 Ours is ``python -m age_tf.experiments.mog --flagfile=experiments/table4/mog25_age_kl.flags``
@@ -31,6 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGFILE = os.path.join(ROOT, "experiments", "table4", "mog25_age_kl.flags")
 EPOCHS = 30
 EVAL_SAMPLES = 10_000
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
 
 def ours(seed: int, precision: str, epochs: int = EPOCHS) -> dict:
@@ -111,7 +112,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--authors_dir", required=True)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--precision", default="auto", choices=["auto", "float32", "mixed_bfloat16"])
+    parser.add_argument("--precision", default="auto",
+                        help="auto, float32 or mixed_bfloat16, or several with commas: ours trains once for each")
     parser.add_argument("--which", default="ours,authors")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="30 in Table 4; fewer only to try the script")
     parser.add_argument("--output", default="")
@@ -120,6 +122,13 @@ def main():
     if args.worker == "authors":
         print(json.dumps(authors(args.authors_dir, args.seed, args.epochs)))
         return 0
+    if not set(args.which.split(",")) <= {"ours", "authors"}:
+        parser.error(f"--which={args.which}: name ours, authors or both with a comma, e.g. --which=authors,ours.")
+    precisions = args.precision.split(",")
+    unknown = [p for p in precisions if p not in PRECISIONS]
+    if unknown:
+        parser.error(f"--precision {','.join(unknown)} is not one of {', '.join(PRECISIONS)}; give one or several "
+                     "with commas, e.g. --precision=mixed_bfloat16,float32.")
     if not os.path.isfile(os.path.join(args.authors_dir, "train.py")):
         parser.error(f"--authors_dir {args.authors_dir} has no train.py: give a checkout of github.com/xwshen51/AGE.")
     sys.path.insert(0, ROOT)
@@ -128,12 +137,14 @@ def main():
     results = []
     for which in args.which.split(","):
         if which == "ours":
-            results.append(ours(args.seed, args.precision, args.epochs))
+            runs = [ours(args.seed, precision, args.epochs) for precision in precisions]
         else:
             line = subprocess.run([sys.executable, __file__, "--worker=authors", f"--authors_dir={args.authors_dir}",
                                    f"--seed={args.seed}", f"--epochs={args.epochs}"], check=True, capture_output=True, text=True).stdout
-            results.append(json.loads(line.strip().splitlines()[-1]))
-        print(json.dumps(results[-1]), flush=True)
+            runs = [json.loads(line.strip().splitlines()[-1])]
+        for run in runs:
+            print(json.dumps(run), flush=True)
+        results += runs
     record = {"command": "python " + " ".join(sys.argv), "machine": hardware.machine_description(),
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes"),
               "seed": args.seed, "epochs": args.epochs, "results": results}
