@@ -130,6 +130,11 @@ class TrainingCheckpoint:
     def latest(self) -> Optional[str]:
         return self.manager.latest_checkpoint
 
+    def remove_unfinished(self) -> list:
+        """Removes what interrupted saves left among the epoch-end and the mid-epoch checkpoints
+        (``remove_unfinished`` on both directories); returns the paths removed."""
+        return remove_unfinished(self.directory) + remove_unfinished(self.steps_directory)
+
     def save(self, finished_epochs: int) -> str:
         """A checkpoint at the end of epoch ``finished_epochs``; the mid-epoch ones before it,
         now older, are removed."""

@@ -136,3 +136,13 @@ def test_what_an_interrupted_save_leaves_is_found_and_removed(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["checkpoint", "ckpt-2.data-00000-of-00001", "ckpt-2.index",
                                             "ckpt-20_templates.txt"]
     assert checkpointing.unfinished_paths(str(tmp_path / "missing")) == []
+
+
+def test_a_training_checkpoint_removes_unfinished_saves_of_both_its_directories(tmp_path):
+    saver = checkpointing.TrainingCheckpoint(make(), str(tmp_path))
+    (tmp_path / "ckpt-3_temp").mkdir()
+    os.makedirs(saver.steps_directory)
+    (tmp_path / "steps" / "checkpoint.tmp1a").write_text("model_checkpoint_path")
+    (tmp_path / "steps" / "ckpt-40.index").write_text("x")
+    assert saver.remove_unfinished() == [str(tmp_path / "ckpt-3_temp"), str(tmp_path / "steps" / "checkpoint.tmp1a")]
+    assert sorted(os.listdir(tmp_path)) == ["steps"] and os.listdir(tmp_path / "steps") == ["ckpt-40.index"]

@@ -144,12 +144,9 @@ def resume_training(model, output_dir: str, resume: bool) -> Training:
     (``restore_training``), reads the time its epochs took from the history and drops
     from it the epochs after the checkpoint, which this run trains again
     (``run_directory.drop_history_after``); half-written checkpoints of the stretch
-    before are removed (``checkpointing.remove_unfinished``)."""
-    from age_tf import checkpointing
-
+    before are removed (``TrainingCheckpoint.remove_unfinished``)."""
     saver, initial_epoch = restore_training(model, output_dir, resume)
-    checkpointing.remove_unfinished(saver.directory)
-    checkpointing.remove_unfinished(saver.steps_directory)
+    saver.remove_unfinished()
     run_directory.drop_history_after(os.path.join(output_dir, HISTORY_FILE), initial_epoch)
     return Training(output_dir, saver, initial_epoch, run_directory.earlier_train_seconds(output_dir, initial_epoch),
                     saver.restored_step)
