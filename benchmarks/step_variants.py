@@ -91,7 +91,7 @@ TIMED_ITERATIONS = 15
 
 def batched_sampling_step(model):
     """A timing variant of ``model.train_step`` (module docstring): E's and G's samples for all D
-    steps come from one call each, then the D steps and the E/G step run as in ``AGE``."""
+    steps come from one call each, then ``AGE``'s own D updates and E/G step run on them."""
     import tensorflow as tf
 
     from age_tf.models import age
@@ -104,12 +104,7 @@ def batched_sampling_step(model):
         x_g = model.generator(z_g, training=True)
         split = lambda t: tf.split(t, model.d_steps)  # noqa: E731
         for x_i, z_e_i, x_g_i, z_g_i in zip(minibatches[:-1], split(z_e), split(x_g), split(z_g)):
-            variables = model.discriminator.trainable_variables
-            with tf.GradientTape() as tape:
-                logits_e, logits_g = model._discriminator_logits(x_i, z_e_i, x_g_i, z_g_i, training=True)
-                loss = model.method.discriminator_loss(age._loss_dtype(logits_e), age._loss_dtype(logits_g))
-            model.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-            model.d_loss_tracker.update_state(loss)
+            model._discriminator_update(x_i, z_e_i, x_g_i, z_g_i)
         model.encoder_generator_step(minibatches[-1])
         return model.step_logs()
 

@@ -31,7 +31,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGFILE = os.path.join(ROOT, "experiments", "table4", "mog25_age_kl.flags")
 EPOCHS = 30
 EVAL_SAMPLES = 10_000
-PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
 
 def ours(seed: int, precision: str, epochs: int = EPOCHS) -> dict:
@@ -113,7 +112,8 @@ def main():
     parser.add_argument("--authors_dir", required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--precision", default="auto",
-                        help="auto, float32 or mixed_bfloat16, or several with commas: ours trains once for each")
+                        help="a precision of the mixtures entry point (auto, float32, ...), or several with commas: "
+                             "ours trains once for each")
     parser.add_argument("--which", default="ours,authors")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="30 in Table 4; fewer only to try the script")
     parser.add_argument("--output", default="")
@@ -124,15 +124,17 @@ def main():
         return 0
     if not set(args.which.split(",")) <= {"ours", "authors"}:
         parser.error(f"--which={args.which}: name ours, authors or both with a comma, e.g. --which=authors,ours.")
+    sys.path.insert(0, ROOT)
+    from age_tf.experiments import hardware, run_flags
+
+    choices = (run_flags.AUTO_PRECISION, *run_flags.PRECISIONS)  # what the mixtures entry point takes
     precisions = args.precision.split(",")
-    unknown = [p for p in precisions if p not in PRECISIONS]
+    unknown = [p for p in precisions if p not in choices]
     if unknown:
-        parser.error(f"--precision {','.join(unknown)} is not one of {', '.join(PRECISIONS)}; give one or several "
+        parser.error(f"--precision {','.join(unknown)} is not one of {', '.join(choices)}; give one or several "
                      "with commas, e.g. --precision=mixed_bfloat16,float32.")
     if not os.path.isfile(os.path.join(args.authors_dir, "train.py")):
         parser.error(f"--authors_dir {args.authors_dir} has no train.py: give a checkout of github.com/xwshen51/AGE.")
-    sys.path.insert(0, ROOT)
-    from age_tf.experiments import hardware
 
     results = []
     for which in args.which.split(","):

@@ -39,17 +39,18 @@ def test_speed_harness_reports_consistent_numbers(tmp_path):
     assert "mog25" in result.stdout and str(output) in result.stdout
 
 
-def _load_speed():
+def _load_benchmark(name):
+    """benchmarks/<name>.py as a module (benchmarks/ is scripts, not a package)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("speed", os.path.join(ROOT, "benchmarks", "speed.py"))
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "benchmarks", f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def test_the_peer_table_divides_their_seconds_by_ours():
-    speed = _load_speed()
+    speed = _load_benchmark("speed")
     results = [
         {"kind": "train", "config": "mog25", "precision": "float32", "jit": False, "median_s": 0.100},
         {"kind": "train", "config": "mog25", "precision": "mixed_bfloat16", "jit": False, "median_s": 0.040},
@@ -78,11 +79,7 @@ def test_the_authors_iteration_is_timed_beside_ours(tmp_path):
 
 
 def test_the_matmul_table_divides_tensorflow_by_torch():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("matmul_shapes", os.path.join(ROOT, "benchmarks", "matmul_shapes.py"))
-    shapes = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(shapes)
+    shapes = _load_benchmark("matmul_shapes")
     names = [name for name, *_ in shapes.SHAPES]
     tf_one = {name: 0.004 for name in names}
     tf_two = {name: 0.003 for name in names}
@@ -95,11 +92,7 @@ def test_the_matmul_table_divides_tensorflow_by_torch():
 
 
 def test_the_kernel_table_sums_onednn_records_per_kernel_and_iteration():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("step_variants", os.path.join(ROOT, "benchmarks", "step_variants.py"))
-    variants = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(variants)
+    variants = _load_benchmark("step_variants")
     amx = ("onednn_verbose,v1,primitive,exec,cpu,matmul,brg_matmul:avx10_1_512_amx,undef,"
            "src:bf16::blocked:ba::f0 wei:bf16::blocked:ab::f0 dst:bf16::blocked:ab::f0,attr-scratchpad:user,,"
            "400x1000:1000x400,{}")

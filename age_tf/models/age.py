@@ -412,6 +412,11 @@ class AGE(ScalarLogsModel):
         # E and G only sample here: no tape, so no gradient work is spent on them.
         z_e = self._encoder_sample(x, training=True)
         x_g = self.generator(z_g, training=True)
+        self._discriminator_update(x, z_e, x_g, z_g)
+
+    def _discriminator_update(self, x, z_e, x_g, z_g):
+        """D's logistic-regression step on the p_e pairs (x, z_e) and the p_g pairs (x_g, z_g)
+        already drawn (Algorithm 1, lines 5-6), with its trackers."""
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
             # D learns log(p_e / p_g) by logistic regression (AGE), or its method's loss.
