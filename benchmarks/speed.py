@@ -35,6 +35,7 @@ Not a test: numbers depend on the machine and on what else runs on it.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
@@ -362,6 +363,8 @@ def main():
         print(f"done {spec}, oneDNN {onednn} ({time.time() - start:.0f} s)", file=sys.stderr, flush=True)
     report = {
         "command": "python benchmarks/speed.py " + " ".join(sys.argv[1:]),
+        # When the run started, UTC: the machines are shared, so a number is read with its date.
+        "date": datetime.datetime.fromtimestamp(start, datetime.timezone.utc).isoformat(timespec="minutes"),
         "machine": machine(), "wall_s": round(time.time() - start, 1), "results": results,
     }
     with open(args.output, "w") as f:

@@ -26,6 +26,7 @@ def test_speed_harness_reports_consistent_numbers(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(output.read_text())
     assert report["command"].startswith("python benchmarks/speed.py --configs=mog25")
+    assert report["date"].endswith("+00:00")  # when it ran, UTC
     by_kind = {r["kind"]: r for r in report["results"]}
     assert set(by_kind) == {"ceiling", "train"}, report["results"]
     ceiling, train = by_kind["ceiling"], by_kind["train"]
