@@ -29,6 +29,11 @@ cached, as a run's later periodic evaluations find them.
 
 The step is ``model.train_step`` wrapped in ``tf.function`` as ``fit`` wraps it,
 timed on one fixed batch already in memory, so input pipelines are not timed.
+With ``--authors_dir`` the authors' PyTorch iteration of each config runs right after ours
+(``authors_step.py``), and a table gives their seconds over ours. ``--rounds=N`` repeats ours
+and theirs N times, alternating, and gives the median of the rounds' ratios with its range: on
+a shared machine one pair of timings can move by 10-30%.
+
 Not a test: numbers depend on the machine and on what else runs on it.
 """
 
@@ -218,14 +223,18 @@ def run_worker(spec, iterations, warmup):
 def machine():
     import tensorflow as tf
 
-    cpu = platform.processor() or "unknown CPU"
+    cpu, flags = platform.processor() or "unknown CPU", set()
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+            lines = f.read().splitlines()
+        cpu = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
+        flags = set(next(line for line in lines if line.startswith("flags")).split(":", 1)[1].split())
     except (OSError, StopIteration):
         pass
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "tensorflow": tf.__version__,
+        # The vector and matrix units that decide the kernels: "AMD EPYC" alone names several generations.
+        "cpu": cpu, "cpu_units": [u for u in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if u in flags],
+        "cores": os.cpu_count(), "tensorflow": tf.__version__,
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "per run (ONEDNN_RUNS)"),
         "python": platform.python_version(),
     }
@@ -257,6 +266,11 @@ def spawn(spec, iterations, warmup, onednn="default", authors_dir=None):
     return json.loads(lines[-1])
 
 
+def _label(result):
+    """The config, with the round it ran in when a run has several (``--rounds``)."""
+    return result["config"] + (f" (round {result['round']})" if result.get("rounds", 1) > 1 else "")
+
+
 def table(results):
     ceilings = {(r["precision"], r["onednn"]): r["gflops"] for r in results if r["kind"] == "ceiling"}
     lines = [
@@ -269,7 +283,7 @@ def table(results):
             ceiling = ceilings.get((r["precision"], r["onednn"]), float("nan"))
             share = r["gflops"] / ceiling
             lines.append(
-                f"| {r['config']} | {r['precision']} | {'on' if r['jit'] else 'off'} | {r['onednn']} | "
+                f"| {_label(r)} | {r['precision']} | {'on' if r['jit'] else 'off'} | {r['onednn']} | "
                 f"{r['median_s']:.3f} | "
                 f"{r['min_s']:.3f} | {r['max_s']:.3f} | {r['examples_per_s']:.0f} | {r['gflop']:.1f} | "
                 f"{r['gflops']:.0f} | {share:.0%} |"
@@ -286,28 +300,44 @@ def table(results):
             again = f"{r['again_s']:.2f}" if "again_s" in r else "-"
             lines.append(f"| {r['config']} | {r['onednn']} | {r['median_s']:.2f} | {r['min_s']:.2f} | "
                          f"{r['max_s']:.2f} | {again} |")
-    peers = {r["config"]: r for r in results if r["kind"] == "authors"}
-    if peers:
-        lines += ["", peer_table(results, peers)]
+    if any(r["kind"] == "authors" for r in results):
+        lines += ["", peer_table(results)]
     for r in results:
         if r["kind"] == "error":
             lines.append(f"\nFAILED {r['spec']}: {r['error']}")
     return "\n".join(lines)
 
 
-def peer_table(results, peers):
+def peer_table(results):
     """Ours (XLA off) against the authors' float32 iteration of the same config, as ratios:
-    their seconds over ours (above 1: ours is faster)."""
-    ours = {(r["config"], r["precision"]): r["median_s"] for r in results if r["kind"] == "train" and not r["jit"]}
+    their seconds over ours (above 1: ours is faster). With several rounds (``--rounds``) each
+    round's ratio divides the two times of that round, and the table gives the rounds' median
+    ratio with its range; the seconds are the rounds' medians."""
+    def by_round(rows):
+        return {r.get("round", 1): r["median_s"] for r in rows}
+
+    peers = [r for r in results if r["kind"] == "authors"]
+    torch_version = peers[0]["torch"]
     lines = ["| config | ours float32 s | ours mixed_bfloat16 s | authors' float32 s (torch "
-             f"{next(iter(peers.values()))['torch']}) | authors / ours float32 | authors / ours bf16 |",
+             f"{torch_version}) | authors / ours float32 | authors / ours bf16 |",
              "|---|---|---|---|---|---|"]
-    for config, peer in peers.items():
-        fp32, bf16 = ours.get((config, "float32")), ours.get((config, "mixed_bfloat16"))
-        cell = lambda v: f"{v:.3f}" if v else "-"  # noqa: E731
-        ratio = lambda v: f"**{peer['median_s'] / v:.2f}x**" if v else "-"  # noqa: E731
-        lines.append(f"| {config} | {cell(fp32)} | {cell(bf16)} | {peer['median_s']:.3f} | {ratio(fp32)} | "
-                     f"{ratio(bf16)} |")
+    for config in dict.fromkeys(r["config"] for r in peers):
+        theirs = by_round(r for r in peers if r["config"] == config)
+        cells = []
+        for precision in ("float32", "mixed_bfloat16"):
+            ours = by_round(r for r in results if r["kind"] == "train" and not r["jit"]
+                            and (r["config"], r["precision"]) == (config, precision))
+            ratios = [theirs[k] / ours[k] for k in ours if k in theirs]
+            if not ratios:
+                cells.append(("-", "-"))
+                continue
+            ratio = f"**{statistics.median(ratios):.2f}x**"
+            if len(ratios) > 1:
+                ratio += f" ({min(ratios):.2f}-{max(ratios):.2f}, {len(ratios)} rounds)"
+            cells.append((f"{statistics.median(ours.values()):.3f}", ratio))
+        (fp32, fp32_ratio), (bf16, bf16_ratio) = cells
+        lines.append(f"| {config} | {fp32} | {bf16} | {statistics.median(theirs.values()):.3f} | "
+                     f"{fp32_ratio} | {bf16_ratio} |")
     return "\n".join(lines)
 
 
@@ -322,6 +352,9 @@ def main():
     parser.add_argument("--output", default=os.path.join(ROOT, "benchmarks", "speed.json"))
     parser.add_argument("--authors_dir", help="A checkout of github.com/xwshen51/AGE: time the authors' PyTorch "
                         "iteration of each config beside ours and print the ratios (needs torch installed).")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="Time each config's runs (and the authors' iteration) this many times, "
+                        "alternating, and give the ratios' median over the rounds.")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -334,8 +367,8 @@ def main():
     precisions = args.precisions.split(",")
     if any(p not in PRECISIONS for p in precisions):
         parser.error(f"--precisions must be among {', '.join(PRECISIONS)}")
-    if args.iterations < 1 or args.warmup < 1:
-        parser.error("--iterations and --warmup must be at least 1")
+    if args.iterations < 1 or args.warmup < 1 or args.rounds < 1:
+        parser.error("--iterations, --warmup and --rounds must be at least 1")
 
     if args.authors_dir:
         import importlib.util
@@ -351,16 +384,20 @@ def main():
     if args.authors_dir:  # each config's peer right after ours, so that both meet the same machine
         runs = [run for c in configs for run in
                 [r for r in runs if r[0].split(":")[1] == c] + [(f"authors:{c}", "default")]]
+    # Rounds alternate ours and theirs, so that a slow spell of the machine falls on both.
+    runs = [(spec, onednn, k) for k in range(1, args.rounds + 1) for spec, onednn in runs]
     if not args.no_eval:
-        runs += [(s, onednn_setting(s)) for s in ("eval_mog", "eval_stacked_mnist")]
+        runs += [(s, onednn_setting(s), 1) for s in ("eval_mog", "eval_stacked_mnist")]
     # One matmul ceiling per precision and oneDNN setting in use, measured first.
-    settings = sorted({onednn for _, onednn in runs})
-    runs = [(f"ceiling:{p}", o) for o in settings for p in precisions] + runs
+    settings = sorted({onednn for _, onednn, _ in runs})
+    runs = [(f"ceiling:{p}", o, 1) for o in settings for p in precisions] + runs
     start = time.time()
     results = []
-    for spec, onednn in runs:
-        results.append(spawn(spec, args.iterations, args.warmup, onednn, args.authors_dir))
-        print(f"done {spec}, oneDNN {onednn} ({time.time() - start:.0f} s)", file=sys.stderr, flush=True)
+    for spec, onednn, k in runs:
+        result = spawn(spec, args.iterations, args.warmup, onednn, args.authors_dir)
+        results.append({**result, "round": k, "rounds": args.rounds} if spec.split(":")[0] in ("train", "authors")
+                       else result)
+        print(f"done {spec}, oneDNN {onednn}, round {k} ({time.time() - start:.0f} s)", file=sys.stderr, flush=True)
     report = {
         "command": "python benchmarks/speed.py " + " ".join(sys.argv[1:]),
         # When the run started, UTC: the machines are shared, so a number is read with its date.

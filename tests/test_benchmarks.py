@@ -58,9 +58,22 @@ def test_the_peer_table_divides_their_seconds_by_ours():
         {"kind": "train", "config": "mog25", "precision": "float32", "jit": True, "median_s": 9.0},  # not compared
         {"kind": "authors", "config": "mog25", "median_s": 0.125, "torch": "2.13.0+cpu"},
     ]
-    table = speed.peer_table(results, {"mog25": results[-1]})
+    table = speed.peer_table(results)
     assert table.splitlines()[-1] == "| mog25 | 0.100 | 0.040 | 0.125 | **1.25x** | **3.12x** |"
     assert "torch 2.13.0+cpu" in table.splitlines()[0]
+
+
+def test_with_rounds_the_peer_table_gives_the_median_of_each_rounds_ratio():
+    speed = _load_benchmark("speed")
+    ours = {1: 0.100, 2: 0.200, 3: 0.100}
+    theirs = {1: 0.150, 2: 0.200, 3: 0.120}  # ratios 1.5, 1.0, 1.2: median 1.2, not 0.150 / 0.100
+    results = [{"kind": "train", "config": "stacked_mnist", "precision": "float32", "jit": False,
+                "median_s": s, "round": k, "rounds": 3} for k, s in ours.items()]
+    results += [{"kind": "authors", "config": "stacked_mnist", "median_s": s, "round": k, "rounds": 3,
+                 "torch": "2.13.0+cpu"} for k, s in theirs.items()]
+    row = speed.peer_table(results).splitlines()[-1]
+    assert row == "| stacked_mnist | 0.100 | - | 0.150 | **1.20x** (1.00-1.50, 3 rounds) | - |"
+    assert speed._label(results[1]) == "stacked_mnist (round 2)"
 
 
 @pytest.mark.slow  # starts processes
