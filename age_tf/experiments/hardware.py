@@ -44,14 +44,26 @@ def relaunch_with_onednn(module_name: str):
     os.execve(sys.executable, [sys.executable, "-m", module_name, *sys.argv[1:]], env)
 
 
-def has_amx_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
-    """Whether the CPU has AMX bfloat16 matrix units (``amx_bf16`` among its flags in
-    ``cpuinfo``), where mixed_bfloat16 is fast; elsewhere TensorFlow emulates bfloat16."""
+# The CPU's native bfloat16 units, fastest first: AMX tiles (Intel Xeon from Sapphire Rapids on),
+# then AVX-512 bfloat16 dot products (AMD Zen 4, Intel Cooper Lake). Without either, TensorFlow
+# emulates bfloat16 and it is slow.
+BF16_UNITS = ("amx_bf16", "avx512_bf16")
+
+
+def bf16_units(cpuinfo: str = "/proc/cpuinfo"):
+    """The first of ``BF16_UNITS`` among the CPU's flags in ``cpuinfo``, or None where the CPU
+    has neither (mixed_bfloat16 is then emulated)."""
     try:
         with open(cpuinfo) as f:
-            return any(line.startswith("flags") and "amx_bf16" in line.split() for line in f)
+            flags = next((set(line.split(":", 1)[-1].split()) for line in f if line.startswith("flags")), set())
     except OSError:
-        return False
+        return None
+    return next((unit for unit in BF16_UNITS if unit in flags), None)
+
+
+def has_amx_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether the CPU has AMX bfloat16 matrix units (``amx_bf16`` among its flags in ``cpuinfo``)."""
+    return bf16_units(cpuinfo) == "amx_bf16"
 
 
 def gpus() -> list:
@@ -76,18 +88,20 @@ def set_threads(num_threads: int, small_ops: bool = False):
     """TensorFlow's intra- and inter-op CPU threads: ``num_threads`` each, or with 0
     TensorFlow's default (all cores each), unless ``small_ops``.
 
-    ``small_ops`` (the mixtures' 500-unit MLPs in mixed_bfloat16): with 0, half the
-    cores inside an op and two ops at once. Their bfloat16 products are too small to
-    share out, and two side by side go faster: 0.077 s against 0.102 s an iteration
-    of the 25-Gaussian step on 2 cores (float32 gained nothing; Stacked MNIST's
-    convnets lost; benchmarks/README.md, Threads).
+    ``small_ops`` (the mixtures' 500-unit MLPs in mixed_bfloat16): with 0 on an AMX CPU, half
+    the cores inside an op and two ops at once. There TensorFlow runs their bfloat16 products on
+    one thread each (they fit its L2 cache), and two side by side go faster: 0.077 s against
+    0.102 s an iteration of the 25-Gaussian step on a 2-core Xeon (float32 gained nothing;
+    Stacked MNIST's convnets lost; benchmarks/README.md, Threads). On a 2-core AMD EPYC with
+    AVX-512 bfloat16 (Zen 4) the split lost instead (0.146 and 0.135 s against 0.125 and
+    0.130 s, 2026-12-06), so elsewhere TensorFlow's default stays.
     """
     import tensorflow as tf
 
     if num_threads:
         tf.config.threading.set_intra_op_parallelism_threads(num_threads)
         tf.config.threading.set_inter_op_parallelism_threads(num_threads)
-    elif small_ops:
+    elif small_ops and has_amx_bf16():
         try:
             tf.config.threading.set_intra_op_parallelism_threads(max(1, (os.cpu_count() or 2) // 2))
             tf.config.threading.set_inter_op_parallelism_threads(2)

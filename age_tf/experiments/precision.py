@@ -1,14 +1,22 @@
 """Which precision a run trains in: ``--precision=auto`` resolved once, before anything is built.
 
-The mixtures entry point defaults to ``auto``. On a CPU with AMX bfloat16 units and no GPU it
-trains in mixed_bfloat16, where it measured 2.3x faster than float32 (0.067 s against 0.157 s a
-25-Gaussian iteration, ``benchmarks/README.md``) with the same Table 4 KL (AGE-KL, seeds 0-4,
-0.0534 (0.0062) against the float32 row's 0.0741 (0.0118):
-``experiments/table4/results/age_kl_bf16_fused_layers.md``; 0.0692 (0.0181) before the fused
-layers, ``age_kl_bf16.md``). Everywhere else it keeps float32: without AMX
-bfloat16 is emulated and slow, and on GPUs it is untested here. A resumed run keeps the
-precision it was trained in, whatever this machine has. The resolved value is what the run's
-``flags.txt`` records, so a run directory always names the precision it trained in.
+The mixtures entry point defaults to ``auto``. On a CPU with native bfloat16 units and no GPU
+it trains in mixed_bfloat16:
+
+- AMX (Intel Xeon): 2.3x faster than float32 (0.067 s against 0.157 s a 25-Gaussian
+  iteration, ``benchmarks/README.md``) with the same Table 4 KL (AGE-KL, seeds 0-4, 0.0534
+  (0.0062) against the float32 row's 0.0741 (0.0118):
+  ``experiments/table4/results/age_kl_bf16_fused_layers.md``; 0.0692 (0.0181) before the fused
+  layers, ``age_kl_bf16.md``).
+- AVX-512 BF16 (AMD EPYC Zen 4): 1.6x faster (0.128 s against 0.206 s, the medians of five
+  alternating rounds, ``benchmarks/README.md``), and Table 4's seed 0 reached float32's KL
+  (0.054 against 0.052; ``age_kl_bf16_avx512.md``). Its kernels multiply bfloat16 and
+  accumulate in float32, as AMX's do, so the AMX seeds above carry most of the evidence.
+
+Everywhere else it keeps float32: without those units bfloat16 is emulated and slow, and on
+GPUs it is untested here. A resumed run keeps the precision it was trained in, whatever this
+machine has. The resolved value is what the run's ``flags.txt`` records, so a run directory
+always names the precision it trained in.
 """
 
 from __future__ import annotations
@@ -21,10 +29,20 @@ from age_tf.experiments.run_flags import PRECISION_BEFORE_AUTO
 from age_tf.experiments.run_flags import PRECISIONS as CHOICES
 
 
-def choose(has_amx: bool, has_gpu: bool, resumed_precision=None, jit_compile: bool = False,
+# What mixed_bfloat16 measured on each kind of bfloat16 unit (hardware.BF16_UNITS), said when it is chosen.
+BF16_EVIDENCE = {
+    "amx_bf16": ("this CPU has AMX bfloat16 units, on which it measured 2.3x faster than float32 with the "
+                 "same Table 4 KL"),
+    "avx512_bf16": ("this CPU has AVX-512 bfloat16 instructions, on which it measured 1.6x faster than float32, "
+                    "and a Table 4 seed reached float32's KL"),
+}
+
+
+def choose(bf16_units, has_gpu: bool, resumed_precision=None, jit_compile: bool = False,
            adversarial=True) -> tuple:
     """(precision, reason) for ``--precision=auto``: the resumed run's, else mixed_bfloat16
-    on an AMX CPU without a GPU for the adversarial methods (those of ``AGE.train_step``, whose
+    on a CPU with native bfloat16 units (``bf16_units``, ``hardware.bf16_units()``: AMX or
+    AVX-512 BF16) and no GPU for the adversarial methods (those of ``AGE.train_step``, whose
     step the bfloat16 evidence exercised), unless XLA was asked for (slower in bfloat16 on a
     CPU, ``cli.XLA_SLOWER_ON_CPU``); else float32."""
     if resumed_precision in CHOICES:
@@ -33,14 +51,13 @@ def choose(has_amx: bool, has_gpu: bool, resumed_precision=None, jit_compile: bo
         return "float32", "until --method names a known method"
     if not adversarial:
         return "float32", "the VAE does not train in bfloat16"
-    if has_amx and not has_gpu and jit_compile:
-        return "float32", "--jit_compile is given, and on a CPU XLA is slower in bfloat16"
-    if has_amx and not has_gpu:
-        return "mixed_bfloat16", ("this CPU has AMX bfloat16 units, on which it measured 2.3x faster than "
-                                  "float32 with the same Table 4 KL")
     if has_gpu:
         return "float32", "bfloat16 is untested on GPUs here"
-    return "float32", "this CPU has no AMX bfloat16 units (bfloat16 would be emulated and slow)"
+    if bf16_units and jit_compile:
+        return "float32", "--jit_compile is given, and on a CPU XLA is slower in bfloat16"
+    if bf16_units:
+        return "mixed_bfloat16", BF16_EVIDENCE[bf16_units]
+    return "float32", "this CPU has neither AMX nor AVX-512 bfloat16 units (bfloat16 would be emulated and slow)"
 
 
 def resumed_precision(flag_values):
@@ -75,9 +92,9 @@ def resolve(flag_values, log=print, resuming: bool = True):
     run is consulted."""
     if flag_values.precision != AUTO:
         return
-    has_amx = hardware.has_amx_bf16()
-    has_gpu = has_amx and bool(hardware.gpus())  # TensorFlow is loaded only where the answer matters
-    chosen, reason = choose(has_amx, has_gpu, resumed_precision(flag_values) if resuming else None,
+    units = hardware.bf16_units()
+    has_gpu = bool(units) and bool(hardware.gpus())  # TensorFlow is loaded only where the answer matters
+    chosen, reason = choose(units, has_gpu, resumed_precision(flag_values) if resuming else None,
                             getattr(flag_values, "jit_compile", False), _adversarial(flag_values))
     flag_values.precision = chosen
     log(f"--precision=auto: training in {chosen} ({reason}); pass --precision=float32, mixed_bfloat16 or "

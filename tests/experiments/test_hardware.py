@@ -1,12 +1,10 @@
-"""The oneDNN relaunch: same process, same arguments, the user's own choice kept."""
+"""The oneDNN relaunch: same process, same arguments, the user's own choice kept; the thread split."""
 
 import os
 import subprocess
 import sys
 
 import pytest
-
-pytestmark = pytest.mark.slow  # starts processes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RELAUNCH = ("from age_tf.experiments import hardware; "
@@ -27,13 +25,35 @@ def _run(tmp_path, onednn=None):
     return result.stdout.splitlines()
 
 
+@pytest.mark.slow  # starts processes
 def test_relaunch_turns_onednn_on_in_the_same_process_with_the_same_arguments(tmp_path):
     before, after = _run(tmp_path)
     assert after.startswith("1 ['--epochs=3', 'x y'] ")
     assert before.split()[1] == after.split()[-1]  # execve keeps the pid
 
 
-
+@pytest.mark.slow  # starts processes
 def test_a_variable_the_user_set_is_kept(tmp_path):
     for choice in ("0", "1"):
         assert _run(tmp_path, choice)[-1] == "not relaunched"
+
+
+@pytest.mark.parametrize("units, num_threads, small_ops, expected", [
+    ("amx_bf16", 0, True, (1, 2)),      # AMX: one thread an op, two ops at once (the 2 cores)
+    ("avx512_bf16", 0, True, None),     # Zen 4: the split measured slower, TensorFlow's default stays
+    (None, 0, True, None),
+    ("amx_bf16", 0, False, None),
+    ("avx512_bf16", 3, True, (3, 3)),   # the user's --num_threads wins everywhere
+])
+def test_the_small_ops_split_is_for_amx_only(monkeypatch, units, num_threads, small_ops, expected):
+    import tensorflow as tf
+
+    from age_tf.experiments import hardware
+
+    calls = {}
+    monkeypatch.setattr(hardware, "bf16_units", lambda cpuinfo=None: units)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(tf.config.threading, "set_intra_op_parallelism_threads", lambda n: calls.update(intra=n))
+    monkeypatch.setattr(tf.config.threading, "set_inter_op_parallelism_threads", lambda n: calls.update(inter=n))
+    hardware.set_threads(num_threads, small_ops=small_ops)
+    assert ((calls["intra"], calls["inter"]) if calls else None) == expected

@@ -68,7 +68,7 @@ def test_dry_run_prints_resolved_flags_and_writes_nothing(tmp_path, run_cli):
     # --precision=auto is resolved, said with its reason, and printed (and saved by a run) as what it chose.
     from age_tf.experiments import hardware
 
-    chosen = "mixed_bfloat16" if hardware.has_amx_bf16() else "float32"
+    chosen = "mixed_bfloat16" if hardware.bf16_units() else "float32"
     assert f"--precision=auto: training in {chosen} (" in result.stdout
     assert f"--precision={chosen}" in result.stdout.splitlines()
 
