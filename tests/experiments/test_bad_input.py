@@ -113,6 +113,9 @@ CASES = [
     ("XLA for CelebA on a CPU", CELEBA, ["--jit_compile"], "--jit_compile is for GPUs"),
     ("XLA in bfloat16 on a CPU", MOG, ["--jit_compile", "--precision=mixed_bfloat16"],
      "XLA made the 25-Gaussian step 4.1x slower in mixed_bfloat16"),
+    ("XLA in float32 on a CPU", MOG, ["--jit_compile", "--precision=float32"],
+     "XLA made the 25-Gaussian step 1.2x slower in float32 on an AMD EPYC (0.238 s against 0.199 s)"),
+    ("XLA with auto precision on a CPU", MOG, ["--jit_compile"], "--jit_compile is for GPUs: on a CPU XLA made"),
     ("XLA under a strategy", MOG, ["--strategy=mirrored", "--jit_compile"], "--jit_compile cannot be combined with --strategy=mirrored"),
     ("multi-worker without TF_CONFIG", MOG, ["--strategy=multi_worker"], "needs the TF_CONFIG environment variable"),
     ("integer flag given text", MOG, ["--epochs=abc"], "flag --epochs=abc: invalid literal for int()"),
@@ -333,9 +336,3 @@ def test_extra_flags_may_set_what_only_the_rows_left_out_set(tmp_path, run_in_pr
     assert run_in_process(TABLE3, [*args, "--rows=VAE"]).returncode == 0
     refused = run_in_process(TABLE3, [*args, "--rows=VAE,AGE-KL"])
     assert refused.returncode == 2 and "changes a flag that the row AGE-KL sets" in refused.stderr
-
-
-def test_xla_stays_open_where_it_measured_no_slower(tmp_path, run_in_process):
-    """The mixtures in float32 (0.153 s with XLA against 0.171 s without, benchmarks/README.md)."""
-    result = run_in_process(MOG, ["--jit_compile", "--dry_run", f"--output_dir={tmp_path / 'out'}"])
-    assert result.returncode == 0 and "--jit_compile=True" in result.stdout, result.stderr[-3000:]
