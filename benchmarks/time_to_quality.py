@@ -136,6 +136,7 @@ def main():
     if not os.path.isfile(os.path.join(args.authors_dir, "train.py")):
         parser.error(f"--authors_dir {args.authors_dir} has no train.py: give a checkout of github.com/xwshen51/AGE.")
 
+    started = datetime.datetime.now(datetime.timezone.utc)  # the date of a run is when it started, as speed.py's
     results = []
     for which in args.which.split(","):
         if which == "ours":
@@ -148,7 +149,8 @@ def main():
             print(json.dumps(run), flush=True)
         results += runs
     record = {"command": "python " + " ".join(sys.argv), "machine": hardware.machine_description(),
-              "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes"),
+              "date": started.isoformat(timespec="minutes"),
+              "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes"),
               "seed": args.seed, "epochs": args.epochs, "results": results}
     if args.output:
         with open(args.output, "w") as f:

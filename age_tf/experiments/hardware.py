@@ -7,7 +7,9 @@ import sys
 
 
 def machine_description() -> str:
-    """'2 CPU cores (AMD EPYC), Linux, no GPU' or with the GPUs TensorFlow sees."""
+    """'2 CPU cores (AMD EPYC), Linux, no GPU' or with the GPUs TensorFlow sees; the CPU's
+    bfloat16 units follow its model where it has some ('AMD EPYC, avx512_bf16'), since they
+    decide ``--precision=auto`` and the speed, and one model name covers several generations."""
     import platform
 
     model = ""
@@ -20,7 +22,8 @@ def machine_description() -> str:
     if "tensorflow" in sys.modules:
         found = sys.modules["tensorflow"].config.list_physical_devices("GPU")
         gpus = f"{len(found)} GPU(s)" if found else ""
-    return f"{os.cpu_count()} CPU cores ({model or platform.processor()}), {platform.system()}, {gpus or 'no GPU'}"
+    cpu = ", ".join(filter(None, [model or platform.processor(), bf16_units()]))
+    return f"{os.cpu_count()} CPU cores ({cpu}), {platform.system()}, {gpus or 'no GPU'}"
 
 
 ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"

@@ -57,3 +57,12 @@ def test_the_small_ops_split_is_for_amx_only(monkeypatch, units, num_threads, sm
     monkeypatch.setattr(tf.config.threading, "set_inter_op_parallelism_threads", lambda n: calls.update(inter=n))
     hardware.set_threads(num_threads, small_ops=small_ops)
     assert ((calls["intra"], calls["inter"]) if calls else None) == expected
+
+
+@pytest.mark.parametrize("units", ["avx512_bf16", None])
+def test_the_machine_description_names_the_bfloat16_units(monkeypatch, units):
+    from age_tf.experiments import hardware
+
+    monkeypatch.setattr(hardware, "bf16_units", lambda cpuinfo=None: units)
+    cpu = hardware.machine_description().split(" CPU cores (", 1)[1].split("), ", 1)[0]
+    assert cpu.endswith(", avx512_bf16") if units else "bf16" not in cpu
