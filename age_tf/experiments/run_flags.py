@@ -66,8 +66,8 @@ def define_run_flags(output_dir: str, export: bool = True, precision_note: Optio
     """Threads, distribution strategy, XLA, precision, run directory, checkpoints,
     TensorBoard, SavedModel export (when ``export``) and ``--dry_run``. All but
     --precision may change when a run resumes. With ``auto_precision`` --precision
-    defaults to ``auto`` (``age_tf.experiments.precision``: mixed_bfloat16 on AMX CPUs,
-    else float32), for entry points whose bfloat16 quality was checked."""
+    defaults to ``auto`` (``age_tf.experiments.precision``: mixed_bfloat16 on CPUs with AMX or
+    AVX-512 bfloat16 units, else float32), for entry points whose bfloat16 quality was checked."""
     free_on_resume(flags.DEFINE_integer(
         "num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default)."))
     free_on_resume(flags.DEFINE_enum(
@@ -76,15 +76,16 @@ def define_run_flags(output_dir: str, export: bool = True, precision_note: Optio
         "(MultiWorkerMirroredStrategy configured by the TF_CONFIG environment variable).",
     ))
     free_on_resume(flags.DEFINE_boolean(
-        "jit_compile", False, "Compile train_step with XLA, for GPUs: refused on a CPU for the convnets and "
-        "mixed_bfloat16, where it measured slower (benchmarks/README.md)."))
-    auto = ("; auto (the default): mixed_bfloat16 on a CPU with AMX and no GPU, where it measured 2.3x faster with "
-            "the same Table 4 KL, else float32; a resumed run keeps its own") if auto_precision else ""
+        "jit_compile", False, "Compile train_step with XLA, for GPUs: refused on a machine without one, where it "
+        "measured slower (benchmarks/README.md)."))
+    auto = ("; auto (the default): mixed_bfloat16 on a CPU with AMX or AVX-512 bfloat16 units and no GPU, where it "
+            "measured 2.3x or 1.6x faster with float32's Table 4 KL, else float32; a resumed run keeps its own"
+            if auto_precision else "")
     flags.DEFINE_enum(
         "precision", AUTO_PRECISION if auto_precision else "float32",
         [AUTO_PRECISION, *PRECISIONS] if auto_precision else list(PRECISIONS),
         "float32, or mixed_bfloat16: bfloat16 compute with float32 weights, losses and scale factors "
-        "(faster only on CPUs with bfloat16 matrix units, e.g. AMX; see BUILD_NOTES.md), or mixed_float16: "
+        "(faster only on CPUs with bfloat16 units, AMX or AVX-512 BF16; see BUILD_NOTES.md), or mixed_float16: "
         "float16 compute with dynamic loss scaling for each player, for GPUs without bfloat16"
         + auto + (f"; {precision_note}" if precision_note else "") + ".",
     )
