@@ -9,9 +9,9 @@ it trains in mixed_bfloat16:
   ``experiments/table4/results/age_kl_bf16_fused_layers.md``; 0.0692 (0.0181) before the fused
   layers, ``age_kl_bf16.md``).
 - AVX-512 BF16 (AMD EPYC Zen 4): 1.6x faster (0.128 s against 0.206 s, the medians of five
-  alternating rounds, ``benchmarks/README.md``), and Table 4's seed 0 reached float32's KL
-  (0.054 against 0.052; ``age_kl_bf16_avx512.md``). Its kernels multiply bfloat16 and
-  accumulate in float32, as AMX's do, so the AMX seeds above carry most of the evidence.
+  alternating rounds, ``benchmarks/README.md``), with Table 4's KL (seeds 0-2, 0.0668 (0.0112)
+  against the float32 row's 0.0741 (0.0118); ``age_kl_bf16_avx512.md``). Its kernels multiply
+  bfloat16 and accumulate in float32, as AMX's do.
 
 Everywhere else it keeps float32: without those units bfloat16 is emulated and slow, and on
 GPUs it is untested here. A resumed run keeps the precision it was trained in, whatever this
@@ -34,7 +34,7 @@ BF16_EVIDENCE = {
     "amx_bf16": ("this CPU has AMX bfloat16 units, on which it measured 2.3x faster than float32 with the "
                  "same Table 4 KL"),
     "avx512_bf16": ("this CPU has AVX-512 bfloat16 instructions, on which it measured 1.6x faster than float32, "
-                    "and a Table 4 seed reached float32's KL"),
+                    "with the same Table 4 KL"),
 }
 
 
