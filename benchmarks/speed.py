@@ -223,17 +223,13 @@ def run_worker(spec, iterations, warmup):
 def machine():
     import tensorflow as tf
 
-    cpu, flags = platform.processor() or "unknown CPU", set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            lines = f.read().splitlines()
-        cpu = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
-        flags = set(next(line for line in lines if line.startswith("flags")).split(":", 1)[1].split())
-    except (OSError, StopIteration):
-        pass
+    from age_tf.experiments import hardware
+
+    flags = hardware.cpu_flags()
     return {
         # The vector and matrix units that decide the kernels: "AMD EPYC" alone names several generations.
-        "cpu": cpu, "cpu_units": [u for u in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if u in flags],
+        "cpu": hardware.cpu_field("model name") or platform.processor() or "unknown CPU",
+        "cpu_units": [u for u in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if u in flags],
         "cores": os.cpu_count(), "tensorflow": tf.__version__,
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "per run (ONEDNN_RUNS)"),
         "python": platform.python_version(),

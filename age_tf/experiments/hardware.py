@@ -6,23 +6,33 @@ import os
 import sys
 
 
+def cpu_field(name: str, cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The value of the first ``name`` line of ``cpuinfo`` ('model name', 'flags'), or '' where
+    there is none or the file cannot be read (not Linux)."""
+    try:
+        with open(cpuinfo) as f:
+            return next((line.split(":", 1)[1].strip() for line in f
+                         if line.startswith(name) and ":" in line), "")
+    except OSError:
+        return ""
+
+
+def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> set:
+    """The CPU's feature flags (``avx2``, ``avx512_bf16``, ``amx_bf16``, ...)."""
+    return set(cpu_field("flags", cpuinfo).split())
+
+
 def machine_description() -> str:
     """'2 CPU cores (AMD EPYC), Linux, no GPU' or with the GPUs TensorFlow sees; the CPU's
     bfloat16 units follow its model where it has some ('AMD EPYC, avx512_bf16'), since they
     decide ``--precision=auto`` and the speed, and one model name covers several generations."""
     import platform
 
-    model = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
-    except OSError:
-        pass
     gpus = ""
     if "tensorflow" in sys.modules:
         found = sys.modules["tensorflow"].config.list_physical_devices("GPU")
         gpus = f"{len(found)} GPU(s)" if found else ""
-    cpu = ", ".join(filter(None, [model or platform.processor(), bf16_units()]))
+    cpu = ", ".join(filter(None, [cpu_field("model name") or platform.processor(), bf16_units()]))
     return f"{os.cpu_count()} CPU cores ({cpu}), {platform.system()}, {gpus or 'no GPU'}"
 
 
@@ -56,11 +66,7 @@ BF16_UNITS = ("amx_bf16", "avx512_bf16")
 def bf16_units(cpuinfo: str = "/proc/cpuinfo"):
     """The first of ``BF16_UNITS`` among the CPU's flags in ``cpuinfo``, or None where the CPU
     has neither (mixed_bfloat16 is then emulated)."""
-    try:
-        with open(cpuinfo) as f:
-            flags = next((set(line.split(":", 1)[-1].split()) for line in f if line.startswith("flags")), set())
-    except OSError:
-        return None
+    flags = cpu_flags(cpuinfo)
     return next((unit for unit in BF16_UNITS if unit in flags), None)
 
 
