@@ -9,14 +9,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def mixture_panels(path, real, real_labels, samples, reconstructions, latents, title="", centers=None):
+def mixture_panels(path, real, real_labels, samples, reconstructions, latents, title="", centers=None, home=None):
     """Real data, samples, reconstructions and latent codes side by side (Fig. 9).
 
     Reconstructions and latent codes are coloured by the mode of the real point
     they came from, so a mode that collapses onto another shows as mixed colour.
     Points are small and faint, so that where the mass lies shows as dense
     clusters and the thin bridges between them stay light; ``centers`` [K, 2]
-    marks the true mode centres on the data and sample panels.
+    marks the true mode centres on the data and sample panels. ``home`` [N] (bool,
+    ``age_tf.metrics.modes.returned_home``) says which reconstructions landed on
+    their own mode: those that left are drawn on top as black crosses, and the
+    panel's title gives the share that went home.
     """
     fig, axes = plt.subplots(1, 4, figsize=(16, 4.3))
     lim = np.abs(real).max() + 1.0
@@ -35,6 +38,12 @@ def mixture_panels(path, real, real_labels, samples, reconstructions, latents, t
         )
         if centers is not None and name in ("real data", "generated G(z)"):
             ax.scatter(*np.asarray(centers).T, marker="+", s=25, c="red", linewidths=0.7)
+        if home is not None and name.startswith("reconstruction"):
+            home = np.asarray(home, dtype=bool)
+            left = points[~home]
+            ax.scatter(left[:, 0], left[:, 1], s=6, marker="x", c="black", linewidths=0.5,
+                       label="left its mode")
+            name = f"{name}: {home.mean():.0%} home"
         ax.set_title(name)
         ax.set_aspect("equal")
         if name != "latent code E(x)":

@@ -83,8 +83,8 @@ def loaded_run_line(module: str, run_dir, flag: str, num_samples: int) -> str:
 
 
 ENTRY_POINTS = ("age_tf.experiments.mog", "age_tf.experiments.stacked_mnist", "age_tf.experiments.celeba",
-                "experiments.table3.run", "experiments.table4.run", "experiments.table5.run",
-                "experiments.summarize")
+                "age_tf.experiments.mnist", "experiments.table3.run", "experiments.table4.run",
+                "experiments.table5.run", "experiments.bigan_mnist.run", "experiments.summarize")
 # Modules whose functions define flags on an entry point's behalf.
 _FLAG_HELPERS = ("age_tf.experiments.run_flags", "experiments.trials")
 

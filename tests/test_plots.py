@@ -24,3 +24,16 @@ def test_mixture_samples_grid_lays_panels_in_rows(tmp_path):
     image = matplotlib.image.imread(path)
     assert 0.35 < image.shape[0] / image.shape[1] < 0.65  # two rows of four square panels
     assert np.asarray(image).std() > 0  # something was drawn
+
+
+def test_mixture_panels_mark_reconstructions_that_left_their_mode(tmp_path):
+    data = grid_mixture(9, seed=0)
+    x, labels = data.points[:300], data.labels[:300]
+    home = np.arange(300) % 4 > 0
+    plain = matplotlib.image.imread(plots.mixture_panels(str(tmp_path / "a.png"), x, labels, x, x, x))
+    marked = matplotlib.image.imread(plots.mixture_panels(str(tmp_path / "b.png"), x, labels, x, x, x, home=home))
+    assert plain.shape == marked.shape
+    third = slice(plain.shape[1] // 2, 3 * plain.shape[1] // 4)  # the reconstruction panel
+    assert not np.array_equal(plain[:, third], marked[:, third])
+    first = slice(0, plain.shape[1] // 4)
+    np.testing.assert_array_equal(plain[:, first], marked[:, first])  # the other panels are unchanged

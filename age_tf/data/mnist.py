@@ -191,3 +191,29 @@ def stacked_batches(images: np.ndarray, batch_size: int, d_steps: int, seed=None
     batches = iteration_batches(dataset, batch_size, d_steps, seed=seed, shuffle_buffer=len(images),
                                 num_replicas=num_replicas)
     return batches.map(lambda x: tf.cast(x, tf.float32) / 127.5 - 1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class FlatMnist:
+    """Permutation-invariant MNIST (BiGAN's Table 1): each digit flattened to 784 values in [0, 1].
+
+    The attribute names are those the ``representation`` metric reads.
+    """
+
+    train_x: np.ndarray  # [n, 784] float32
+    train_labels: np.ndarray  # [n] int64
+    test_x: np.ndarray  # [m, 784] float32
+    test_labels: np.ndarray  # [m] int64
+
+
+def flat_mnist(directory: str, num_train: int = 0) -> FlatMnist:
+    """MNIST's training split (its first ``num_train`` digits; all with 0) and its test split,
+    flattened and scaled by 1/255 as BiGAN's released code does (no binarisation)."""
+    train, test = load_mnist(directory, "train"), load_mnist(directory, "test")
+    if num_train:
+        train = Split(train.images[:num_train], train.labels[:num_train])
+
+    def flat(images):
+        return (images.reshape(len(images), -1) / 255.0).astype(np.float32)
+
+    return FlatMnist(flat(train.images), train.labels.astype(np.int64), flat(test.images), test.labels.astype(np.int64))

@@ -20,6 +20,7 @@ from absl import flags
 import age_tf
 from age_tf import divergences, methods
 from age_tf.data.mog import heldout_draw, points_per_mode
+from age_tf.metrics.modes import returned_home
 from age_tf.experiments import cli, hardware, precision, resume, run_directory, run_flags, training
 from age_tf.networks import KINDS, mlp
 
@@ -27,8 +28,10 @@ FLAGS = flags.FLAGS
 _MODULE = "age_tf.experiments.mog"
 METHODS = tuple(methods.names(bidirectional=True))  # the mixture discriminator is joint
 # The registered metrics that apply to points in the plane (not fid, kid, stacked_mnist).
-MIXTURE_METRICS = ("mode_coverage", "prdc", "reconstruction_mse", "objective", "cycle_consistency", "nll", "nll_is")
-_FIGURE_METRICS = ("modes_covered", "mode_kl", "objective", "nll")
+MIXTURE_METRICS = ("mode_coverage", "prdc", "reconstruction_mse", "reconstruction_mode_accuracy", "objective", "cycle_consistency", "nll", "nll_is")
+_FIGURE_METRICS = ("modes_covered", "mode_kl", "reconstruction_mode_accuracy", "objective", "nll")
+# Every mixture run measures the encoder beside the generator, whatever --metrics asks.
+ALWAYS_METRICS = ("mode_coverage", "reconstruction_mode_accuracy")
 HELDOUT_POINTS = 10_000  # a fresh draw of the mixture for reconstruction, objective and nll
 
 flags.DEFINE_integer("num_modes", 25, "Mixture components on the grid: 9 or 25.")
@@ -67,8 +70,8 @@ flags.DEFINE_integer("seed", 0, "Seed of the weights and of all training noise."
 flags.DEFINE_integer("data_seed", 0, "Seed of the training data draw.")
 run_flags.free_on_resume(flags.DEFINE_integer("num_eval_samples", 10_000, "Generated points for the mode metrics."))
 run_flags.free_on_resume(flags.DEFINE_list(
-    "metrics", ["mode_coverage", "reconstruction_mse"],
-    "Registered metrics computed at the end (prdc: precision, recall, density and coverage of the "
+    "metrics", ["mode_coverage", "reconstruction_mse", "reconstruction_mode_accuracy"],
+    "Registered metrics computed at the end; mode_coverage and reconstruction_mode_accuracy always are (prdc: precision, recall, density and coverage of the "
     "samples against held-out points; objective, cycle_consistency, nll and nll_is need Gaussian "
     "encoder and generator).",
 ))
@@ -212,19 +215,22 @@ def run(output_dir: str, strategy) -> dict:
     def render(trained, path, title=run_label(), samples=None):
         """Real data, samples, reconstructions and latent codes (Figure 9 panels)."""
         samples = np.asarray(trained.generate(5000)) if samples is None else samples
+        reconstructions = np.asarray(trained.reconstruct(heldout[:5000]))
         return plots.mixture_panels(
             path,
             heldout[:5000],
             heldout_labels[:5000],
             samples,
-            np.asarray(trained.reconstruct(heldout[:5000])),
+            reconstructions,
             np.asarray(trained.encode(heldout[:5000])),
             title=title,
             centers=data.centers,
+            home=returned_home(reconstructions, heldout_labels[:5000], data.centers, data.std),
         )
 
-    evaluation = callbacks.PeriodicEvaluation(["mode_coverage"], data, FLAGS.eval_every,
-                                              num_samples=FLAGS.num_eval_samples)
+    evaluation = callbacks.PeriodicEvaluation(ALWAYS_METRICS, data, FLAGS.eval_every,
+                                              num_samples=FLAGS.num_eval_samples, heldout=heldout,
+                                              heldout_labels=heldout_labels)
     mixture_images = []
     if FLAGS.tensorboard:
         log_dir = os.path.join(output_dir, run_directory.TENSORBOARD_DIR)
@@ -240,11 +246,12 @@ def run(output_dir: str, strategy) -> dict:
 
     eval_start = time.time()
     results = metrics.compute(
-        FLAGS.metrics,
+        dict.fromkeys([*FLAGS.metrics, *ALWAYS_METRICS]),
         model,
         data,
         num_samples=FLAGS.num_eval_samples,
         heldout=heldout,
+        heldout_labels=heldout_labels,
         mc_samples=FLAGS.mc_samples,
         ais_steps=FLAGS.ais_steps,
         ais_chains=FLAGS.ais_chains,

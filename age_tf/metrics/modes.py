@@ -11,6 +11,9 @@ minority modes and the part from the spread within each group of modes.
 ``inner_fractions`` says whether a group's points sit like a Gaussian mode's
 or mostly on the rim of its disc, where the bridges between modes cross it.
 ``modes_holding_share`` counts the modes that keep a given part of their mass.
+``reconstruction_mode_accuracy`` asks the same of the encoder: the share of
+held-out points whose reconstruction G(E(x)) lands back on the mode the point
+was drawn from.
 """
 
 from __future__ import annotations
@@ -35,6 +38,22 @@ def assign_modes(points, centers, std, radius_in_stds: float = 3.0) -> np.ndarra
     nearest = sq_dist.argmin(axis=1)
     within = sq_dist[np.arange(len(points)), nearest] <= (radius_in_stds * std) ** 2
     return np.where(within, nearest, -1)
+
+
+def returned_home(reconstructions, labels, centers, std, radius_in_stds: float = 3.0) -> np.ndarray:
+    """True where a reconstruction lies within ``radius_in_stds`` standard deviations
+    of the centre of the mode ``labels`` says its input was drawn from.
+
+    Unlike ``assign_modes`` this looks at one centre only, the point's own: a
+    reconstruction on a neighbouring mode, or on a bridge, has left home.
+    """
+    reconstructions = np.asarray(reconstructions, dtype=np.float64)
+    labels = np.asarray(labels)
+    if reconstructions.ndim != 2 or labels.shape != reconstructions.shape[:1]:
+        raise ValueError(f"reconstructions must be [n, d] with one label each, got {reconstructions.shape} "
+                         f"and labels {labels.shape}.")
+    home = np.asarray(centers, dtype=np.float64)[labels]
+    return ((reconstructions - home) ** 2).sum(-1) <= (radius_in_stds * std) ** 2
 
 
 def mode_counts(points, centers, num_modes: int, std, radius_in_stds: float = 3.0) -> np.ndarray:
@@ -181,3 +200,23 @@ def reconstruction_mse(model, dataset, heldout=None) -> Dict[str, float]:
     x = np.asarray(x, dtype=np.float32)
     recon = np.asarray(model.reconstruct(x))
     return {"reconstruction_mse": float(np.mean(np.sum((recon - x) ** 2, axis=-1)))}
+
+
+@register_metric("reconstruction_mode_accuracy", meanings={
+    "reconstruction_mode_accuracy": "share of held-out points x whose reconstruction G(E(x)) lies within "
+                                    "3 standard deviations of the centre of x's own mode; 1 when E and G invert "
+                                    "each other mode by mode",
+})
+def reconstruction_mode_accuracy(model, dataset, heldout=None, heldout_labels=None) -> Dict[str, float]:
+    """Share of held-out points reconstructed onto their own mode (``returned_home``).
+
+    ``heldout`` and ``heldout_labels`` (the mode each point was drawn from) come
+    together; without them the training points and their labels are used.
+    """
+    if (heldout is None) != (heldout_labels is None):
+        raise ValueError("reconstruction_mode_accuracy needs heldout and heldout_labels together: "
+                         "the labels say which mode each held-out point was drawn from.")
+    x, labels = (dataset.points, dataset.labels) if heldout is None else (heldout, heldout_labels)
+    recon = np.asarray(model.reconstruct(np.asarray(x, dtype=np.float32)))
+    home = returned_home(recon, labels, dataset.centers, dataset.std)
+    return {"reconstruction_mode_accuracy": float(home.mean())}

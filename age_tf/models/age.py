@@ -27,6 +27,7 @@ def _loss_dtype(t):
 
 
 _NETWORKS = ("encoder", "generator", "discriminator")
+PRIORS = ("normal", "uniform")
 
 
 @keras.saving.register_keras_serializable(package="age_tf")
@@ -69,6 +70,9 @@ class AGE(ScalarLogsModel):
         d_steps: discriminator updates per encoder/generator update.
         latent_dim: size of z; read from the generator's input if omitted.
         seed: integer seed of the prior samples.
+        prior: p_z, ``"normal"`` (N(0, I), the paper's) or ``"uniform"`` (uniform on
+            [-1, 1]^latent_dim, BiGAN's). Theorem 1 needs samples of p_z only, never
+            its density, so either trains by the same steps.
 
     Example:
         >>> from age_tf.networks import mlp
@@ -102,9 +106,13 @@ class AGE(ScalarLogsModel):
         latent_dim: Optional[int] = None,
         seed: Optional[int] = None,
         method: str = "age",
+        prior: str = "normal",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if prior not in PRIORS:
+            raise ValueError(f"Unknown prior {prior!r}. Available: {', '.join(PRIORS)}.")
+        self.prior = prior
         if int(d_steps) != d_steps or d_steps < 1:
             raise ValueError(f"d_steps must be a positive integer, got {d_steps!r}.")
         self.encoder = encoder
@@ -286,6 +294,7 @@ class AGE(ScalarLogsModel):
             latent_dim=self.latent_dim,
             seed=self.seed,
             method=self.method_name,
+            prior=self.prior,
         )
         return config
 
@@ -296,8 +305,12 @@ class AGE(ScalarLogsModel):
     # -- Sampling -------------------------------------------------------------
 
     def sample_prior(self, n, dtype="float32"):
-        """z ~ p_z = N(0, I)."""
-        return age_random.normal((n, self.latent_dim), self.seed_generator, dtype=dtype)
+        """z ~ p_z: N(0, I), or uniform on [-1, 1]^d as erf(n / sqrt(2)) of a normal draw n
+        (2 Phi(n) - 1, uniform by the probability integral transform)."""
+        if self.prior == "normal":
+            return age_random.normal((n, self.latent_dim), self.seed_generator, dtype=dtype)
+        z = age_random.normal((n, self.latent_dim), self.seed_generator, dtype="float32")
+        return tf.cast(tf.math.erf(z / math.sqrt(2.0)), dtype)
 
     def encode(self, x, mean=False):
         """z ~ p_e(z|x) in inference mode; the mean of a Gaussian encoder if asked."""

@@ -12,21 +12,25 @@ from age_tf.models.vae import VAE
 
 
 def build(method: str, encoder, generator, discriminator=None, *, divergence: str = "kl",
-          scale_clip: Optional[float] = None, d_steps: int = 1, seed: Optional[int] = None) -> keras.Model:
+          scale_clip: Optional[float] = None, d_steps: int = 1, seed: Optional[int] = None,
+          prior: str = "normal") -> keras.Model:
     """The model that trains ``method``: ``VAE`` for the VAE, ``AGE`` for every adversarial method.
 
     A unidirectional method (AGE-UGM, Appendix B) drops ``encoder``; its
     ``discriminator`` must take x alone. A method without a discriminator
-    ignores ``discriminator``, ``divergence``, ``scale_clip`` and ``d_steps``.
+    ignores ``discriminator``, ``divergence``, ``scale_clip`` and ``d_steps``, and
+    refuses a ``prior`` other than ``"normal"`` (the VAE's KL term is against N(0, I)).
 
     Example:
         >>> model = build("fgan", mlp.build_encoder(), mlp.build_generator(), mlp.build_discriminator())
     """
     found = methods.get(method)
     if not found.adversarial:
+        if prior != "normal":
+            raise ValueError(f"The VAE's prior is N(0, I) (its KL term is in closed form); got prior={prior!r}.")
         return VAE(encoder, generator, seed=seed)
     return AGE(encoder if found.bidirectional else None, generator, discriminator, divergence=divergence,
-               scale_clip=scale_clip, d_steps=d_steps, seed=seed, method=found.name)
+               scale_clip=scale_clip, d_steps=d_steps, seed=seed, method=found.name, prior=prior)
 
 
 def compile_with_adam(model: keras.Model, d_learning_rate: float, eg_learning_rate: float,

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from age_tf.data import grid_centers
+from age_tf import metrics
+from age_tf.data import grid_centers, grid_mixture
 from age_tf.metrics import modes
 
 
@@ -133,3 +134,39 @@ def test_inner_fractions_of_an_empty_group_is_nan_and_wrong_shapes_are_refused()
     assert np.isnan(got["minority_inner_fraction"]) and got["majority_inner_fraction"] == 1.0
     with pytest.raises(ValueError, match=r"must be \[n, 2\]"):
         modes.inner_fractions(np.zeros((4, 3)), centers, probabilities, std=0.3)
+
+
+def test_returned_home_looks_at_the_own_centre_only():
+    centers = np.array([[0.0, 0.0], [2.0, 0.0]])
+    recon = np.array([[0.5, 0.0],    # 0.5 from its own centre 0: home (3 * 0.3 = 0.9)
+                      [1.95, 0.0],   # on mode 1, but drawn from mode 0: left
+                      [2.0, 0.89],   # 0.89 from its own centre 1: home
+                      [2.0, 0.91]])  # 0.91: left
+    labels = np.array([0, 0, 1, 1])
+    np.testing.assert_array_equal(modes.returned_home(recon, labels, centers, 0.3), [True, False, True, False])
+    with pytest.raises(ValueError, match="one label each"):
+        modes.returned_home(recon, labels[:3], centers, 0.3)
+
+
+class _Reconstructor:
+    """A model whose reconstruction moves every point by a fixed offset."""
+
+    def __init__(self, offset):
+        self.offset = np.asarray(offset, dtype=np.float32)
+
+    def reconstruct(self, x):
+        return np.asarray(x) + self.offset
+
+
+def test_reconstruction_mode_accuracy_counts_points_reconstructed_onto_their_mode():
+    data = grid_mixture(9, imbalanced=False, seed=0)
+    x, labels = data.centers[[0, 1, 2, 3]], np.array([0, 1, 2, 4])  # the last drawn from mode 4, sitting on 3
+    result = metrics.compute(["reconstruction_mode_accuracy"], _Reconstructor([0.0, 0.0]), data,
+                             heldout=x, heldout_labels=labels)
+    assert result == {"reconstruction_mode_accuracy": 0.75}
+    # A shift of 3 (10 standard deviations) takes every reconstruction off its mode; a shift of one
+    # grid spacing (2) would bring back the rare point drawn 4 standard deviations out on the other side.
+    shifted = metrics.compute(["reconstruction_mode_accuracy"], _Reconstructor([3.0, 0.0]), data)
+    assert shifted["reconstruction_mode_accuracy"] == 0.0
+    with pytest.raises(ValueError, match="together"):
+        metrics.compute(["reconstruction_mode_accuracy"], _Reconstructor([0.0, 0.0]), data, heldout=x)

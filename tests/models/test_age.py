@@ -187,3 +187,18 @@ def test_keras_file_round_trip_keeps_outputs_and_optimizer_state(tmp_path, metho
     for opt in ("d_optimizer", "e_optimizer", "g_optimizer"):
         for a, b in zip(getattr(model, opt).variables, getattr(loaded, opt).variables):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_uniform_prior_draws_uniform_codes_and_survives_the_config():
+    from scipy import stats
+
+    model = make_model(prior="uniform")
+    z = np.asarray(model.sample_prior(20_000)).ravel()
+    assert z.min() >= -1.0 and z.max() <= 1.0
+    assert stats.kstest(z, stats.uniform(loc=-1, scale=2).cdf).pvalue > 1e-3
+    assert age_tf.AGE.from_config(model.get_config()).prior == "uniform"
+    normal = np.asarray(make_model().sample_prior(20_000)).ravel()
+    assert stats.kstest(normal, stats.norm.cdf).pvalue > 1e-3
+    with pytest.raises(ValueError, match="Unknown prior 'laplace'"):
+        make_model(prior="laplace")
+    model.fit(X, batch_size=48, epochs=1, verbose=0)  # trains from uniform draws
