@@ -62,6 +62,10 @@ flags.DEFINE_integer("steps_per_epoch", 0, "Updates per epoch (0: num_train_exam
 flags.DEFINE_integer("num_train_examples", 128_000, "Stacked training images (paper: 128,000).")
 run_flags.free_on_resume(flags.DEFINE_integer("num_eval_samples", 26_000,
                      "Generated samples, and stacked evaluation images, for the metrics (paper: 26,000)."))
+run_flags.free_on_resume(flags.DEFINE_integer(
+    "representation_train_points", 10_000,
+    "Stacked training images whose codes E(x) the encoder metrics (1-NN and linear probe on each channel's digit, "
+    "reconstruction distance) search and fit, scored on the evaluation images (0: not computed)."))
 flags.DEFINE_integer("seed", 0, "Seed of the weights, the shuffling and all training noise.")
 flags.DEFINE_integer("data_seed", 0, "Seed of the stacked training (data_seed) and evaluation "
                      "(data_seed + 1) draws.")
@@ -76,7 +80,8 @@ flags.adopt_module_key_flags(run_flags)
 def validate_flags():
     """Every check on the flags alone, before anything is read, built or written."""
     cli.check_method_flags(FLAGS, METHODS)
-    cli.check_non_negative(FLAGS, ("steps_per_epoch", "eval_every", "views_every", "num_threads", "checkpoint_every_steps"))
+    cli.check_non_negative(FLAGS, ("steps_per_epoch", "eval_every", "views_every", "num_threads", "checkpoint_every_steps",
+                                   "representation_train_points"))
     cli.check_positive(
         FLAGS, ("latent_dim", "d_steps", "batch_size", "epochs", "num_train_examples", "num_eval_samples",
                 "checkpoint_every", "d_learning_rate", "eg_learning_rate", "precision_recall_k", "density_coverage_k"),
@@ -140,6 +145,17 @@ def load_run(run_dir: str, num_threads: int = 0):
     return training.load_run(run_dir, "age_tf.experiments.stacked_mnist", build_model, num_threads)
 
 
+def representation_data(data, num_train: int) -> dict:
+    """The representation metric's points: the first ``num_train`` stacked training images and every
+    evaluation image, in [-1, 1], each labelled by its three digits (one label a channel)."""
+    from age_tf.data import mnist
+    from age_tf.metrics.stacked_mnist import digits_from_modes
+
+    return dict(train_x=mnist.to_unit_range(data.train_images[:num_train]),
+                train_labels=digits_from_modes(data.train_labels[:num_train]),
+                test_x=data.eval_unit_range(), test_labels=digits_from_modes(data.eval_labels))
+
+
 def run(output_dir: str, strategy, data) -> dict:
     """Trains, evaluates and writes the run directory; returns the metrics."""
     from age_tf import callbacks, metrics, views
@@ -162,9 +178,13 @@ def run(output_dir: str, strategy, data) -> dict:
     view_images = mnist.to_unit_range(data.eval_images[:NUM_VIEW_IMAGES])
     evaluation = dict(classifier=classifier.model, num_samples=FLAGS.num_eval_samples,
                       precision_recall_k=FLAGS.precision_recall_k, density_coverage_k=FLAGS.density_coverage_k)
+    metric_names = ["stacked_mnist"]
+    if FLAGS.representation_train_points:
+        metric_names.append("representation")
+        evaluation.update(representation_data(data, FLAGS.representation_train_points), seed=FLAGS.seed)
     guard = callbacks.StopOnNonFinite()
     extra = [
-        callbacks.PeriodicEvaluation(["stacked_mnist"], data, FLAGS.eval_every, **evaluation),
+        callbacks.PeriodicEvaluation(metric_names, data, FLAGS.eval_every, **evaluation),
         callbacks.ImageViews(view_images, output_dir, every=FLAGS.views_every, seed=FLAGS.seed,
                              num_images=NUM_VIEW_IMAGES),
     ]
@@ -179,7 +199,7 @@ def run(output_dir: str, strategy, data) -> dict:
         raise cli.TrainingDiverged(cli.diverged_message(guard, state.saver))
 
     eval_start = time.time()
-    results = metrics.compute(["stacked_mnist"], model, data, **evaluation)
+    results = metrics.compute(metric_names, model, data, **evaluation)
     eval_seconds = time.time() - eval_start
     view_paths = views.write_all_views(model, view_images, output_dir, tag="final", seed=FLAGS.seed)
     results.update(
@@ -213,12 +233,14 @@ def main(argv):
         print(f"Mode classifier: {error}", file=sys.stderr)
         return 1
     shown = ("modes_covered", "mode_kl", "recon_accuracy", "classifier_frechet_distance", "precision", "recall",
-             "density", "coverage", "train_seconds", "eval_seconds")
+             "density", "coverage", "knn_accuracy", "probe_accuracy", "reconstruction_distance", "random_pair_distance",
+             "representation_train_points", "train_seconds", "eval_seconds")
     cli.report(results, shown, [
         ("Metrics", os.path.join(output_dir, "metrics.json")),
         ("Views", os.path.join(output_dir, "views")),
         ("Checkpoint", results["checkpoint"]),
-    ], heading=f"{results['label']}, seed {FLAGS.seed}, {FLAGS.epochs} epochs:", metric_names=["stacked_mnist"])
+    ], heading=f"{results['label']}, seed {FLAGS.seed}, {FLAGS.epochs} epochs:",
+        metric_names=["stacked_mnist", "representation"])
     return 0
 
 

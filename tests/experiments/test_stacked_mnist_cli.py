@@ -30,6 +30,10 @@ def test_smoke_run_writes_metrics_views_checkpoint_and_resumes(tmp_path, classif
     assert 0 <= metrics["recon_accuracy"] <= 1 and metrics["classifier_frechet_distance"] > 0
     assert metrics["encoder_generator_steps"] == 4 and metrics["label"] == "AGE-ALL"
     assert metrics["classifier_test_accuracy"] > 0.9 and metrics["num_eval_samples"] == 64
+    # The encoder metrics, one digit a channel, on the 256 training and 64 evaluation images.
+    assert (metrics["representation_train_points"], metrics["representation_test_points"]) == (256, 64)
+    assert all(0 <= metrics[f"{name}_{c}"] <= 1 for name in ("knn_accuracy", "probe_accuracy") for c in range(3))
+    assert metrics["knn_accuracy"] == pytest.approx(np.mean([metrics[f"knn_accuracy_{c}"] for c in range(3)]))
     views = set(os.listdir(out / "views"))
     for tag in ("epoch_0001", "epoch_0002", "final"):
         assert {f"{tag}_samples.png", f"{tag}_reconstructions.png"} <= views
