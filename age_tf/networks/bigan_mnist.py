@@ -18,7 +18,8 @@ function of one example (its input gradients are Theorem 1's), as the AGE
 paper's discriminators have none (Table 10). The released code's batch norm has
 no learned scale or shift and its layers no biases; here both are Keras'
 defaults. The Gaussian kind (the VAE's) outputs a mean, squashed as above, and
-a linear log-variance.
+a log-variance: linear for the encoder, within ``PIXEL_LOG_VAR_RANGE`` for the
+generator.
 """
 
 from __future__ import annotations
@@ -45,14 +46,23 @@ def _check(kind: str, prior: str):
         raise ValueError(f"Unknown prior {prior!r}. Available: {', '.join(PRIORS)}.")
 
 
-def _head(h, units: int, kind: str, squash, name: str):
-    """The output layer: ``squash`` of a linear layer, and for ``gaussian`` a linear log-variance beside it."""
+# The Gaussian generator's log-variance lies in this range (std 0.03 to 1): pixels at exactly 0 or
+# 1 otherwise drive it to -inf, and the VAE's loss with it (NaN in its first epoch on MNIST).
+PIXEL_LOG_VAR_RANGE = (-7.0, 0.0)
+
+
+def _head(h, units: int, kind: str, squash, name: str, log_var_range=None):
+    """The output layer: ``squash`` of a linear layer, and for ``gaussian`` a log-variance beside it,
+    linear or, with ``log_var_range`` (low, high), low + (high - low) sigmoid(a)."""
     mean = keras.layers.Dense(units, name=f"{name}_mean")(h)
     if squash is not None:
         mean = squash(mean)
     if kind != "gaussian":
         return mean
     log_var = keras.layers.Dense(units, name=f"{name}_log_var")(h)
+    if log_var_range is not None:
+        low, high = log_var_range
+        log_var = keras.layers.Rescaling(high - low, offset=low)(keras.layers.Activation("sigmoid")(log_var))
     return keras.layers.Concatenate()([mean, log_var])
 
 
@@ -78,7 +88,7 @@ def build_generator(latent_dim: int = LATENT_DIM, kind: str = "deterministic", h
     h = keras.layers.ReLU()(fused_layers.batch_norm()(h))
     h = keras.layers.Dense(hidden_units, use_bias=False)(keras.layers.Concatenate()([h, z]))
     h = keras.layers.ReLU()(fused_layers.batch_norm()(h))
-    pixels = _head(h, DATA_DIM, kind, keras.layers.Activation("sigmoid"), "pixels")
+    pixels = _head(h, DATA_DIM, kind, keras.layers.Activation("sigmoid"), "pixels", PIXEL_LOG_VAR_RANGE)
     return StochasticNetwork(keras.Model(z, pixels, name="generator_body"), kind=kind, seed=seed, name="generator")
 
 

@@ -19,7 +19,8 @@ def run_cli(run_in_process):
 
 @pytest.mark.parametrize("row", [
     ["--method=age", "--divergence=kl"],
-    ["--method=vae", "--prior=normal", "--encoder_kind=gaussian", "--generator_kind=gaussian"],
+    pytest.param(["--method=vae", "--prior=normal", "--encoder_kind=gaussian", "--generator_kind=gaussian"],
+                 marks=pytest.mark.slow),  # another short training; the fast tier keeps AGE's
 ])
 def test_a_short_run_reports_the_encoder_metrics(tmp_path, run_cli, row):
     out = tmp_path / "run"

@@ -26,6 +26,9 @@ def test_normal_prior_codes_are_unbounded_and_gaussian_kind_has_a_mean():
     generator = bigan_mnist.build_generator(latent_dim=3, hidden_units=16, kind="gaussian", seed=0)
     mean = np.asarray(generator.mean(np.zeros((4, 3), "float32")))
     assert mean.shape == (4, 784) and 0.0 <= mean.min() and mean.max() <= 1.0
+    log_var = np.asarray(generator.distribution(np.full((4, 3), 30.0, "float32")).distribution.scale) ** 2
+    low, high = np.exp(bigan_mnist.PIXEL_LOG_VAR_RANGE)
+    assert log_var.min() >= low * 0.999 and log_var.max() <= high * 1.001  # bounded however large z is
 
 
 def test_unknown_prior_and_implicit_kind_are_refused():
