@@ -63,16 +63,16 @@ TABLE = trials.Table(
     columns=(
         trials.Column("knn_accuracy", "1-NN (%)", scale=100.0),
         trials.Column("probe_accuracy", "linear probe (%)", scale=100.0),
-        trials.Column("reconstruction_distance", "||x - G(E(x))||"),
-        trials.Column("random_pair_distance", "||x - x'||"),
+        trials.Column("reconstruction_distance", "recon. distance"),
+        trials.Column("random_pair_distance", "random-pair distance"),
     ),
     paper=PUBLISHED,
     paper_header="published",
     notes=(
         "1-NN: share of the 10,000 test digits whose nearest training code (Euclidean, among the 60,000) has "
         "their label. Linear probe: multinomial logistic regression on the codes, its L2 penalty chosen on a "
-        "held-out tenth of train. ||x - G(E(x))||: mean reconstruction distance of the test digits (pixels in "
-        "[0, 1]); ||x - x'||: the same between random pairs of test digits.",
+        "held-out tenth of train. Recon. distance: the mean of ||x - G(E(x))|| over the test digits (pixels in "
+        "[0, 1]); random-pair distance: the mean of ||x - x'|| over random pairs of test digits.",
         *PUBLISHED_NOTES,
     ),
 )

@@ -23,7 +23,8 @@ TABLE3 = "experiments.table3.run"
 TABLE4 = "experiments.table4.run"
 TABLE5 = "experiments.table5.run"
 SUMMARIZE = "experiments.summarize"
-TABLES = (TABLE3, TABLE4, TABLE5)
+BIGAN_MNIST = "experiments.bigan_mnist.run"
+TABLES = (TABLE3, TABLE4, TABLE5, BIGAN_MNIST)
 
 
 def _corrupt_file(tmp_path):
