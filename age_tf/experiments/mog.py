@@ -3,7 +3,7 @@
 The defaults are the paper's setting: AGE-KL on the imbalanced 25-Gaussian grid
 with deterministic encoder and generator, 30 epochs (about 21 minutes on a 2-core
 CPU; ``experiments/table4/mog25_age_kl.flags`` spells it out). The README demo,
-``experiments/demo/mog25_demo.flags``, shortens it to about a minute.
+``experiments/demo/mog25_demo.flags``, shortens it to one or two minutes.
 
     python -m age_tf.experiments.mog --flagfile=experiments/demo/mog25_demo.flags
     python -m age_tf.experiments.mog --flagfile=experiments/table4/mog25_age_kl.flags --seed=3
