@@ -1,4 +1,4 @@
-"""The package as a user imports it: every module loads, and none but the three entry points
+"""The package as a user imports it: every module loads, and none but the four entry points
 defines a flag when imported (absl flags are global: a library that defined them would clash)."""
 
 import importlib
@@ -9,7 +9,8 @@ from absl import flags
 
 import age_tf
 
-ENTRY_POINTS = {"age_tf.experiments.mog", "age_tf.experiments.stacked_mnist", "age_tf.experiments.celeba"}
+ENTRY_POINTS = {"age_tf.experiments.mog", "age_tf.experiments.stacked_mnist", "age_tf.experiments.mnist",
+                "age_tf.experiments.celeba"}
 
 
 def library_modules():
