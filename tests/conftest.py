@@ -114,6 +114,23 @@ def load_entry_point(module_name: str):
     return module
 
 
+def _log_to_current_stderr():
+    """Points absl's handler and the stream handlers of TensorFlow's and the root logger at this test's
+    stderr. A handler
+    made during an earlier test holds that test's captured stream, closed since; a warning logged
+    through it (TensorFlow's count of tf.function retracings is global to the process) would print
+    "--- Logging error ---" and a traceback into the next run's stderr."""
+    import logging
+
+    from absl import logging as absl_logging
+
+    handlers = [absl_logging.get_absl_handler().python_handler]  # absl.app puts it on the root logger
+    for logger in (logging.getLogger("tensorflow"), logging.getLogger()):
+        handlers += [h for h in logger.handlers if type(h) is logging.StreamHandler]
+    for handler in handlers:
+        handler.setStream(sys.stderr)
+
+
 @pytest.fixture
 def run_in_process(capsys, monkeypatch):
     """Runs an entry point's ``main`` in this process as ``python -m module_name *args`` would,
@@ -128,6 +145,7 @@ def run_in_process(capsys, monkeypatch):
         module = load_entry_point(module_name)
         flags.FLAGS.unparse_flags()
         monkeypatch.setattr(sys, "argv", [module_name, *args])
+        _log_to_current_stderr()
         capsys.readouterr()
         try:
             cli.run_main(module.main)
