@@ -27,6 +27,7 @@ from typing import Dict, Sequence
 import numpy as np
 
 from age_tf.metrics.registry import register_metric
+from age_tf.metrics.stacked_mnist import in_batches
 
 BLOCK_ROWS = 256
 # L2 penalties tried by the linear probe, on the mean log-loss (sklearn's C = 1 / (penalty * n)).
@@ -220,11 +221,6 @@ def reconstruction_distances(x, reconstructions, seed: int = 0) -> Dict[str, flo
     }
 
 
-def _in_batches(fn, x, batch_size):
-    return np.concatenate([np.asarray(fn(x[start:start + batch_size]))
-                           for start in range(0, len(x), batch_size)])
-
-
 def mean_reconstructions(model, x, batch_size: int = 2048) -> np.ndarray:
     """G(E(x)) through the means: the encoder's mean code, then the generator's mean (``mean``) where
     it has one, so that a Gaussian generator's noise does not add to the reconstruction distance."""
@@ -234,13 +230,13 @@ def mean_reconstructions(model, x, batch_size: int = 2048) -> np.ndarray:
         z = model.encode(batch, mean=True)
         return generator_mean(z, training=False) if generator_mean else model.generate(z=z)
 
-    return _in_batches(reconstruct, np.asarray(x, dtype=np.float32), batch_size)
+    return in_batches(reconstruct, np.asarray(x, dtype=np.float32), batch_size)
 
 
 def codes(model, x, batch_size: int = 2048) -> np.ndarray:
     """E(x) as float64, the encoder's mean for a Gaussian encoder (so a fixed model gives fixed codes)."""
     x = np.asarray(x, dtype=np.float32)
-    codes_ = _in_batches(lambda batch: model.encode(batch, mean=True), x, batch_size)
+    codes_ = in_batches(lambda batch: model.encode(batch, mean=True), x, batch_size)
     return codes_.reshape(len(x), -1).astype(np.float64)
 
 

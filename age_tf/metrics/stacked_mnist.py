@@ -85,7 +85,8 @@ def classify_channels(classifier, images, batch_size: int = 2048):
     return np.concatenate(digits), np.concatenate(features)
 
 
-def _in_batches(fn, inputs, batch_size):
+def in_batches(fn, inputs, batch_size):
+    """fn applied to ``inputs`` batch_size rows at a time, the outputs concatenated as numpy."""
     return np.concatenate(
         [np.asarray(fn(inputs[i : i + batch_size])) for i in range(0, len(inputs), batch_size)]
     )
@@ -151,7 +152,7 @@ def evaluate(model, classifier, eval_images, eval_modes, num_samples: int = 26_0
     ])
     sample_digits, sample_features = classify_channels(classifier, samples, batch_size)
     eval_images = np.asarray(eval_images, dtype=np.float32)
-    recon = _in_batches(model.reconstruct, eval_images, batch_size)
+    recon = in_batches(model.reconstruct, eval_images, batch_size)
     recon_digits, _ = classify_channels(classifier, recon, batch_size)
     real_features = REAL_FEATURES.features(classifier, eval_images, batch_size)
     results = mode_coverage(modes_from_digits(sample_digits))
