@@ -7,6 +7,15 @@ CPU; ``experiments/table4/mog25_age_kl.flags`` spells it out). The README demo,
 
     python -m age_tf.experiments.mog --flagfile=experiments/demo/mog25_demo.flags
     python -m age_tf.experiments.mog --flagfile=experiments/table4/mog25_age_kl.flags --seed=3
+    python -m age_tf.experiments.mog --data=points.npy --latent_dim=2
+
+``--data`` trains the same networks on your own [N, d] array (``.npy`` or
+``.csv``, ``age_tf.data.vectors``) instead of the grid: ``--validation_share`` of
+the rows is held out, every column is standardised with the training rows' mean
+and standard deviation, and the metrics are those that need no modes
+(reconstruction distance, precision and recall, density and coverage, on the
+standardised held-out rows). ``samples.npy`` is in the file's own units; for
+d = 2, ``mog.png`` draws the four panels.
 """
 
 from __future__ import annotations
@@ -29,11 +38,18 @@ _MODULE = "age_tf.experiments.mog"
 METHODS = tuple(methods.names(bidirectional=True))  # the mixture discriminator is joint
 # The registered metrics that apply to points in the plane (not fid, kid, stacked_mnist).
 MIXTURE_METRICS = ("mode_coverage", "prdc", "reconstruction_mse", "reconstruction_mode_accuracy", "objective", "cycle_consistency", "nll", "nll_is")
-_FIGURE_METRICS = ("modes_covered", "mode_kl", "reconstruction_mode_accuracy", "objective", "nll")
+_FIGURE_METRICS = ("modes_covered", "mode_kl", "reconstruction_mode_accuracy", "reconstruction_distance", "precision",
+                   "recall", "objective", "nll")
 # Every mixture run measures the encoder beside the generator, whatever --metrics asks.
 ALWAYS_METRICS = ("mode_coverage", "reconstruction_mode_accuracy")
+# With --data: the metrics that need no modes; the encoder's and the samples' always run.
+VECTOR_METRICS = ("reconstruction_distance", "prdc", "reconstruction_mse")
+VECTOR_ALWAYS_METRICS = ("reconstruction_distance", "prdc")
 HELDOUT_POINTS = 10_000  # a fresh draw of the mixture for reconstruction, objective and nll
 
+flags.DEFINE_string("data", None, "Your own [N, d] array (.npy, or .csv of numbers only) to train on instead of "
+                    "the grid; standardised per column (see the module docstring).")
+flags.DEFINE_float("validation_share", 0.1, "With --data: share of the rows held out for the metrics.")
 flags.DEFINE_integer("num_modes", 25, "Mixture components on the grid: 9 or 25.")
 flags.DEFINE_boolean("imbalanced", True, "Odd-indexed modes get 500 points, others 10,000.")
 flags.DEFINE_string(
@@ -106,6 +122,9 @@ def validate_flags():
     )
     cli.check_adam_betas(FLAGS)
     cli.check_strategy(FLAGS)
+    if FLAGS.data:
+        validate_data_flags()
+        return
     points = int(points_per_mode(FLAGS.num_modes, FLAGS.imbalanced).sum())
     if not FLAGS.steps_per_epoch and FLAGS.batch_size > points:
         cli.usage_error(
@@ -138,6 +157,60 @@ def validate_flags():
             )
 
 
+_loaded_vectors = {}
+
+
+def vector_data():
+    """The --data file, read, split and standardised once (``age_tf.data.vectors``); None without --data."""
+    from age_tf.data import vectors
+
+    if not FLAGS.data:
+        return None
+    key = (FLAGS.data, FLAGS.validation_share)
+    if key not in _loaded_vectors:
+        _loaded_vectors.clear()
+        _loaded_vectors[key] = vectors.load_vectors(FLAGS.data, FLAGS.validation_share)
+    return _loaded_vectors[key]
+
+
+def chosen_metrics() -> list:
+    """--metrics; with --data and --metrics left at its default, the metrics that need no modes."""
+    if FLAGS.data and not FLAGS["metrics"].present:
+        return list(VECTOR_METRICS)
+    return list(FLAGS.metrics)
+
+
+def validate_data_flags():
+    """--data: the file is read and checked here, before anything is written (exit 2 naming it)."""
+    from age_tf.data import vectors
+
+    if not 0.0 < FLAGS.validation_share < 1.0:
+        cli.usage_error(f"--validation_share must lie strictly between 0 and 1, got {FLAGS.validation_share}.")
+    unknown = [m for m in chosen_metrics() if m not in VECTOR_METRICS]
+    if unknown:
+        cli.usage_error(f"--metrics {', '.join(unknown)} need the mixture's modes or density; with --data choose "
+                        f"from {', '.join(VECTOR_METRICS)}.")
+    try:
+        data = vector_data()
+    except vectors.VectorDataError as error:
+        cli.usage_error(str(error))
+    if not FLAGS.steps_per_epoch and FLAGS.batch_size > len(data.points):
+        cli.usage_error(
+            f"--batch_size={FLAGS.batch_size} is larger than the {len(data.points):,} training rows of {FLAGS.data} "
+            f"({len(data.heldout):,} more are held out), so an epoch would have no step; use a smaller batch or "
+            "set --steps_per_epoch."
+        )
+
+
+def data_dim() -> int:
+    """2 for the grid; the number of columns of --data."""
+    if not FLAGS.data:
+        return 2
+    from age_tf.data import vectors
+
+    return vectors.array_shape(FLAGS.data)[1]
+
+
 def build_model(seed: int):
     """Appendix E.1 networks and optimizers (Adam 1e-4 for D, 5e-5 for E and G)."""
     import keras
@@ -147,16 +220,17 @@ def build_model(seed: int):
     keras.utils.set_random_seed(seed)
     precision.resolve(FLAGS, resuming=False)  # a script that builds without the entry point's opening (cli.begin)
     keras.mixed_precision.set_global_policy(FLAGS.precision)
+    dim = data_dim()
     encoder = mlp.build_encoder(
-        latent_dim=FLAGS.latent_dim, kind=FLAGS.encoder_kind, hidden_units=FLAGS.hidden_units,
+        data_dim=dim, latent_dim=FLAGS.latent_dim, kind=FLAGS.encoder_kind, hidden_units=FLAGS.hidden_units,
         seed=seed * 3 + 1, dense_init=FLAGS.dense_init,
     )
     generator = mlp.build_generator(
-        latent_dim=FLAGS.latent_dim, kind=FLAGS.generator_kind, hidden_units=FLAGS.hidden_units,
+        data_dim=dim, latent_dim=FLAGS.latent_dim, kind=FLAGS.generator_kind, hidden_units=FLAGS.hidden_units,
         num_hidden_layers=FLAGS.generator_layers, seed=seed * 3 + 2, dense_init=FLAGS.dense_init,
     )
     discriminator = mlp.build_discriminator(
-        latent_dim=FLAGS.latent_dim, hidden_units=FLAGS.d_hidden_units, dense_init=FLAGS.dense_init,
+        data_dim=dim, latent_dim=FLAGS.latent_dim, hidden_units=FLAGS.d_hidden_units, dense_init=FLAGS.dense_init,
         negative_slope=FLAGS.d_negative_slope,
     )
     model = models.build(FLAGS.method, encoder, generator, discriminator, divergence=FLAGS.divergence,
@@ -192,7 +266,14 @@ def run(output_dir: str, strategy) -> dict:
 
     hardware.set_threads(FLAGS.num_threads, small_ops=FLAGS.precision == "mixed_bfloat16")
     start = time.time()
-    data = age_tf.data.grid_mixture(FLAGS.num_modes, FLAGS.imbalanced, seed=FLAGS.data_seed)
+    vectors = vector_data()
+    if vectors is None:
+        data = age_tf.data.grid_mixture(FLAGS.num_modes, FLAGS.imbalanced, seed=FLAGS.data_seed)
+        heldout, heldout_labels = heldout_points(FLAGS.data_seed)
+        always, centers = ALWAYS_METRICS, data.centers
+    else:
+        data, heldout, heldout_labels = vectors, vectors.heldout, None
+        always, centers = VECTOR_ALWAYS_METRICS, None
     replicas = strategy.num_replicas_in_sync
     with strategy.scope():  # networks and optimizers are built under the strategy
         model = build_model(FLAGS.seed)
@@ -210,29 +291,31 @@ def run(output_dir: str, strategy) -> dict:
         reuse_minibatch=FLAGS.reuse_minibatch,
     )
     guard = callbacks.StopOnNonFinite()
-    heldout, heldout_labels = heldout_points(FLAGS.data_seed)
+    shown_labels = None if heldout_labels is None else heldout_labels[:5000]
 
     def render(trained, path, title=run_label(), samples=None):
-        """Real data, samples, reconstructions and latent codes (Figure 9 panels)."""
+        """Real data, samples, reconstructions and latent codes (Figure 9 panels); None unless the data is 2-D."""
+        if heldout.shape[1] != 2:
+            return None
         samples = np.asarray(trained.generate(5000)) if samples is None else samples
         reconstructions = np.asarray(trained.reconstruct(heldout[:5000]))
         return plots.mixture_panels(
             path,
             heldout[:5000],
-            heldout_labels[:5000],
+            shown_labels,
             samples,
             reconstructions,
             np.asarray(trained.encode(heldout[:5000])),
             title=title,
-            centers=data.centers,
-            home=returned_home(reconstructions, heldout_labels[:5000], data.centers, data.std),
+            centers=centers,
+            home=None if vectors else returned_home(reconstructions, shown_labels, data.centers, data.std),
         )
 
-    evaluation = callbacks.PeriodicEvaluation(ALWAYS_METRICS, data, FLAGS.eval_every,
+    evaluation = callbacks.PeriodicEvaluation(always, data, FLAGS.eval_every,
                                               num_samples=FLAGS.num_eval_samples, heldout=heldout,
                                               heldout_labels=heldout_labels)
     mixture_images = []
-    if FLAGS.tensorboard:
+    if FLAGS.tensorboard and heldout.shape[1] == 2:
         log_dir = os.path.join(output_dir, run_directory.TENSORBOARD_DIR)
         mixture_images = [callbacks.ImageSummary(render, log_dir, FLAGS.eval_every, name="mixture")]
     state.fit(model, batches, epochs=FLAGS.epochs, steps_per_epoch=steps_per_epoch, guard=guard,
@@ -246,7 +329,7 @@ def run(output_dir: str, strategy) -> dict:
 
     eval_start = time.time()
     results = metrics.compute(
-        dict.fromkeys([*FLAGS.metrics, *ALWAYS_METRICS]),
+        dict.fromkeys([*chosen_metrics(), *always]),
         model,
         data,
         num_samples=FLAGS.num_eval_samples,
@@ -273,7 +356,7 @@ def run(output_dir: str, strategy) -> dict:
     results.update(state.write_run_info(train_seconds, eval_seconds=eval_seconds))
 
     samples = np.asarray(model.generate(5000))
-    np.save(os.path.join(output_dir, "samples.npy"), samples)
+    np.save(os.path.join(output_dir, "samples.npy"), samples if vectors is None else vectors.to_data_units(samples))
     figure = render(
         model,
         os.path.join(output_dir, "mog.png"),
@@ -299,13 +382,23 @@ def main(argv):
     output_dir = resume.open_run_directory(_MODULE)
     results = run(output_dir, strategy)
     hidden = ("figure", "checkpoint", "export", "seed", "data_seed")
-    mixture = f"{FLAGS.num_modes} {'imbalanced ' if FLAGS.imbalanced else ''}Gaussians"
+    vectors = vector_data()
+    if vectors is None:
+        data = f"{FLAGS.num_modes} {'imbalanced ' if FLAGS.imbalanced else ''}Gaussians"
+        samples_line = []
+    else:
+        data = (f"{FLAGS.data} ({len(vectors.points):,} training and {len(vectors.heldout):,} held-out rows of "
+                f"{vectors.dim} columns, each standardised by the training rows' mean and standard deviation; "
+                "the metrics are on that scale)")
+        samples_line = [("Samples G(z) in the file's units", os.path.join(output_dir, "samples.npy"))]
     cli.report(results, [k for k in results if k not in hidden], [
         ("Figure (real data, samples G(z), reconstructions G(E(x)), latent codes E(x))", results["figure"]),
+        *samples_line,
         ("Metrics", os.path.join(output_dir, "metrics.json")),
         ("Checkpoint", results["checkpoint"]),
         ("SavedModel", results.get("export")),
-    ], heading=f"{run_label()} on {mixture}, seed {FLAGS.seed}, {FLAGS.epochs} epochs:", metric_names=FLAGS.metrics)
+    ], heading=f"{run_label()} on {data}, seed {FLAGS.seed}, {FLAGS.epochs} epochs:",
+       metric_names=[*chosen_metrics(), *(VECTOR_ALWAYS_METRICS if vectors else ALWAYS_METRICS)])
     return 0
 
 

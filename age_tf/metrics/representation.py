@@ -283,3 +283,14 @@ def representation_metric(model, dataset=None, train_x=None, train_labels=None, 
     results["representation_train_points"] = len(train_codes)
     results["representation_test_points"] = len(test_codes)
     return results
+
+
+@register_metric("reconstruction_distance", meanings={
+    key: MEANINGS[key].replace("test points", "held-out points") for key in
+    ("reconstruction_distance", "random_pair_distance")})
+def reconstruction_distance_metric(model, dataset=None, heldout=None, batch_size: int = 2048,
+                                   seed: int = 0) -> Dict[str, float]:
+    """The representation metric's reconstruction distance, for data without labels: ``heldout``
+    (else ``dataset.points``) against G(E(x)) through the means, beside random pairs of it."""
+    x = np.asarray(dataset.points if heldout is None else heldout, dtype=np.float32)
+    return reconstruction_distances(x, mean_reconstructions(model, x, batch_size), seed=seed)
