@@ -327,7 +327,7 @@ def begin(argv, module_name: str, validate) -> bool:
     if len(argv) > 1:
         usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
     check_seeds(flags.FLAGS)
-    check_not_empty(flags.FLAGS, ("output_dir", "export_dir", "data_dir", "mnist_dir", "classifier_dir"))
+    check_not_empty(flags.FLAGS, ("output_dir", "export_dir", "data_dir", "data", "mnist_dir", "classifier_dir"))
     check_utf8(flags.FLAGS, module_name)
     if "precision" in flags.FLAGS:
         from age_tf.experiments import precision  # imports run_directory, which imports this module

@@ -194,6 +194,14 @@ def validate_data_flags():
         data = vector_data()
     except vectors.VectorDataError as error:
         cli.usage_error(str(error))
+    if "prdc" in chosen_metrics() + list(VECTOR_ALWAYS_METRICS):
+        needed = max(FLAGS.precision_recall_k, FLAGS.density_coverage_k) + 1
+        if len(data.heldout) < needed:
+            cli.usage_error(
+                f"--validation_share={FLAGS.validation_share} holds out {len(data.heldout)} of the "
+                f"{len(data.points) + len(data.heldout)} rows of {FLAGS.data}; precision, recall, density and "
+                f"coverage need at least {needed} (k + 1); raise --validation_share or add rows."
+            )
     if not FLAGS.steps_per_epoch and FLAGS.batch_size > len(data.points):
         cli.usage_error(
             f"--batch_size={FLAGS.batch_size} is larger than the {len(data.points):,} training rows of {FLAGS.data} "

@@ -24,6 +24,24 @@ flags.DEFINE_integer("num_images", 10_000, "How many digits to write, from the s
 FLAGS = flags.FLAGS
 
 
+def write_folder(images, labels, output_dir: str) -> str:
+    """Writes each uint8 [28, 28] image to ``output_dir/<label>/<index>.png``, through ``output_dir.partial`` and
+    one rename, so the folder appears whole or not at all."""
+    import tensorflow as tf
+
+    partial = output_dir.rstrip("/") + ".partial"
+    for label in sorted(set(int(label) for label in labels)):
+        os.makedirs(os.path.join(partial, str(label)), exist_ok=True)
+    for index, (image, label) in enumerate(zip(images, labels)):
+        png = tf.io.encode_png(image[..., None]).numpy()
+        with open(os.path.join(partial, str(int(label)), f"{index:05d}.png"), "wb") as out:
+            out.write(png)
+    if os.path.isdir(output_dir):
+        os.rmdir(output_dir)  # empty, as main checked
+    os.replace(partial, output_dir)
+    return output_dir
+
+
 def main(argv):
     del argv
     from age_tf.data import mnist
@@ -37,19 +55,9 @@ def main(argv):
         print(f"error: {FLAGS.output_dir} already exists and is not an empty folder; choose a new --output_dir.",
               file=sys.stderr)
         return 2
-    import tensorflow as tf
-
-    partial = FLAGS.output_dir.rstrip("/") + ".partial"
-    for digit in range(10):
-        os.makedirs(os.path.join(partial, str(digit)), exist_ok=True)
-    for index in range(FLAGS.num_images):
-        png = tf.io.encode_png(split.images[index][..., None]).numpy()
-        with open(os.path.join(partial, str(int(split.labels[index])), f"{index:05d}.png"), "wb") as out:
-            out.write(png)
-    if os.path.isdir(FLAGS.output_dir):
-        os.rmdir(FLAGS.output_dir)
-    os.replace(partial, FLAGS.output_dir)  # the folder appears whole or not at all
-    print(f"Wrote {FLAGS.num_images:,} PNGs of 28x28 grayscale digits to {FLAGS.output_dir}/<digit>/.")
+    count = min(FLAGS.num_images, len(split.images))
+    write_folder(split.images[:count], split.labels[:count], FLAGS.output_dir)
+    print(f"Wrote {count:,} PNGs of 28x28 grayscale digits to {FLAGS.output_dir}/<digit>/.")
     return 0
 
 

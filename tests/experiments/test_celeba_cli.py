@@ -55,6 +55,16 @@ def test_unidirectional_ugm_on_imagenet_trains_the_generator_only(tmp_path, run_
     assert sorted(os.listdir(out / "views")) == ["epoch_0001_samples.png", "final_samples.png"]
 
 
+def test_celeba_at_32x32_trains_the_dcgan_networks(tmp_path, run_mocked):
+    out = tmp_path / "run"
+    result = run_mocked("--image_size=32", "--ch=4", "--latent_dim=8", "--batch_size=4", "--num_view_images=16",
+                        "--notensorboard", "--views_every=0", "--epochs=1", "--steps_per_epoch=2",
+                        f"--output_dir={out}", f"--data_dir={tmp_path / 'data'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((out / "metrics.json").read_text())["generator_steps"] == 2
+    assert "--image_size=32" in (out / "flags.txt").read_text()
+
+
 def test_missing_data_stops_at_once_with_how_to_prepare_it(tmp_path, run_cli):
     result = run_cli(f"--data_dir={tmp_path / 'empty'}", f"--output_dir={tmp_path / 'out'}")
     assert result.returncode == 2, result.stderr[-2000:]
@@ -71,6 +81,9 @@ def test_missing_data_stops_at_once_with_how_to_prepare_it(tmp_path, run_cli):
         (["--scale_clip=0"], "scale_clip must lie in (0, 1]"),
         (["--eg_learning_rate=0"], "--eg_learning_rate must be a positive number"),
         (["--num_view_images=4"], "--num_view_images must be at least 16"),
+        (["--image_size=32", "--method=ugm"], "--method=ugm trains D(x) alone, which only the 64x64 networks offer"),
+        (["--image_size=48"], "--image_size"),
+        (["--validation_share=1"], "--validation_share must lie strictly between 0 and 1, got 1.0."),
         (["--inception_weights=/nonexistent/inception.h5"], "/nonexistent/inception.h5"),
     ],
 )
