@@ -13,10 +13,15 @@ import os
 import numpy as np
 from absl import app, flags
 
-flags.DEFINE_string("run_dir", "runs/folder_32_cpu", "A finished run directory of the image entry point.")
-flags.DEFINE_string("output", "experiments/own_data/folder_32_cpu.png", "Where to write the PNG.")
 FLAGS = flags.FLAGS
 GAP = 12  # white pixels between the two grids
+
+
+
+def define_flags():
+    """The flags, defined only when run as a program (so that importing this module defines none)."""
+    flags.DEFINE_string("run_dir", "runs/folder_32_cpu", "A finished run directory of the image entry point.")
+    flags.DEFINE_string("output", "experiments/own_data/folder_32_cpu.png", "Where to write the PNG.")
 
 
 def main(argv):
@@ -34,4 +39,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -17,11 +17,15 @@ import sys
 
 from absl import app, flags
 
-flags.DEFINE_string("mnist_dir", "../shared/data/mnist", "Folder with MNIST's four IDX files.")
-flags.DEFINE_string("output_dir", "data/mnist_png", "Folder to create; one subfolder per digit.")
-flags.DEFINE_integer("num_images", 10_000, "How many digits to write, from the start of the training split.",
-                     lower_bound=1, upper_bound=60_000)
 FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """The flags, defined only when run as a program (so that importing this module defines none)."""
+    flags.DEFINE_string("mnist_dir", "../shared/data/mnist", "Folder with MNIST's four IDX files.")
+    flags.DEFINE_string("output_dir", "data/mnist_png", "Folder to create; one subfolder per digit.")
+    flags.DEFINE_integer("num_images", 10_000, "How many digits to write, from the start of the training split.",
+                         lower_bound=1, upper_bound=60_000)
 
 
 def write_folder(images, labels, output_dir: str) -> str:
@@ -62,4 +66,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

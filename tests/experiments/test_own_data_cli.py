@@ -97,6 +97,17 @@ def test_the_cpu_flagfile_is_the_32x32_dcgan_setting(run_in_process):
         assert flag in result.stdout.splitlines(), flag
 
 
+def test_the_vectors_flagfile_is_the_demo_networks_on_an_array(tmp_path, run_in_process):
+    from experiments.own_data import make_moons
+
+    np.save(tmp_path / "moons.npy", make_moons.moons())
+    result = run_in_process(MOG, ["--flagfile=experiments/own_data/vectors_cpu.flags",
+                                  f"--data={tmp_path / 'moons.npy'}", "--dry_run"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    for flag in ("--hidden_units=128", "--d_steps=2", "--precision=float32", "--epochs=100"):
+        assert flag in result.stdout.splitlines(), flag
+
+
 def test_a_2d_array_trains_and_draws_the_four_panels(tmp_path, run_in_process):
     rng = np.random.default_rng(0)
     points = np.concatenate([rng.normal([0, 0], 1, (300, 2)), rng.normal([50, 5], [5, 0.2], (300, 2))])
