@@ -19,7 +19,9 @@ CelebA and ImageNet must be prepared by tensorflow-datasets in ``--data_dir``
 folder ``--data_dir`` instead (``age_tf.data.folder``: class subfolders become
 labels), holds out ``--validation_share`` of it for the views and metrics, and
 reports the encoder's reconstruction distance on those held-out images, with
-1-NN and linear-probe accuracy of E(x) when the folder has classes. FID and KID need an Inception network from a file: the reference FID graph
+1-NN and linear-probe accuracy of E(x) when the folder has classes.
+
+FID and KID need an Inception network from a file: the reference FID graph
 (``--fid_inception_graph``, ``classify_image_graph_def.pb``; numbers comparable with
 published FIDs, reported as ``fid`` and ``kid``) or Keras' InceptionV3 weights
 (``--inception_weights``; reported as ``fid_keras`` and ``kid_keras``, not comparable).
@@ -233,7 +235,7 @@ def load_images(split: str, shuffle_seed=None):
     if tuple(spec.shape) != (image_size(), image_size(), 3):
         cli.usage_error(
             f"--dataset={FLAGS.dataset} --split={split} yields images of shape {tuple(spec.shape)}; "
-            f"the networks take single {image_size()}x{image_size()}x3 images."
+            f"the networks of --image_size={image_size()} take single {image_size()}x{image_size()}x3 images."
         )
     return dataset
 
