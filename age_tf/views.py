@@ -65,9 +65,17 @@ def tile(images, columns: int, padding: int = 2, frames: Optional[Dict[int, tupl
 
 
 def _write(path, canvas) -> str:
+    """Saves the PNG beside ``path`` under a temporary name, then renames it onto ``path``: a kill or a full
+    disk leaves the old grid or none, never a truncated one."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    Image.fromarray(canvas).save(path, format="PNG")
+    partial = os.path.join(directory, f".{os.path.basename(path)}.partial")
+    try:
+        Image.fromarray(canvas).save(partial, format="PNG")
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
     return path
 
 

@@ -364,14 +364,17 @@ def run(output_dir: str, strategy) -> dict:
     results.update(state.write_run_info(train_seconds, eval_seconds=eval_seconds))
 
     samples = np.asarray(model.generate(5000))
-    np.save(os.path.join(output_dir, "samples.npy"), samples if vectors is None else vectors.to_data_units(samples))
-    figure = render(
-        model,
-        os.path.join(output_dir, "mog.png"),
-        title=f"{run_label()}  seed {FLAGS.seed}: "
-        + ", ".join(f"{k} {results[k]:.3g}" for k in results if k in _FIGURE_METRICS),
-        samples=samples,
-    )
+    saved = samples if vectors is None else vectors.to_data_units(samples)
+    run_directory.write_text_atomically(os.path.join(output_dir, "samples.npy"), lambda f: np.save(f, saved), ".npy",
+                                        binary=True)
+    figure = None
+    if heldout.shape[1] == 2:  # drawn into a temporary file and renamed, as every file of the run
+        figure = run_directory.write_text_atomically(os.path.join(output_dir, "mog.png"), lambda f: render(
+            model, f,
+            title=f"{run_label()}  seed {FLAGS.seed}: "
+            + ", ".join(f"{k} {results[k]:.3g}" for k in results if k in _FIGURE_METRICS),
+            samples=samples,
+        ), ".png", binary=True)
     if FLAGS.export_dir:
         from age_tf import export
 

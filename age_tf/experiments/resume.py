@@ -77,12 +77,35 @@ def refuse_changed_resume(output_dir: str, module_name: str) -> bool:
     return True
 
 
+def refuse_foreign_directory(output_dir: str, module_name: str):
+    """Stops (exit 2) before anything is removed or written when ``output_dir`` is not empty and
+    is not a run directory of ``module_name``: it holds no flags.txt (a folder of the user's,
+    whose views/, checkpoint/ or metrics.json a new run would replace), or its flags.txt names
+    another entry point (whose run a resume would take over)."""
+    entries = sorted(os.listdir(output_dir))
+    if not entries:
+        return
+    if not os.path.lexists(os.path.join(output_dir, "flags.txt")):
+        shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
+        cli.usage_error(
+            f"--output_dir {output_dir} already holds files ({shown}) but no flags.txt, so no run of this "
+            "program made it, and training there would replace some of them; choose a new or empty folder."
+        )
+    owner = run_directory.writer(output_dir)
+    if owner is not None and owner != module_name:
+        cli.usage_error(
+            f"--output_dir {output_dir} is a run directory of python -m {owner} (its flags.txt says so); "
+            f"python -m {module_name} will not resume or replace it; choose another --output_dir."
+        )
+
+
 def open_run_directory(module_name: str) -> str:
     """Creates ``--output_dir``, refuses a resume with other training settings, clears
     an earlier training's files when the run starts over (--noresume, or no checkpoint
     to resume: no old checkpoint or history is left to mix with the new run's) and
     writes the resolved flags."""
     output_dir = run_directory.prepare_output_dir(flags.FLAGS.output_dir)
+    refuse_foreign_directory(output_dir, module_name)
     checkpoints = os.path.join(output_dir, run_directory.CHECKPOINT_DIR)
     if os.path.lexists(checkpoints) and not os.path.isdir(checkpoints):
         cli.usage_error(f"{checkpoints} is not a directory, and the run's checkpoints go there; move it "

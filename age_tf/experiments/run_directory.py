@@ -30,16 +30,17 @@ def prepare_output_dir(path: str) -> str:
     return path
 
 
-def write_text_atomically(path: str, write, suffix: str = "") -> str:
+def write_text_atomically(path: str, write, suffix: str = "", binary: bool = False) -> str:
     """``write(f)`` into a temporary file beside ``path``, then renamed onto it: a reader
-    never sees a half-written file. The file gets the umask's permissions (mkstemp's are
-    0600), and a failure names ``path``."""
+    never sees a half-written file, and a kill or a full disk leaves the old file or none.
+    The file gets the umask's permissions (mkstemp's are 0600), and a failure names
+    ``path``. ``binary`` opens it for bytes (``np.save``, a figure's PNG)."""
     directory = os.path.dirname(path) or "."
     tmp = None
     try:
         handle, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
         os.chmod(tmp, 0o666 & ~_UMASK)  # results are shared like any file
-        with os.fdopen(handle, "w") as f:
+        with os.fdopen(handle, "wb" if binary else "w") as f:
             write(f)
         os.replace(tmp, path)
     except OSError as error:
@@ -120,13 +121,26 @@ def write_run_info(output_dir: str, train_seconds: float, resumed_after_epoch: i
     return info
 
 
+FLAGS_HEADER = "# Resolved flags of python -m "  # flags.txt's first line, then the entry point that wrote it
+
+
 def save_resolved_flags(output_dir: str, module_name: str) -> str:
-    """Writes the resolved flags of this module as a reusable flagfile."""
-    path = os.path.join(output_dir, "flags.txt")
-    lines = [f"# Resolved flags of python -m {module_name}", *resolved_flag_lines(module_name).values()]
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    return path
+    """Writes the resolved flags of this module as a reusable flagfile, whole or not at all
+    (``write_text_atomically``); its first line names the entry point (``writer``)."""
+    lines = [f"{FLAGS_HEADER}{module_name}", *resolved_flag_lines(module_name).values()]
+    return write_text_atomically(os.path.join(output_dir, "flags.txt"), lambda f: f.write("\n".join(lines) + "\n"),
+                                 ".txt")
+
+
+def writer(run_dir: str):
+    """The entry point (``age_tf.experiments.mog``, ...) that ``run_dir/flags.txt`` names on its first
+    line, or None when the file is missing, unreadable or has no such line."""
+    try:
+        with open(os.path.join(run_dir, "flags.txt"), encoding="utf-8") as f:
+            first = f.readline().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return first[len(FLAGS_HEADER):].strip() or None if first.startswith(FLAGS_HEADER) else None
 
 
 UNSET = " unset"  # flags.txt line of a flag without a value: "# --scale_clip unset" (a comment to absl)

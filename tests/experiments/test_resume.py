@@ -92,9 +92,11 @@ def test_a_checkpoint_without_flags_is_not_resumed(tmp_path, run_in_process):
     out = tmp_path / "run"
     assert run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"]).returncode == 0
     (out / "flags.txt").unlink()
-    result = run_in_process(MOG, [*TINY, "--epochs=2", "--divergence=js", f"--output_dir={out}"])
-    assert result.returncode == 2 and "holds a checkpoint but no readable flags.txt" in result.stderr
-    assert _ckpt_indexes(out) == ["ckpt-1.index"] and not (out / "flags.txt").exists()
+    for resume in ("--resume", "--noresume"):  # without flags.txt it is no run directory: nothing is removed
+        result = run_in_process(MOG, [*TINY, "--epochs=2", "--divergence=js", resume, f"--output_dir={out}"])
+        assert result.returncode == 2 and "already holds files (checkpoint, history.jsonl, metrics.json and" \
+            in result.stderr and "but no flags.txt" in result.stderr
+        assert _ckpt_indexes(out) == ["ckpt-1.index"] and not (out / "flags.txt").exists()
 
     for damaged in (bytes(range(128, 256)), b"--bogus_flag=3\n", b"# a comment\n"):
         (out / "flags.txt").write_bytes(damaged)
@@ -127,10 +129,11 @@ def test_a_run_without_a_checkpoint_starts_over_clean(tmp_path, run_in_process):
 def test_a_file_where_the_checkpoints_go_is_refused_before_training(tmp_path, run_in_process):
     out = tmp_path / "run"
     out.mkdir()
+    (out / "flags.txt").write_text("# Resolved flags of python -m age_tf.experiments.mog\n")
     (out / "checkpoint").write_text("not a directory")
     result = run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"])
     assert result.returncode == 2 and "checkpoint is not a directory" in result.stderr
-    assert sorted(os.listdir(out)) == ["checkpoint"]
+    assert sorted(os.listdir(out)) == ["checkpoint", "flags.txt"]
 
 
 @pytest.mark.slow  # two or three tiny trainings in this process
@@ -243,3 +246,51 @@ def test_a_run_stopped_in_its_first_epoch_resumes_from_its_mid_epoch_checkpoint(
     assert "Resuming after epoch 0, 4 steps into epoch 1, from " in resumed.stdout
     assert json.loads((out / "metrics.json").read_text())["encoder_generator_steps"] == 6
     assert not (out / "checkpoint" / "steps").exists() and _ckpt_indexes(out) == ["ckpt-1.index"]
+
+
+@pytest.mark.parametrize("content", ["a folder of mine", None])
+def test_a_folder_that_no_run_made_keeps_its_files(tmp_path, run_in_process, content):
+    """Issue: --output_dir at a user's folder removed its views/, checkpoint/ and metrics.json."""
+    out = tmp_path / "mine"
+    (out / "views").mkdir(parents=True)
+    (out / "views" / "holiday.png").write_bytes(b"png")
+    (out / "checkpoint").mkdir()
+    (out / "metrics.json").write_text(content or "{}")
+    for resume in ("--resume", "--noresume"):
+        result = run_in_process(MOG, [*TINY, "--epochs=1", resume, f"--output_dir={out}"])
+        assert result.returncode == 2, result.stderr[-2000:]
+        assert "already holds files (checkpoint, metrics.json, views) but no flags.txt" in result.stderr
+        assert sorted(os.listdir(out)) == ["checkpoint", "metrics.json", "views"]
+        assert (out / "views" / "holiday.png").read_bytes() == b"png"
+
+
+def test_another_entry_points_run_is_not_taken_over(tmp_path, run_in_process):
+    """Issue: a mog command whose shared flags agreed with a Stacked MNIST run overwrote its flags.txt."""
+    out = tmp_path / "theirs"
+    out.mkdir()
+    flags_txt = "# Resolved flags of python -m age_tf.experiments.stacked_mnist\n--seed=0\n"
+    (out / "flags.txt").write_text(flags_txt)
+    (out / "history.jsonl").write_text("")
+    result = run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"])
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert ("is a run directory of python -m age_tf.experiments.stacked_mnist (its flags.txt says so); "
+            "python -m age_tf.experiments.mog will not resume or replace it") in result.stderr
+    assert (out / "flags.txt").read_text() == flags_txt and (out / "history.jsonl").exists()
+
+
+def test_a_full_disk_at_the_samples_exits_4_naming_them_and_leaves_no_partial_file(tmp_path, run_in_process,
+                                                                                  monkeypatch):
+    import errno
+
+    import numpy as np
+
+    def disk_full(file, array, *args, **kwargs):
+        file.write(b"\x93NUMPY")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "save", disk_full)
+    out = tmp_path / "run"
+    result = run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"])
+    assert result.returncode == 4, result.stderr[-2000:]
+    assert f"{out / 'samples.npy'}: No space left on device" in result.stderr
+    assert not (out / "samples.npy").exists() and not [name for name in os.listdir(out) if name.startswith(".tmp")]

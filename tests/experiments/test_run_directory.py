@@ -3,6 +3,8 @@
 import json
 import os
 
+import pytest
+
 from age_tf.experiments import run_directory
 
 
@@ -68,3 +70,33 @@ def test_a_resume_drops_the_history_of_the_epochs_it_trains_again(tmp_path):
     assert run_directory.drop_history_after(str(path), 2) == 0  # nothing more to drop: left as it is
     assert run_directory.drop_history_after(str(path), 0) == 2 and path.read_text() == ""
     assert run_directory.drop_history_after(str(tmp_path / "missing.jsonl"), 1) == 0
+
+
+def test_a_failed_write_keeps_the_old_file_whole_and_names_the_path(tmp_path):
+    """Issue: samples.npy, mog.png and flags.txt were written in place, so a kill or a full disk left a
+    0-byte file beside a complete metrics.json."""
+    import errno
+
+    import numpy as np
+
+    path = tmp_path / "samples.npy"
+    run_directory.write_text_atomically(str(path), lambda f: np.save(f, np.arange(3.0)), ".npy", binary=True)
+    np.testing.assert_array_equal(np.load(path), [0.0, 1.0, 2.0])
+
+    def disk_full(f):
+        f.write(b"\x93NUMPY half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError) as raised:
+        run_directory.write_text_atomically(str(path), disk_full, ".npy", binary=True)
+    assert raised.value.filename == str(path)
+    np.testing.assert_array_equal(np.load(path), [0.0, 1.0, 2.0])
+    assert sorted(os.listdir(tmp_path)) == ["samples.npy"]
+
+
+def test_flags_txt_names_its_entry_point_on_the_first_line(tmp_path):
+    (tmp_path / "flags.txt").write_text("# Resolved flags of python -m age_tf.experiments.celeba\n--seed=0\n")
+    assert run_directory.writer(str(tmp_path)) == "age_tf.experiments.celeba"
+    (tmp_path / "flags.txt").write_bytes(b"\xff\xfe binary")
+    assert run_directory.writer(str(tmp_path)) is None
+    assert run_directory.writer(str(tmp_path / "nowhere")) is None
