@@ -289,6 +289,10 @@ def run_main(main):
                 "the same command (a training run resumes from its last checkpoint).\n"
             )
             return 4
+        finally:
+            from age_tf.experiments import run_lock  # the run directory's lock, taken when it was opened
+
+            run_lock.release_all()
 
     app.run(guarded, flags_parser=parse_flags)
 

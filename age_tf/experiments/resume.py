@@ -82,7 +82,9 @@ def refuse_foreign_directory(output_dir: str, module_name: str):
     is not a run directory of ``module_name``: it holds no flags.txt (a folder of the user's,
     whose views/, checkpoint/ or metrics.json a new run would replace), or its flags.txt names
     another entry point (whose run a resume would take over)."""
-    entries = sorted(os.listdir(output_dir))
+    from age_tf.experiments import run_lock
+
+    entries = sorted(name for name in os.listdir(output_dir) if name != run_lock.LOCK_FILE)
     if not entries:
         return
     if not os.path.lexists(os.path.join(output_dir, "flags.txt")):
@@ -100,12 +102,19 @@ def refuse_foreign_directory(output_dir: str, module_name: str):
 
 
 def open_run_directory(module_name: str) -> str:
-    """Creates ``--output_dir``, refuses a resume with other training settings, clears
+    """Creates ``--output_dir``, takes its lock (``run_lock``: one process at a time), refuses a
+    resume with other training settings, clears
     an earlier training's files when the run starts over (--noresume, or no checkpoint
     to resume: no old checkpoint or history is left to mix with the new run's) and
     writes the resolved flags."""
+    from age_tf.experiments import run_lock
+
     output_dir = run_directory.prepare_output_dir(flags.FLAGS.output_dir)
     refuse_foreign_directory(output_dir, module_name)
+    try:
+        run_lock.acquire(output_dir)  # held until cli.run_main returns
+    except run_lock.RunDirectoryBusy as error:
+        cli.usage_error(str(error))
     checkpoints = os.path.join(output_dir, run_directory.CHECKPOINT_DIR)
     if os.path.lexists(checkpoints) and not os.path.isdir(checkpoints):
         cli.usage_error(f"{checkpoints} is not a directory, and the run's checkpoints go there; move it "
