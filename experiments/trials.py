@@ -27,7 +27,6 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import dataclasses
-import json
 import math
 import os
 import re
@@ -172,16 +171,12 @@ def progress_note(out: str) -> str:
     E is the last epoch in its ``history.jsonl`` (torn lines skipped), N the
     ``--epochs`` of its ``flags.txt``; the trial resumes from its newest
     checkpoint, which is epoch E when it checkpointed every epoch."""
-    history = os.path.join(out, run_directory.HISTORY_FILE)
-    if not os.path.isfile(history):
-        return ""
     last = 0
-    with open(history) as f:
-        for line in f:
-            try:
-                last = max(last, int(json.loads(line)["epoch"]))
-            except (ValueError, KeyError, TypeError):
-                continue
+    for _, record in run_directory.history_records(os.path.join(out, run_directory.HISTORY_FILE)):
+        try:
+            last = max(last, int(record["epoch"]))
+        except (ValueError, KeyError, TypeError):
+            continue
     epochs = run_directory.saved_flag(out, "epochs")
     return f" (history reaches epoch {last}{' of ' + epochs if epochs else ''})" if last else ""
 

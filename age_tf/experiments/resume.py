@@ -81,10 +81,14 @@ def refuse_foreign_directory(output_dir: str, module_name: str):
     """Stops (exit 2) before anything is removed or written when ``output_dir`` is not empty and
     is not a run directory of ``module_name``: it holds no flags.txt (a folder of the user's,
     whose views/, checkpoint/ or metrics.json a new run would replace), or its flags.txt names
-    another entry point (whose run a resume would take over)."""
+    another entry point (whose run a resume would take over). Its lock file and ``*.log`` files
+    do not count: a training never removes or writes a log, and the table runners open a trial's
+    ``stdout.log`` before they start it."""
     from age_tf.experiments import run_lock
 
-    entries = sorted(name for name in os.listdir(output_dir) if name != run_lock.LOCK_FILE)
+    entries = sorted(name for name in os.listdir(output_dir)
+                     if name != run_lock.LOCK_FILE and not (name.endswith(".log") and
+                                                            os.path.isfile(os.path.join(output_dir, name))))
     if not entries:
         return
     if not os.path.lexists(os.path.join(output_dir, "flags.txt")):

@@ -241,6 +241,26 @@ def clear_training(output_dir: str) -> list:
     return removed
 
 
+def history_records(history_path: str) -> list:
+    """(line, record) for each line of a run's history that is a JSON object; a torn line (a
+    process killed mid-write) and one whose bytes are not UTF-8 are skipped alike. [] when the
+    file is missing or not a regular file."""
+    if not os.path.isfile(history_path):  # isfile: not a device such as /dev/full
+        return []
+    with open(history_path, "rb") as f:
+        raw_lines = f.readlines()
+    records = []
+    for raw in raw_lines:
+        try:
+            line = raw.decode("utf-8")
+            record = json.loads(line)
+        except ValueError:  # UnicodeDecodeError is a ValueError too
+            continue
+        if isinstance(record, dict):
+            records.append((line if line.endswith("\n") else line + "\n", record))
+    return records
+
+
 def drop_history_after(history_path: str, epoch: int) -> int:
     """Removes the records of epochs after ``epoch`` (and torn lines) from a run's history;
     returns how many lines went. A resumed run retrains those epochs from the checkpoint
@@ -249,16 +269,10 @@ def drop_history_after(history_path: str, epoch: int) -> int:
     full disk). The file is replaced atomically (``write_text_atomically``)."""
     if not os.path.isfile(history_path):
         return 0
-    with open(history_path) as f:
+    with open(history_path, "rb") as f:
         lines = f.readlines()
-    kept = []
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and isinstance(record.get("epoch"), int) and record["epoch"] <= epoch:
-            kept.append(line if line.endswith("\n") else line + "\n")
+    kept = [line for line, record in history_records(history_path)
+            if isinstance(record.get("epoch"), int) and record["epoch"] <= epoch]
     if len(kept) == len(lines):
         return 0
     write_text_atomically(history_path, lambda f: f.writelines(kept), ".jsonl")
@@ -273,17 +287,12 @@ def recorded_wall_seconds(history_path: str, epoch: int) -> float:
     a torn line (a process killed mid-write) is skipped. A resumed run adds this to
     its own time, so that its ``train_seconds`` cover every stretch, not the last.
     """
-    if epoch <= 0 or not os.path.isfile(history_path):  # isfile: not a device such as /dev/full
+    if epoch <= 0:
         return 0.0
     found = 0.0
-    with open(history_path) as f:
-        for line in f:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict) and record.get("epoch") == epoch and "wall_s" in record:
-                found = float(record["wall_s"])
+    for _, record in history_records(history_path):
+        if record.get("epoch") == epoch and "wall_s" in record:
+            found = float(record["wall_s"])
     return found
 
 

@@ -294,3 +294,13 @@ def test_a_full_disk_at_the_samples_exits_4_naming_them_and_leaves_no_partial_fi
     assert result.returncode == 4, result.stderr[-2000:]
     assert f"{out / 'samples.npy'}: No space left on device" in result.stderr
     assert not (out / "samples.npy").exists() and not [name for name in os.listdir(out) if name.startswith(".tmp")]
+
+
+def test_a_folder_holding_only_a_log_is_a_new_run(tmp_path, run_in_process):
+    """The table runners open a trial's stdout.log before starting it: that folder is not a user's."""
+    out = tmp_path / "trial"
+    out.mkdir()
+    (out / "stdout.log").write_text("=== the runner's command\n")
+    result = run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (out / "stdout.log").read_text() == "=== the runner's command\n"

@@ -100,3 +100,13 @@ def test_flags_txt_names_its_entry_point_on_the_first_line(tmp_path):
     (tmp_path / "flags.txt").write_bytes(b"\xff\xfe binary")
     assert run_directory.writer(str(tmp_path)) is None
     assert run_directory.writer(str(tmp_path / "nowhere")) is None
+
+
+def test_history_lines_that_are_not_utf8_are_skipped_like_torn_ones(tmp_path):
+    """Issue: undecodable bytes in history.jsonl made every resume, and the runners' --dry_run, crash."""
+    path = tmp_path / "history.jsonl"
+    path.write_bytes(b'{"epoch": 1, "wall_s": 10.0}\n\xff\xfe{"epoch": 2}\n{"epoch": 2, "wall_s": 20.0}\n{"epo')
+    assert [record["epoch"] for _, record in run_directory.history_records(str(path))] == [1, 2]
+    assert run_directory.recorded_wall_seconds(str(path), 2) == 20.0
+    assert run_directory.drop_history_after(str(path), 1) == 3
+    assert path.read_bytes() == b'{"epoch": 1, "wall_s": 10.0}\n'
