@@ -13,8 +13,17 @@ fi
 src=$1 dst=$2
 shift 2
 python=${PYTHON:-.venv/bin/python}
+src_real=$(realpath -m -- "$src") dst_real=$(realpath -m -- "$dst")
+if [[ $dst_real == "$src_real" || $dst_real == "$src_real"/* ]]; then
+  echo "DST $dst is SRC or inside it; the copy must go elsewhere, so that $src stays as it is." >&2
+  exit 2
+fi
 if [[ ! -f $dst/flags.txt ]]; then
   [[ -d $src/checkpoint ]] || { echo "No checkpoint in $src: run the command that makes it first." >&2; exit 2; }
-  mkdir -p "$(dirname "$dst")" && cp -r "$src" "$dst" && rm -f "$dst/metrics.json"
+  if [[ -e $dst && ( ! -d $dst || -n $(ls -A -- "$dst") ) ]]; then
+    echo "DST $dst already exists and is not a run directory (no flags.txt); choose a new DST." >&2
+    exit 2
+  fi
+  mkdir -p "$dst" && cp -r "$src/." "$dst" && rm -f "$dst/metrics.json" "$dst/.lock"
 fi
 "$python" -u -m age_tf.experiments.mog --flagfile="$dst/flags.txt" "$@" --output_dir="$dst" --notensorboard
