@@ -394,6 +394,28 @@ def _validate(table: Table):
         cli.usage_error(f"--flagfile_path {FLAGS.flagfile_path} does not exist.")
 
 
+def asked_epochs(flagfile_path: str, row_flags, extra_flags):
+    """The ``--epochs`` a trial's command gives (the last of its flagfile, row and extra flags, as absl
+    reads them), as written; None when none of them sets it."""
+    lines = []
+    try:
+        with open(flagfile_path, encoding="utf-8") as f:
+            lines = [line.strip() for line in f]
+    except (OSError, UnicodeDecodeError):
+        pass
+    epochs = None
+    for arg in (*lines, *row_flags, *extra_flags):
+        if arg.startswith("--epochs="):
+            epochs = arg.split("=", 1)[1]
+    return epochs
+
+
+def trained_as_asked(out: str, epochs) -> bool:
+    """Whether a run directory holding ``metrics.json`` finished the ``epochs`` its command asks for: a
+    trial recorded at 1 epoch is not finished for a command that asks for 2 (it resumes and trains on)."""
+    return epochs is None or run_directory.saved_flag(out, "epochs") == epochs
+
+
 def _pending(table: Table, trials: dict) -> list:
     """(key, label, flags, seed) of every trial not finished yet, seed by seed
     across the rows (an interrupted invocation leaves every row with trials);
@@ -406,6 +428,10 @@ def _pending(table: Table, trials: dict) -> list:
                 continue
             key = f"{label}/{seed}"
             done = os.path.join(trial_dir(label, seed), "metrics.json")
+            if os.path.isfile(done) and not trained_as_asked(
+                    trial_dir(label, seed), asked_epochs(FLAGS.flagfile_path, row_flags, FLAGS.extra_flags)):
+                todo.append((key, label, row_flags, seed))  # finished at fewer epochs: it resumes
+                continue
             complete = key in trials and "machine" in trials[key] and any(k in trials[key] for k in TIMES)
             if key in trials and (complete or not os.path.isfile(done)):
                 continue

@@ -137,3 +137,18 @@ def test_a_rows_records_come_in_numeric_seed_order():
     recorded = {f"A/{seed}": {"score": 0.0, "seed": seed} for seed in (10, 2, 0)}
     recorded["B/1"] = {"score": 0.0, "seed": 1}
     assert [r["seed"] for r in trials.row_records(recorded, "A")] == [0, 2, 10]
+
+
+def test_a_trial_finished_at_fewer_epochs_than_asked_is_not_finished(tmp_path):
+    """Issue: any metrics.json counted as finished, so --extra_flags=--epochs=2 recorded 1-epoch trials."""
+    flagfile = tmp_path / "row.flags"
+    flagfile.write_text("# a table's flagfile\n--epochs=30\n--seed=0\n")
+    assert trials.asked_epochs(str(flagfile), ["--a"], []) == "30"
+    assert trials.asked_epochs(str(flagfile), ["--epochs=10"], ["--epochs=2"]) == "2"
+    assert trials.asked_epochs(str(tmp_path / "missing.flags"), [], []) is None
+    out = tmp_path / "a_s0"
+    out.mkdir()
+    (out / "metrics.json").write_text("{}")
+    (out / "flags.txt").write_text("# Resolved flags of python -m module\n--epochs=1\n")
+    assert trials.trained_as_asked(str(out), "1") and trials.trained_as_asked(str(out), None)
+    assert not trials.trained_as_asked(str(out), "2")
