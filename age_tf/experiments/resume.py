@@ -10,6 +10,7 @@ a ``flags.txt``. ``--noresume`` removes the earlier training's files.
 from __future__ import annotations
 
 import os
+import stat
 
 from absl import flags
 
@@ -91,6 +92,15 @@ def refuse_foreign_directory(output_dir: str, module_name: str):
                                                             os.path.isfile(os.path.join(output_dir, name))))
     if not entries:
         return
+    for name in ("flags.txt", *run_directory.TRAINING_FILES):
+        path = os.path.join(output_dir, name)
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:  # missing, or a dangling link
+            continue
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            cli.usage_error(f"{path} is a named pipe or a socket, not a file, and reading or writing it would wait "
+                            "forever; remove it and rerun.")
     if not os.path.lexists(os.path.join(output_dir, "flags.txt")):
         shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
         cli.usage_error(
@@ -115,14 +125,14 @@ def open_run_directory(module_name: str) -> str:
 
     output_dir = run_directory.prepare_output_dir(flags.FLAGS.output_dir)
     refuse_foreign_directory(output_dir, module_name)
-    try:
-        run_lock.acquire(output_dir)  # held until cli.run_main returns
-    except run_lock.RunDirectoryBusy as error:
-        cli.usage_error(str(error))
     checkpoints = os.path.join(output_dir, run_directory.CHECKPOINT_DIR)
     if os.path.lexists(checkpoints) and not os.path.isdir(checkpoints):
         cli.usage_error(f"{checkpoints} is not a directory, and the run's checkpoints go there; move it "
                         "away or choose another --output_dir.")
+    try:
+        run_lock.acquire(output_dir)  # held until cli.run_main returns
+    except run_lock.RunDirectoryBusy as error:
+        cli.usage_error(str(error))
     if not refuse_changed_resume(output_dir, module_name):
         removed = run_directory.clear_training(output_dir)
         if removed:

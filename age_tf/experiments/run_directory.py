@@ -135,8 +135,11 @@ def save_resolved_flags(output_dir: str, module_name: str) -> str:
 def writer(run_dir: str):
     """The entry point (``age_tf.experiments.mog``, ...) that ``run_dir/flags.txt`` names on its first
     line, or None when the file is missing, unreadable or has no such line."""
+    path = os.path.join(run_dir, "flags.txt")
+    if not os.path.isfile(path):  # not a named pipe, whose reading would wait forever
+        return None
     try:
-        with open(os.path.join(run_dir, "flags.txt"), encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f:
             first = f.readline().strip()
     except (OSError, UnicodeDecodeError):
         return None

@@ -304,3 +304,15 @@ def test_a_folder_holding_only_a_log_is_a_new_run(tmp_path, run_in_process):
     result = run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"])
     assert result.returncode == 0, result.stderr[-2000:]
     assert (out / "stdout.log").read_text() == "=== the runner's command\n"
+
+
+@pytest.mark.parametrize("name", ["flags.txt", "history.jsonl"])
+def test_a_named_pipe_in_the_run_directory_is_refused_instead_of_waiting_forever(tmp_path, run_in_process, name):
+    out = tmp_path / "run"
+    out.mkdir()
+    if name != "flags.txt":
+        (out / "flags.txt").write_text("# Resolved flags of python -m age_tf.experiments.mog\n")
+    os.mkfifo(out / name)
+    result = run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"])
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"{out / name} is a named pipe or a socket, not a file" in result.stderr
