@@ -30,7 +30,9 @@ def mixture_panels(path, real, real_labels, samples, reconstructions, latents, t
         ("latent code E(x)", latents, real_labels),
     ]
     for ax, (name, points, colours) in zip(axes, panels):
-        points = np.asarray(points)
+        points = np.asarray(points).reshape(len(points), -1)
+        if points.shape[1] == 1:  # a one-number code (--latent_dim=1): drawn along the x axis
+            points = np.concatenate([points, np.zeros_like(points)], axis=1)
         ax.scatter(
             points[:, 0], points[:, 1], s=3, alpha=0.35, linewidths=0,
             c=colours if colours is not None else "tab:blue",

@@ -203,6 +203,16 @@ def parse_flags(argv):
     if empty_flagfile:  # absl would run the defaults silently
         sys.stderr.write(f"{empty_flagfile[0]} names no file; give the path of a flagfile.\n")
         sys.exit(2)
+    for path in flagfiles_named(argv):
+        try:
+            with open(os.path.expanduser(path), "rb") as f:
+                marked = f.read(3) == b"\xef\xbb\xbf"
+        except OSError:
+            continue  # absl names a missing flagfile itself
+        if marked:  # absl would read "\ufeff--name=value" as a stray argument
+            sys.stderr.write(f"--flagfile={path} starts with a byte-order mark (as some Windows editors save "
+                             "UTF-8); save it as UTF-8 without one, e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' FILE.\n")
+            sys.exit(2)
     try:
         return flags.FLAGS(argv)
     except UnicodeDecodeError:  # absl reads a flagfile as text
@@ -221,14 +231,18 @@ def parse_flags(argv):
         sys.exit(2)
 
 
+def flagfiles_named(argv) -> list:
+    """The paths of the flagfiles named on the command line (``--flagfile=PATH`` or ``--flagfile PATH``)."""
+    args = list(argv[1:])
+    named = [b for a, b in zip(args, args[1:]) if a.lstrip("-") == "flagfile"]
+    return named + [a.split("=", 1)[1] for a in args if a.lstrip("-").startswith("flagfile=")]
+
+
 def binary_flagfile(argv) -> str:
     """``--flagfile=PATH`` of the first flagfile named in ``argv`` (``--flagfile=PATH`` or
     ``--flagfile PATH``) that is not UTF-8 text; ``A --flagfile`` when none of them is (a
     flagfile named inside another)."""
-    args = list(argv[1:])
-    named = [b for a, b in zip(args, args[1:]) if a.lstrip("-") == "flagfile"]
-    named += [a.split("=", 1)[1] for a in args if a.lstrip("-").startswith("flagfile=")]
-    for path in named:
+    for path in flagfiles_named(argv):
         try:
             with open(os.path.expanduser(path), encoding="utf-8") as f:
                 f.read()

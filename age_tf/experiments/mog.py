@@ -20,6 +20,7 @@ d = 2, ``mog.png`` draws the four panels.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 
@@ -122,6 +123,13 @@ def validate_flags():
     )
     cli.check_adam_betas(FLAGS)
     cli.check_strategy(FLAGS)
+    if not math.isfinite(FLAGS.d_negative_slope):
+        cli.usage_error(f"--d_negative_slope must be a finite number of at least 0, got {FLAGS.d_negative_slope}.")
+    if "prdc" in [*FLAGS.metrics, *(VECTOR_ALWAYS_METRICS if FLAGS.data else ())]:
+        needed = max(FLAGS.precision_recall_k, FLAGS.density_coverage_k) + 1
+        if FLAGS.num_eval_samples < needed:
+            cli.usage_error(f"--num_eval_samples={FLAGS.num_eval_samples} is too few for precision, recall, density "
+                            f"and coverage with k = {needed - 1}: they need at least {needed} samples.")
     if FLAGS.data:
         validate_data_flags()
         return

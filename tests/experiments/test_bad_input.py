@@ -68,6 +68,12 @@ def _run_with_metrics(tmp_path, text):
     return str(run)
 
 
+def _bom_flagfile(tmp_path):
+    path = tmp_path / "bom.flags"
+    path.write_bytes(b"\xef\xbb\xbf--epochs=1\n")
+    return f"--flagfile={path}"
+
+
 def _binary_flagfile(tmp_path):
     path = tmp_path / "binary.flags"
     path.write_bytes(bytes(range(128, 256)) * 4)
@@ -175,6 +181,8 @@ CASES = [
      "--batch_size=20000 is larger than the 10,000 points of --num_modes=1, so an epoch would have no step"),
     ("another tool's flag", TABLE4, ["--title=x"], "Unknown command line flag 'title'"),
     ("binary flagfile", MOG, [_binary_flagfile], "binary.flags is not a text file of flags"),
+    ("flagfile with a byte-order mark", MOG, [_bom_flagfile],
+     "bom.flags starts with a byte-order mark (as some Windows editors save UTF-8); save it as UTF-8 without one"),
     ("binary flagfile, Stacked MNIST", STACKED, [_binary_flagfile], "is not a text file of flags"),
     ("binary flagfile after a space", MOG, [lambda t: "--flagfile", lambda t: _binary_flagfile(t).split("=", 1)[1]],
      "binary.flags is not a text file of flags"),

@@ -227,3 +227,23 @@ def test_a_real_process_records_its_command_and_loads_back(tmp_path):
     info = json.loads((out / "run_info.json").read_text())
     assert info["command"].startswith("python -m age_tf.experiments.mog --num_modes=9 ")  # as retyped
     assert loaded_run_line("mog", out, "num_modes", 3) == "1 9 (3, 2)"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--d_negative_slope=nan"], "--d_negative_slope must be a finite number of at least 0, got nan."),
+    (["--metrics=prdc", "--num_eval_samples=4"], "--num_eval_samples=4 is too few for precision, recall"),
+])
+def test_values_found_late_before_are_refused_up_front(tmp_path, run_in_process, args, message):
+    result = run_in_process(MOG, [*args, f"--output_dir={tmp_path / 'out'}"])
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert message in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_one_number_code_is_drawn(tmp_path, run_in_process):
+    """Issue: --latent_dim=1 trained, then the figure raised IndexError, and every rerun did the same."""
+    out = tmp_path / "run"
+    result = run_in_process(MOG, ["--num_modes=9", "--latent_dim=1", "--hidden_units=16", "--d_hidden_units=16",
+                                  "--batch_size=50", "--d_steps=1", "--epochs=1", "--steps_per_epoch=3",
+                                  "--num_eval_samples=200", "--notensorboard", f"--output_dir={out}"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert os.path.getsize(out / "mog.png") > 0

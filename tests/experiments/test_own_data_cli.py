@@ -157,3 +157,4 @@ def test_bad_arrays_exit_2_naming_the_file_before_anything_is_written(tmp_path, 
     assert result.returncode == 2, result.stderr[-2000:]
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
+
