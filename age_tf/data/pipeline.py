@@ -26,6 +26,24 @@ def interleave_for_replicas(batch, d_steps: int, num_replicas: int):
     return tf.reshape(tf.transpose(grid, perm), shape)
 
 
+def check_training_array(examples, name: str = "x") -> None:
+    """Raises ValueError, in one sentence, for an array no model can train on: no examples, integer or
+    non-numeric values (the networks take floats; uint8 pixels would train on the wrong range), or NaN
+    or infinite values (which would train the weights to NaN and then blame the losses)."""
+    array = np.asarray(examples)
+    if array.ndim == 0 or len(array) == 0:
+        raise ValueError(f"{name} holds no examples (shape {array.shape}); give an array of shape [n, ...] with n > 0.")
+    if not np.issubdtype(array.dtype, np.floating):
+        hint = " Images of uint8 pixels: x.astype('float32') / 127.5 - 1." if array.dtype == np.uint8 else ""
+        raise ValueError(f"{name} is {array.dtype}; the networks take floats: pass x.astype('float32').{hint}")
+    finite = np.isfinite(array)
+    if not finite.all():
+        first = np.argwhere(~finite)[0]
+        raise ValueError(f"{name} holds {int((~finite).sum())} NaN or infinite values (the first at index "
+                         f"{tuple(int(i) for i in first)}); training on them would make every weight NaN. Remove or "
+                         "fill them first.")
+
+
 def iteration_batches(
     examples,
     batch_size: int,
@@ -60,6 +78,7 @@ def iteration_batches(
         dataset = examples
         buffer = shuffle_buffer or 10_000
     else:
+        check_training_array(examples, "examples")
         examples = np.asarray(examples)
         dataset = tf.data.Dataset.from_tensor_slices(examples)
         buffer = shuffle_buffer or len(examples)

@@ -6,6 +6,7 @@ import math
 from typing import Optional
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from age_tf import divergences, methods, optimizers
@@ -351,6 +352,10 @@ class AGE(ScalarLogsModel):
         model first fitted on arrays has traced its step for any batch size, and then
         trims an uneven batch of a later dataset instead).
         """
+        if isinstance(x, (np.ndarray, list)):
+            from age_tf.data.pipeline import check_training_array
+
+            check_training_array(x)
         self._check_array_batches(x, batch_size, kwargs.get("validation_split") or 0.0)
         return super().fit(x, y, batch_size, *args, **kwargs)
 

@@ -202,3 +202,15 @@ def test_uniform_prior_draws_uniform_codes_and_survives_the_config():
     with pytest.raises(ValueError, match="Unknown prior 'laplace'"):
         make_model(prior="laplace")
     model.fit(X, batch_size=48, epochs=1, verbose=0)  # trains from uniform draws
+
+
+@pytest.mark.parametrize("x, message", [
+    (np.array([[0.0, 1.0], [np.nan, 2.0]] * 48, np.float32), "holds 48 NaN or infinite values"),
+    (np.arange(192).reshape(96, 2), "is int64; the networks take floats"),
+    (np.zeros((0, 2), np.float32), "holds no examples"),
+])
+def test_fit_refuses_data_no_model_can_train_on(x, message):
+    """Issue: NaN data trained silently to NaN weights (the guard then blamed the losses), integer data gave a
+    cryptic TypeError and empty data a raw TensorFlow error."""
+    with pytest.raises(ValueError, match=message):
+        make_model().fit(x, batch_size=48, epochs=1, verbose=0)
