@@ -412,8 +412,11 @@ def asked_epochs(flagfile_path: str, row_flags, extra_flags):
 
 def trained_as_asked(out: str, epochs) -> bool:
     """Whether a run directory holding ``metrics.json`` finished the ``epochs`` its command asks for: a
-    trial recorded at 1 epoch is not finished for a command that asks for 2 (it resumes and trains on)."""
-    return epochs is None or run_directory.saved_flag(out, "epochs") == epochs
+    trial recorded at 1 epoch is not finished for a command that asks for 2 (it resumes and trains on).
+    A directory whose flags.txt does not say (missing, or not text) counts as finished: its metrics.json
+    is read, and named if damaged."""
+    saved = run_directory.saved_flag(out, "epochs")
+    return epochs is None or saved is None or saved == epochs
 
 
 def _pending(table: Table, trials: dict) -> list:

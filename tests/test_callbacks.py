@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import tensorflow as tf
 
 import age_tf
 from age_tf import callbacks, checkpointing
@@ -20,11 +21,14 @@ def test_non_finite_loss_stops_training_and_no_checkpoint_is_written_after_it(tm
     model = make()
     x = age_tf.data.grid_mixture(9, seed=0).points[:160].copy()
     x[100] = np.nan  # inside the fourth batch of 32 (minibatches of 16)
+    # A dataset, not the array: fit refuses an array holding NaN before training, but
+    # a dataset is not read in advance, so the guard is what catches it.
+    batches = tf.data.Dataset.from_tensor_slices(x).batch(32)
     guard = callbacks.StopOnNonFinite()
     saver = checkpointing.TrainingCheckpoint(model, str(tmp_path))
     saver.save(0)
     model.fit(
-        x, batch_size=32, epochs=3, shuffle=False, verbose=0,
+        batches, epochs=3, shuffle=False, verbose=0,
         callbacks=[guard, checkpointing.CheckpointEveryEpochs(saver, 1, 3, guard=guard)],
     )
     assert guard.diverged.startswith("The discriminator, encoder, generator losses became NaN")
