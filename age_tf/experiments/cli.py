@@ -366,7 +366,8 @@ RUN_MEANINGS = {
     "eval_seconds": "evaluation wall time in seconds",
     "encoder_generator_steps": "encoder/generator updates so far",
     "generator_steps": "generator updates so far",
-    "resumed_after_epoch": "epoch this invocation resumed after (0: trained from scratch)",
+    "resumed_after_epoch": "epochs finished before this invocation (0, with no steps below: trained from scratch)",
+    "resumed_steps_into_epoch": "steps of the next epoch finished before this invocation (a mid-epoch checkpoint)",
 }
 
 

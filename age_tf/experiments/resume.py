@@ -75,7 +75,25 @@ def refuse_changed_resume(output_dir: str, module_name: str) -> bool:
             "only --epochs or evaluation flags), choose another --output_dir, or pass --noresume to "
             "train from scratch there (its checkpoints are removed)."
         )
+    refuse_fewer_epochs(output_dir)
     return True
+
+
+def refuse_fewer_epochs(output_dir: str):
+    """Stops (exit 2) before flags.txt is rewritten when ``--epochs`` is below the epochs the run's
+    newest epoch-end checkpoint already finished: flags.txt and the report would then say fewer
+    epochs than the checkpoint, the history and the metrics hold."""
+    from age_tf import checkpointing
+
+    epochs = getattr(flags.FLAGS, "epochs", None)
+    newest = checkpointing.checkpoint_paths(os.path.join(output_dir, run_directory.CHECKPOINT_DIR))
+    finished = int(os.path.basename(newest[0]).rpartition("-")[2]) if newest else 0
+    if epochs is not None and epochs < finished:
+        cli.usage_error(
+            f"--output_dir {output_dir} has already trained {finished} epochs (its newest checkpoint, "
+            f"{newest[0]}), more than --epochs={epochs}; pass --epochs={finished} or more to evaluate or "
+            "continue that run, or --noresume to train from scratch there (its checkpoints are removed)."
+        )
 
 
 def refuse_foreign_directory(output_dir: str, module_name: str):

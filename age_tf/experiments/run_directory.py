@@ -99,19 +99,22 @@ def command_line() -> str:
 
 
 def write_run_info(output_dir: str, train_seconds: float, resumed_after_epoch: int,
-                   earlier_train_seconds: float = 0.0, **seconds) -> dict:
+                   earlier_train_seconds: float = 0.0, resumed_steps_into_epoch: int = 0, **seconds) -> dict:
     """Wall time and machine of a run, in run_info.json.
 
     They live apart from metrics.json so that two runs with the same seed on the
     same machine write byte-identical metrics.json files. ``train_seconds`` covers
     every stretch of a resumed run: ``earlier_train_seconds`` (what the history
     recorded before the resume) plus this invocation's ``train_seconds``.
-    ``seconds`` adds other timings, e.g. ``eval_seconds=...``.
+    ``seconds`` adds other timings, e.g. ``eval_seconds=...``. A run resumed from a
+    mid-epoch checkpoint records the steps it had finished into the next epoch
+    (``resumed_steps_into_epoch``).
     """
     info = {
         "train_seconds": round(float(earlier_train_seconds + train_seconds), 1),
         "earlier_train_seconds": round(float(earlier_train_seconds), 1),
         "resumed_after_epoch": int(resumed_after_epoch),
+        **({"resumed_steps_into_epoch": int(resumed_steps_into_epoch)} if resumed_steps_into_epoch else {}),
         "machine": hardware.machine_description(),
         "command": command_line(),
         hardware.ONEDNN_VARIABLE: os.environ.get(hardware.ONEDNN_VARIABLE),  # oneDNN kernels change the round-off

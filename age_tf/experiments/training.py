@@ -133,10 +133,14 @@ class Training:
         """``write_run_info`` for this run: this invocation's ``train_seconds`` plus the
         earlier stretches', and the epoch it resumed after. Returns what an entry point
         reports beside its metrics: ``train_seconds`` (every stretch), each of
-        ``seconds`` as recorded and ``resumed_after_epoch``."""
-        info = run_directory.write_run_info(self.output_dir, train_seconds, self.initial_epoch, self.earlier_seconds, **seconds)
-        return {"train_seconds": info["train_seconds"], **{name: info[name] for name in seconds},
-                "resumed_after_epoch": self.initial_epoch}
+        ``seconds`` as recorded, ``resumed_after_epoch`` and, after a mid-epoch
+        checkpoint, ``resumed_steps_into_epoch``."""
+        info = run_directory.write_run_info(self.output_dir, train_seconds, self.initial_epoch, self.earlier_seconds,
+                                            self.initial_step, **seconds)
+        resumed = {"resumed_after_epoch": self.initial_epoch}
+        if self.initial_step:
+            resumed["resumed_steps_into_epoch"] = self.initial_step
+        return {"train_seconds": info["train_seconds"], **{name: info[name] for name in seconds}, **resumed}
 
 
 def resume_training(model, output_dir: str, resume: bool) -> Training:

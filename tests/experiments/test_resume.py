@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import pytest
 from absl import flags
@@ -245,6 +246,10 @@ def test_a_run_stopped_in_its_first_epoch_resumes_from_its_mid_epoch_checkpoint(
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "Resuming after epoch 0, 4 steps into epoch 1, from " in resumed.stdout
     assert json.loads((out / "metrics.json").read_text())["encoder_generator_steps"] == 6
+    # Issue: the report said "resumed_after_epoch 0 (0: trained from scratch)" after this resume.
+    info = json.loads((out / "run_info.json").read_text())
+    assert (info["resumed_after_epoch"], info["resumed_steps_into_epoch"]) == (0, 4)
+    assert re.search(r"resumed_steps_into_epoch +4 ", resumed.stdout), resumed.stdout
     assert not (out / "checkpoint" / "steps").exists() and _ckpt_indexes(out) == ["ckpt-1.index"]
 
 
@@ -316,3 +321,19 @@ def test_a_named_pipe_in_the_run_directory_is_refused_instead_of_waiting_forever
     result = run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"])
     assert result.returncode == 2, result.stderr[-2000:]
     assert f"{out / name} is a named pipe or a socket, not a file" in result.stderr
+
+
+def test_a_resume_with_fewer_epochs_than_the_run_trained_is_refused(tmp_path, run_in_process):
+    """Issue: --epochs=2 on a run that trained 3 was accepted; flags.txt and the heading then said 2
+    while the checkpoint, history and metrics held 3."""
+    out = tmp_path / "run"
+    assert run_in_process(MOG, [*TINY, "--epochs=3", f"--output_dir={out}"]).returncode == 0
+    flags_file, metrics = (out / "flags.txt").read_text(), (out / "metrics.json").read_text()
+    result = run_in_process(MOG, [*TINY, "--epochs=2", f"--output_dir={out}"])
+    assert result.returncode == 2
+    assert "has already trained 3 epochs" in result.stderr and "pass --epochs=3 or more" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (out / "flags.txt").read_text() == flags_file and (out / "metrics.json").read_text() == metrics
+    again = run_in_process(MOG, [*TINY, "--epochs=3", f"--output_dir={out}"])  # the same epochs re-evaluates
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads((out / "run_info.json").read_text())["resumed_after_epoch"] == 3
