@@ -116,6 +116,26 @@ def check_writable_directory(flag_values, name: str):
                     "choose a writable path.")
 
 
+GIB = 2**30
+
+
+def refuse_beyond_memory(needed_bytes: dict):
+    """Exit 2, before anything is built or written, when sizes set by flags need more memory than
+    the machine has free (``hardware.available_memory_bytes``). ``needed_bytes`` maps what needs it
+    (``"--hidden_units=10000000"``) to a lower bound on its bytes: a run refused here could never
+    have finished, while one that passes may still run out (then exit 5, ``run_main``)."""
+    from age_tf.experiments import hardware
+
+    free = hardware.available_memory_bytes()
+    total = sum(needed_bytes.values())
+    if free is None or total <= free:
+        return
+    largest = sorted(needed_bytes, key=needed_bytes.get, reverse=True)
+    named = [what for what in largest if needed_bytes[what] >= 0.1 * total]
+    usage_error(f"{' and '.join(named)} need{'' if len(named) > 1 else 's'} at least {total / GIB:,.1f} GiB of memory, and this machine has "
+                f"{free / GIB:,.1f} GiB free; lower {'them' if len(named) > 1 else 'it'}.")
+
+
 def check_adam_betas(flag_values):
     """Exit 2 unless --adam_beta1 and --adam_beta2 lie in [0, 1)."""
     for name in ("adam_beta1", "adam_beta2"):
@@ -255,7 +275,7 @@ def binary_flagfile(argv) -> str:
 
 def run_main(main):
     """``app.run(main)`` for an entry point: bad flags exit 2, a diverged run 3, failed
-    writes 4, Ctrl-C 130.
+    writes 4, out of memory 5, Ctrl-C 130.
 
     An OSError that reaches here comes from writing the run's files (disk full,
     permissions), and so does TensorFlow's ResourceExhaustedError from a checkpoint
@@ -287,19 +307,29 @@ def run_main(main):
                 "checkpoint).\n"
             )
             return 4
+        except MemoryError:
+            return out_of_memory("")
         except KeyboardInterrupt:
             output_dir = getattr(flags.FLAGS, "output_dir", None)
             where = f" in {output_dir}" if output_dir else ""
             sys.stderr.write(f"Interrupted. The newest checkpoint{where} is kept; rerun the same command to "
                              "resume from it.\n")
             return 130
-        except Exception as error:  # noqa: BLE001 - only TensorFlow's disk-full error is ours to word
+        except Exception as error:  # noqa: BLE001 - only TensorFlow's disk-full, memory and permission errors are ours
             import tensorflow as tf  # loaded by then: the error came from it
 
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            if isinstance(error, tf.errors.ResourceExhaustedError) and ("OOM" in str(error) or
+                                                                        "alloc" in str(error).lower()):
+                return out_of_memory(f" ({first_line})")
+            if isinstance(error, tf.errors.PermissionDeniedError):  # a checkpoint save, e.g. a read-only folder
+                sys.stderr.write(f"Stopped by a file error: {first_line}. Fix the permissions, then rerun the "
+                                 "same command (a training run resumes from its last checkpoint).\n")
+                return 4
             if not isinstance(error, tf.errors.ResourceExhaustedError):
                 raise
             sys.stderr.write(
-                f"Stopped by a file error: {str(error).strip().splitlines()[0]}. Free some space, then rerun "
+                f"Stopped by a file error: {first_line}. Free some space, then rerun "
                 "the same command (a training run resumes from its last checkpoint).\n"
             )
             return 4
@@ -309,6 +339,15 @@ def run_main(main):
             run_lock.release_all()
 
     app.run(guarded, flags_parser=parse_flags)
+
+
+def out_of_memory(detail: str) -> int:
+    """Exit 5: the run needed more memory than the machine had (a MemoryError, or TensorFlow's
+    out-of-memory error), said as such rather than as a file error."""
+    sys.stderr.write(f"Stopped: out of memory{detail}. Lower the sizes that set it (--batch_size, the layer "
+                     "widths, --num_eval_samples, --num_train_examples) or free memory; a training run resumes "
+                     "from its last checkpoint.\n")
+    return 5
 
 
 def check_method_flags(flag_values, available_methods):

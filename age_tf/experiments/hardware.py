@@ -93,6 +93,27 @@ def make_strategy(name: str):
     return tf.distribute.get_strategy()
 
 
+def available_memory_bytes(meminfo: str = "/proc/meminfo", cgroup: str = "/sys/fs/cgroup") -> int | None:
+    """Bytes of memory a run can still take: the kernel's MemAvailable, or less where a cgroup
+    (a container's limit) leaves less; None where neither can be read (not Linux)."""
+    found = []
+    try:
+        with open(meminfo) as f:
+            found += [int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:")]
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open(os.path.join(cgroup, "memory.max")) as f:
+            limit = f.read().strip()
+        with open(os.path.join(cgroup, "memory.current")) as f:
+            used = int(f.read().strip())
+        if limit.isdigit():
+            found.append(max(0, int(limit) - used))
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
+
+
 def set_threads(num_threads: int, small_ops: bool = False):
     """TensorFlow's intra- and inter-op CPU threads: ``num_threads`` each, or with 0
     TensorFlow's default (all cores each), unless ``small_ops``.

@@ -130,9 +130,44 @@ def validate_flags():
         if FLAGS.num_eval_samples < needed:
             cli.usage_error(f"--num_eval_samples={FLAGS.num_eval_samples} is too few for precision, recall, density "
                             f"and coverage with k = {needed - 1}: they need at least {needed} samples.")
+    gaussian_only = {"objective", "cycle_consistency", "nll", "nll_is"} & set(chosen_metrics())
+    method = methods.get(FLAGS.method)
+    if not method.adversarial and FLAGS.precision != "float32":
+        cli.usage_error(f"--method={method.name} does not train in {FLAGS.precision} yet; pass --precision=float32.")
+    needs_gaussian = method.gaussian_networks or gaussian_only
+    if needs_gaussian and (FLAGS.encoder_kind, FLAGS.generator_kind) != ("gaussian", "gaussian"):
+        what = f"--method={method.name}" if method.gaussian_networks else f"--metrics={','.join(sorted(gaussian_only))}"
+        cli.usage_error(
+            f"{what} needs --encoder_kind=gaussian and --generator_kind=gaussian."
+        )
+    for name in ("encoder_kind", "generator_kind"):
+        if getattr(FLAGS, name) not in KINDS:
+            cli.usage_error(
+                f"Unknown --{name} {getattr(FLAGS, name)!r}. Available: {', '.join(KINDS)}."
+            )
     if FLAGS.data:
         validate_data_flags()
-        return
+    else:
+        validate_mixture_flags()
+    cli.refuse_beyond_memory(memory_needed(data_dim()))
+
+
+def memory_needed(dim: int) -> dict:
+    """Lower bounds on the bytes the sizes set by flags take (``cli.refuse_beyond_memory``): the
+    weights of E, G and D with Adam's two moments, one step's activations, and the evaluation
+    samples with their codes (float32)."""
+    h, dh, layers = FLAGS.hidden_units, FLAGS.d_hidden_units, FLAGS.generator_layers
+    weight_bytes = 4 * 3  # float32, with Adam's two moments
+    return {  # h x h products: 2 in E (3 hidden layers), layers - 1 in G; dh x dh: 5 in D (Dx, Dz, Dxz)
+        f"--hidden_units={h}": weight_bytes * (2 + max(layers - 1, 0)) * h * h,
+        f"--d_hidden_units={dh}": weight_bytes * 5 * dh * dh,
+        f"--batch_size={FLAGS.batch_size}": 4 * FLAGS.batch_size * ((3 + layers) * h + 8 * dh),
+        f"--num_eval_samples={FLAGS.num_eval_samples}": 4 * 2 * FLAGS.num_eval_samples * (dim + FLAGS.latent_dim),
+    }
+
+
+def validate_mixture_flags():
+    """The checks of a run on the generated mixture (no --data)."""
     points = int(points_per_mode(FLAGS.num_modes, FLAGS.imbalanced).sum())
     if not FLAGS.steps_per_epoch and FLAGS.batch_size > points:
         cli.usage_error(
@@ -148,21 +183,6 @@ def validate_flags():
         cli.usage_error(
             f"Unknown metrics {', '.join(unknown)} for a mixture run. Available: {', '.join(MIXTURE_METRICS)}."
         )
-    gaussian_only = {"objective", "cycle_consistency", "nll", "nll_is"} & set(FLAGS.metrics)
-    method = methods.get(FLAGS.method)
-    if not method.adversarial and FLAGS.precision != "float32":
-        cli.usage_error(f"--method={method.name} does not train in {FLAGS.precision} yet; pass --precision=float32.")
-    needs_gaussian = method.gaussian_networks or gaussian_only
-    if needs_gaussian and (FLAGS.encoder_kind, FLAGS.generator_kind) != ("gaussian", "gaussian"):
-        what = f"--method={method.name}" if method.gaussian_networks else f"--metrics={','.join(sorted(gaussian_only))}"
-        cli.usage_error(
-            f"{what} needs --encoder_kind=gaussian and --generator_kind=gaussian."
-        )
-    for name in ("encoder_kind", "generator_kind"):
-        if getattr(FLAGS, name) not in KINDS:
-            cli.usage_error(
-                f"Unknown --{name} {getattr(FLAGS, name)!r}. Available: {', '.join(KINDS)}."
-            )
 
 
 _loaded_vectors = {}

@@ -133,6 +133,24 @@ def refuse_foreign_directory(output_dir: str, module_name: str):
         )
 
 
+def refuse_unwritable_parts(output_dir: str):
+    """Stops (exit 2) before training when a folder the run writes into already exists in
+    ``output_dir`` and cannot be written (a read-only ``checkpoint/`` under a writable run
+    directory): found at the first save, it would cost an epoch. Probed as
+    ``cli.check_writable_directory`` does, so that a read-only mount counts too."""
+    import tempfile
+
+    for name in (*run_directory.TRAINING_DIRS, os.path.join(run_directory.CHECKPOINT_DIR, "steps")):
+        path = os.path.join(output_dir, name)
+        if not os.path.isdir(path):
+            continue
+        try:
+            os.rmdir(tempfile.mkdtemp(dir=path, prefix=".age_tf-probe-"))
+        except OSError as error:
+            cli.usage_error(f"{path} cannot be written ({error.strerror or error}), and the run writes there; fix "
+                            "its permissions (chmod -R u+w) or choose another --output_dir.")
+
+
 def open_run_directory(module_name: str) -> str:
     """Creates ``--output_dir``, takes its lock (``run_lock``: one process at a time), refuses a
     resume with other training settings, clears
@@ -147,6 +165,7 @@ def open_run_directory(module_name: str) -> str:
     if os.path.lexists(checkpoints) and not os.path.isdir(checkpoints):
         cli.usage_error(f"{checkpoints} is not a directory, and the run's checkpoints go there; move it "
                         "away or choose another --output_dir.")
+    refuse_unwritable_parts(output_dir)
     try:
         run_lock.acquire(output_dir)  # held until cli.run_main returns
     except run_lock.RunDirectoryBusy as error:

@@ -103,6 +103,13 @@ def validate_flags():
     classifier_dir = os.path.expanduser(FLAGS.classifier_dir)
     if os.path.exists(classifier_dir) and not os.path.isdir(classifier_dir):
         cli.usage_error(f"--classifier_dir {classifier_dir} is a file, not a directory; choose another path.")
+    image = 28 * 28 * 3  # bytes of one stacked uint8 image
+    cli.refuse_beyond_memory({  # lower bounds: the uint8 images in numpy, as tensor slices and in the shuffle
+        # buffer; the evaluation images and their float32 samples; one step's float32 batch, as read and generated
+        f"--num_train_examples={FLAGS.num_train_examples}": 3 * image * FLAGS.num_train_examples,
+        f"--num_eval_samples={FLAGS.num_eval_samples}": 5 * image * FLAGS.num_eval_samples,
+        f"--batch_size={FLAGS.batch_size}": 2 * 4 * image * FLAGS.batch_size,
+    })
 
 
 def run_label() -> str:

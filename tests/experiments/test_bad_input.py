@@ -199,6 +199,13 @@ CASES = [
      "metrics.json is not valid JSON"),
     ("run to summarise holding a list", SUMMARIZE, [lambda t: "--runs=" + _run_with_metrics(t, "[1, 2]")],
      "metrics.json holds a JSON list, not an object"),
+    # Sizes no machine here holds are refused before anything is built (issue 50: they ran out of
+    # memory at model build or evaluation, reported as a file error).
+    ("layers beyond memory", MOG, ["--hidden_units=20000000"], "--hidden_units=20000000 needs at least"),
+    ("evaluation beyond memory", MOG, ["--num_eval_samples=10000000000"], "--num_eval_samples=10000000000 needs at least"),
+    ("batch beyond memory", MOG, ["--batch_size=5200000000", "--steps_per_epoch=3"], "--batch_size=5200000000 needs"),
+    ("training set beyond memory", STACKED, ["--num_train_examples=100000000"],
+     "--num_train_examples=100000000 needs at least"),
     ("missing run to summarise", SUMMARIZE, [lambda t: f"--runs={t / 'never_ran'}"], "metrics.json does not exist; did the run"),
 ]
 
