@@ -140,7 +140,35 @@ def load_results(path: str) -> dict:
             isinstance(r, dict) and isinstance(r.get("seed"), int) for r in trials.values()):
         cli.usage_error(f"{path} has no trials in the form this runner writes (label/seed: metrics with a "
                         f"seed); {what}")
+    _check_types(path, _typed_fields(found), what)
     return found
+
+
+def _check_types(path: str, fields, what: str):
+    """Exit 2 naming ``path`` and the field when a (name, value) of ``fields`` is not the type the
+    runner writes there (the table renderer would fail on it after rewriting the results)."""
+    for field, value in fields:
+        text = field.rpartition(".")[2] in TEXT_FIELDS
+        if value is not None and not (isinstance(value, str) if text else _is_number(value)):
+            cli.usage_error(f"{path} holds {value!r} at {field}, where this runner writes "
+                            f"{'text' if text else 'a number'}; {what}")
+
+
+TEXT_FIELDS = ("command", "machine", "label")  # of a results file and its trials; every other value is a number
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _typed_fields(found: dict):
+    """(name, value) of a results file's fields and of its trials' (``trials.<key>.<field>``)."""
+    for field, value in found.items():
+        if field != "trials":
+            yield field, value
+    for key, record in found.get("trials", {}).items():
+        for field, value in record.items():
+            yield f"trials.{key}.{field}", value
 
 
 TIMES = ("train_seconds", "eval_seconds", "classifier_seconds")  # from a trial's run_info.json
@@ -151,6 +179,7 @@ def finished_trial(out: str) -> dict:
     """A finished trial's ``metrics.json`` with its wall times and machine from ``run_info.json``."""
     what = f"remove it and rerun to evaluate that trial again (its checkpoints in {out} are kept)."
     record = run_directory.read_json_object(os.path.join(out, "metrics.json"), what)
+    _check_types(os.path.join(out, "metrics.json"), record.items(), what)
     info_path = os.path.join(out, "run_info.json")
     if os.path.isfile(info_path):
         info = run_directory.read_json_object(info_path, "remove it and rerun; the trial is then recorded "
@@ -371,6 +400,8 @@ def extra_flag_conflicts(table: Table, extra, rows) -> list:
 def _validate(table: Table):
     """Exit 2 for unknown rows, --trials outside [1, MAX_TRIALS], negative --parallel, a
     missing flagfile, or --extra_flags that are not flags or that change what a row trains."""
+    if not FLAGS.rows:
+        cli.usage_error(f"--rows is empty; name one or more of: {', '.join(table.labels)}.")
     unknown = [r for r in FLAGS.rows if r not in table.labels]
     if unknown:
         cli.usage_error(f"Unknown rows {unknown}. Available: {', '.join(table.labels)}.")
@@ -381,6 +412,11 @@ def _validate(table: Table):
     if not_flags:
         cli.usage_error(f"--extra_flags={','.join(not_flags)} is not a flag; give flags such as "
                         "--extra_flags=--epochs=1,--num_eval_samples=1000.")
+    stopping = [arg for arg in FLAGS.extra_flags
+                if arg.lstrip("-").split("=", 1)[0] in ("dry_run", "help", "helpfull", "helpshort", "helpxml")]
+    if stopping:
+        cli.usage_error(f"--extra_flags={stopping[0]} would make every trial stop before training, leaving no "
+                        "metrics; for the runner's own plan pass --dry_run to it, not in --extra_flags.")
     conflicts = extra_flag_conflicts(table, FLAGS.extra_flags, FLAGS.rows)
     if conflicts:
         arg, owner = conflicts[0]
@@ -453,7 +489,8 @@ def main(table: Table, argv, after: Optional[Callable[[str, dict], None]] = None
     if len(argv) > 1:
         cli.usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
     _validate(table)
-    cli.check_writable_directory(FLAGS, "results_dir")
+    for name in ("results_dir", "runs_dir"):
+        cli.check_writable_directory(FLAGS, name)
     json_path = os.path.join(os.path.abspath(os.path.expanduser(FLAGS.results_dir)), f"{table.name}.json")
     previous = load_results(json_path)
     trials = previous.get("trials", {})

@@ -308,7 +308,14 @@ def test_a_malformed_tf_config_is_refused(tmp_path, monkeypatch, run_in_process,
     ('{"trials": [1, 2]}', "has no trials in the form this runner writes"),
     ('{"trials": {"AGE-KL/0": 3}}', "has no trials in the form this runner writes"),
     (b"\xff\xfe\x00garbage", "is not valid JSON"),
-], ids=["truncated", "a list", "trials a list", "a trial not a record", "binary"])
+    # Issue 50: the right shape with the wrong types crashed the renderer after it had rewritten the file.
+    ('{"trials": {"AGE-KL/0": {"seed": 0, "modes_covered": "many"}}}',
+     "holds 'many' at trials.AGE-KL/0.modes_covered, where this runner writes a number"),
+    ('{"trials": {}, "wall_seconds": [1]}', "holds [1] at wall_seconds, where this runner writes a number"),
+    ('{"trials": {"AGE-KL/0": {"seed": 0, "machine": 7}}}', "holds 7 at trials.AGE-KL/0.machine, where this runner "
+     "writes text"),
+], ids=["truncated", "a list", "trials a list", "a trial not a record", "binary", "a metric as text",
+        "a wall time as a list", "a machine as a number"])
 def test_a_damaged_results_file_is_named_and_left_alone(tmp_path, run_in_process, content, message):
     results = tmp_path / "results"
     results.mkdir()
@@ -319,6 +326,29 @@ def test_a_damaged_results_file_is_named_and_left_alone(tmp_path, run_in_process
     assert f"{path} {message}" in result.stderr and "move it away and rerun" in result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(os.listdir(results)) == ["table4.json"] and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--rows="], "--rows is empty; name one or more of: AGE-KL"),
+    (["--extra_flags=--dry_run"], "--extra_flags=--dry_run would make every trial stop before training"),
+    (["--extra_flags=--epochs=1,--helpfull"], "--extra_flags=--helpfull would make every trial stop"),
+], ids=["no rows", "a trial dry run", "a trial's help"])
+def test_a_table_run_that_could_record_nothing_is_refused(tmp_path, run_in_process, args, message):
+    """Issue 50: an empty --rows wrote an empty table; --extra_flags=--dry_run ran trials that exited 0
+    without metrics, then reported a disk error."""
+    result = run_in_process(TABLE4, [f"--results_dir={tmp_path / 'results'}", f"--runs_dir={tmp_path / 'runs'}",
+                                     *args])
+    assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_runs_dir_that_is_a_file_is_refused_as_bad_input(tmp_path, run_in_process):
+    """Issue 50: it was reported as a disk error."""
+    (tmp_path / "runs").write_text("not a folder")
+    result = run_in_process(TABLE4, [f"--results_dir={tmp_path / 'results'}", f"--runs_dir={tmp_path / 'runs'}",
+                                     "--trials=1", "--rows=AGE-KL"])
+    assert result.returncode == 2 and f"--runs_dir {tmp_path / 'runs'} is a file, not a directory" in result.stderr
+    assert not (tmp_path / "results").exists()
 
 
 def test_a_damaged_trial_metrics_file_is_named(tmp_path, run_in_process):
