@@ -26,8 +26,8 @@ oneDNN kernels off; they make the training step of these convnets 2.35x faster
 
 from __future__ import annotations
 
+import math
 import os
-import sys
 import time
 
 from absl import flags
@@ -163,17 +163,29 @@ def representation_data(data, num_train: int) -> dict:
                 test_x=data.eval_unit_range(), test_labels=digits_from_modes(data.eval_labels))
 
 
-def run(output_dir: str, strategy, data) -> dict:
-    """Trains, evaluates and writes the run directory; returns the metrics."""
-    from age_tf import callbacks, metrics, views
-    from age_tf.data import mnist
+def mode_classifier_or_stop():
+    """(the mode classifier, seconds it took): loaded from --classifier_dir or trained there. Before
+    the run directory is opened: a classifier that cannot be had costs no training and writes no
+    flags.txt (exit 2 with what to change)."""
     from age_tf.metrics import mode_classifier
 
     start = time.time()
-    # Before training: a classifier that cannot be had should not cost a training run.
-    classifier = mode_classifier.load_or_train(FLAGS.mnist_dir, FLAGS.classifier_dir, seed=0,
-                                               min_accuracy=FLAGS.classifier_min_accuracy)
-    classifier_seconds = time.time() - start
+    try:
+        classifier = mode_classifier.load_or_train(FLAGS.mnist_dir, FLAGS.classifier_dir, seed=0,
+                                                   min_accuracy=FLAGS.classifier_min_accuracy)
+    except mode_classifier.ClassifierAccuracyError as error:
+        most = math.floor(error.measured * 1000) / 1000
+        cli.usage_error(f"{str(error).split('; ')[0]}; pass --classifier_min_accuracy={most} or lower to use it, "
+                        "or a --classifier_dir of a classifier trained longer.")
+    except mode_classifier.CacheError as error:
+        cli.usage_error(f"Mode classifier: {error}; pass another --classifier_dir.")
+    return classifier, time.time() - start
+
+
+def run(output_dir: str, strategy, data, classifier, classifier_seconds: float) -> dict:
+    """Trains, evaluates and writes the run directory; returns the metrics."""
+    from age_tf import callbacks, metrics, views
+    from age_tf.data import mnist
 
     with strategy.scope():
         model = build_model(FLAGS.seed)
@@ -231,14 +243,9 @@ def main(argv):
     data = load_data()  # checks --mnist_dir before anything is written
     strategy = hardware.make_strategy(FLAGS.strategy)
     cli.check_divisible_batch(FLAGS.batch_size, strategy, FLAGS.strategy)
+    classifier, classifier_seconds = mode_classifier_or_stop()
     output_dir = resume.open_run_directory(_MODULE)
-    from age_tf.metrics import mode_classifier
-
-    try:
-        results = run(output_dir, strategy, data)
-    except (mode_classifier.ClassifierAccuracyError, mode_classifier.CacheError) as error:
-        print(f"Mode classifier: {error}", file=sys.stderr)
-        return 1
+    results = run(output_dir, strategy, data, classifier, classifier_seconds)
     shown = ("modes_covered", "mode_kl", "recon_accuracy", "classifier_frechet_distance", "precision", "recall",
              "density", "coverage", "knn_accuracy", "probe_accuracy", "reconstruction_distance", "random_pair_distance",
              "representation_train_points", "train_seconds", "eval_seconds")

@@ -48,7 +48,12 @@ _REPRODUCE_TOLERANCE = 0.002
 
 
 class ClassifierAccuracyError(RuntimeError):
-    """The trained classifier is below the required test accuracy; it was not cached."""
+    """The classifier is below the required test accuracy (``measured``): a newly trained one was
+    not cached; a cached one would train to the same again."""
+
+    def __init__(self, message: str, measured: float):
+        super().__init__(message)
+        self.measured = measured
 
 
 class CacheError(ValueError):
@@ -270,6 +275,14 @@ def load_or_train(
                                      "when it was cached (different MNIST files or a changed network)")
                 if measured >= min_accuracy:
                     return ModeClassifier(model, measured, cache_dir, False, record)
+                same = {"seed": seed, "epochs": epochs, "batch_size": batch_size}
+                if all(record.get(k) == v for k, v in same.items()) and record.get("num_train_examples") == (
+                        num_train_examples or record.get("num_train_examples")):
+                    raise ClassifierAccuracyError(
+                        f"The cached mode classifier in {cache_dir} reaches {measured:.2%} MNIST test accuracy, "
+                        f"below the required {min_accuracy:.1%}, and retraining it with the same seed and "
+                        f"{_epochs(epochs)} would reach the same; require less or train longer (epochs=...).",
+                        measured)
                 log(f"The cached mode classifier in {cache_dir} reaches {measured:.2%} test accuracy, "
                     f"below the required {min_accuracy:.1%}; retraining it.")
         except CacheError as error:
@@ -285,8 +298,8 @@ def load_or_train(
         if measured < min_accuracy:
             raise ClassifierAccuracyError(
                 f"The mode classifier reached {measured:.2%} MNIST test accuracy after {_epochs(epochs)}, "
-                f"below the required {min_accuracy:.1%}; it was not cached (train longer: epochs=...)."
-            )
+                f"below the required {min_accuracy:.1%}; it was not cached (train longer: epochs=...).",
+                measured)
         record = save(model, cache_dir, {
             "test_accuracy": measured,
             "min_accuracy": min_accuracy,

@@ -129,3 +129,24 @@ def test_corrupt_mnist_file_exits_2_with_the_loaders_message(tmp_path, run_cli):
     assert result.returncode == 2, result.stderr[-2000:]
     assert "cannot be read as a (gzipped) IDX file" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_classifier_below_the_bar_stops_before_the_run_directory_is_written(tmp_path, run_cli, monkeypatch):
+    """Issue 50: a cached classifier below --classifier_min_accuracy exited 1 (no documented code)
+    after writing flags.txt."""
+    from age_tf.metrics import mode_classifier
+
+    def short(*args, **kwargs):
+        raise mode_classifier.ClassifierAccuracyError(
+            "The cached mode classifier in X reaches 95.37% MNIST test accuracy, below the required 99.0%, and "
+            "retraining it with the same seed and 3 epochs would reach the same; require less or train longer "
+            "(epochs=...).", 0.9537)
+
+    monkeypatch.setattr(mode_classifier, "load_or_train", short)
+    out = tmp_path / "out"
+    result = run_cli(*TINY, "--classifier_min_accuracy=0.99", f"--classifier_dir={tmp_path / 'cls'}",
+                     f"--output_dir={out}")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "reaches 95.37% MNIST test accuracy, below the required 99.0%" in result.stderr
+    assert "pass --classifier_min_accuracy=0.953 or lower to use it" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
