@@ -36,16 +36,25 @@ def data_shape(model) -> tuple:
 def export_saved_model(model, export_dir: str, version: Optional[int] = None) -> str:
     """Writes ``export_dir/<version>`` and returns that path.
 
-    ``version`` defaults to one more than the largest existing numeric version.
-    An existing version directory is never overwritten.
+    ``version`` defaults to one more than the largest existing numeric version;
+    one given must be a non-negative integer (2.0 counts as 2; 1.5, "v2" or True
+    raise ValueError rather than being truncated to another version). An existing
+    version directory is never overwritten. The SavedModel is written to
+    ``<version>.partial`` and renamed: a leftover ``.partial`` of an interrupted
+    export is removed first, so nothing of it mixes into the new one.
     """
+    import shutil
+
     export_dir = os.path.abspath(export_dir)
     if version is None:
         existing = [int(d) for d in os.listdir(export_dir) if d.isdigit()] if os.path.isdir(export_dir) else []
         version = max(existing, default=0) + 1
-    if int(version) < 0:
-        raise ValueError(f"version must be a non-negative integer, got {version}.")
-    path = os.path.join(export_dir, str(int(version)))
+    number = version.item() if hasattr(version, "item") else version  # a NumPy integer
+    if isinstance(number, float) and number.is_integer():
+        number = int(number)
+    if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+        raise ValueError(f"version must be a non-negative integer, got {version!r}.")
+    path = os.path.join(export_dir, str(number))
     if os.path.exists(path):
         raise ValueError(f"{path} already exists; choose another version (existing exports are kept).")
 
@@ -86,6 +95,10 @@ def export_saved_model(model, export_dir: str, version: Optional[int] = None) ->
         archive.add_endpoint("discriminate", discriminate, input_signature=[x_spec, z_spec])
     os.makedirs(export_dir, exist_ok=True)
     tmp = path + ".partial"
+    if os.path.isdir(tmp) and not os.path.islink(tmp):
+        shutil.rmtree(tmp)  # what an interrupted export of this version left
+    elif os.path.lexists(tmp):
+        os.remove(tmp)
     archive.write_out(tmp, verbose=False)
     os.replace(tmp, path)  # a crash mid-write never leaves a half version behind
     return path

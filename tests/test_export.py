@@ -67,3 +67,26 @@ def test_versions_increment_and_are_never_overwritten(trained, tmp_path):
     assert (os.path.basename(first), os.path.basename(second)) == ("1", "2")
     with pytest.raises(ValueError, match="already exists"):
         export.export_saved_model(trained, str(tmp_path), version=1)
+
+
+@pytest.mark.parametrize("version", [1.5, "2", True, -1])
+def test_a_version_that_is_not_a_non_negative_integer_is_refused_not_truncated(trained, tmp_path, version):
+    """Issue 50: version=1.5 was written as 1."""
+    with pytest.raises(ValueError, match=r"version must be a non-negative integer, got"):
+        export.export_saved_model(trained, str(tmp_path), version=version)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_whole_float_or_numpy_version_counts_as_that_integer(trained, tmp_path):
+    assert os.path.basename(export.export_saved_model(trained, str(tmp_path), version=2.0)) == "2"
+    assert os.path.basename(export.export_saved_model(trained, str(tmp_path), version=np.int64(3))) == "3"
+
+
+def test_a_leftover_partial_export_is_replaced_not_written_into(trained, tmp_path):
+    """Issue 50: an interrupted export's <version>.partial was written into, keeping its stray files."""
+    stale = tmp_path / "1.partial"
+    (stale / "variables").mkdir(parents=True)
+    (stale / "stray.txt").write_text("from the interrupted export")
+    path = export.export_saved_model(trained, str(tmp_path), version=1)
+    assert "stray.txt" not in os.listdir(path) and "saved_model.pb" in os.listdir(path)
+    assert sorted(os.listdir(tmp_path)) == ["1"]
