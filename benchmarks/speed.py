@@ -365,6 +365,10 @@ def main():
         parser.error(f"--precisions must be among {', '.join(PRECISIONS)}")
     if args.iterations < 1 or args.warmup < 1 or args.rounds < 1:
         parser.error("--iterations, --warmup and --rounds must be at least 1")
+    jits = args.jit.split(",")
+    if not jits or any(j not in ("off", "on") for j in jits):
+        parser.error(f"--jit must be off, on or off,on; got {args.jit!r}")
+    check_output(parser, args.output)  # before minutes of measurement, not after
 
     if args.authors_dir:
         import importlib.util
@@ -376,7 +380,7 @@ def main():
             parser.error("--authors_dir needs PyTorch: pip install torch==2.13.0")
 
     runs = [(s, onednn_setting(s)) for s in
-            [f"train:{c}:{p}:{j}" for c in configs for p in precisions for j in args.jit.split(",")]]
+            [f"train:{c}:{p}:{j}" for c in configs for p in precisions for j in jits]]
     if args.authors_dir:  # each config's peer right after ours, so that both meet the same machine
         runs = [run for c in configs for run in
                 [r for r in runs if r[0].split(":")[1] == c] + [(f"authors:{c}", "default")]]
@@ -400,12 +404,37 @@ def main():
         "date": datetime.datetime.fromtimestamp(start, datetime.timezone.utc).isoformat(timespec="minutes"),
         "machine": machine(), "wall_s": round(time.time() - start, 1), "results": results,
     }
-    with open(args.output, "w") as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
-    print(table(results))
+    print(table(results))  # first: a failed write below loses no measurement
+    tmp = f"{args.output}.partial"
+    try:
+        with open(tmp, "w") as f:
+            json.dump(report, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, args.output)
+    except OSError as error:
+        print(f"\nThe JSON could not be written to {args.output} ({error.strerror or error}); the table above "
+              "holds the numbers.", file=sys.stderr)
+        return 4
     print(f"\nMachine: {report['machine']}; wall {report['wall_s']} s; JSON: {args.output}")
     return 0
+
+
+def check_output(parser, output: str):
+    """Exit 2 (``parser.error``) when the JSON report cannot be written to ``output``: a folder,
+    a missing folder, or one that refuses a file (probed with a temporary file)."""
+    import tempfile
+
+    path = os.path.abspath(output)
+    if os.path.isdir(path):
+        parser.error(f"--output {path} is a folder; give a file name such as {os.path.join(path, 'speed.json')}")
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        parser.error(f"--output {path}: the folder {folder} does not exist; create it or choose another path")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".speed-probe-"):
+            pass
+    except OSError as error:
+        parser.error(f"--output {path} cannot be written ({error.strerror or error}); choose another path")
 
 
 if __name__ == "__main__":

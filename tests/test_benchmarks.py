@@ -125,3 +125,16 @@ def test_the_kernel_table_sums_onednn_records_per_kernel_and_iteration():
                         "0.60 | 0.5 | 1200 |")
     assert table[4].startswith("| batch_normalization forward_training | bnorm_tbb_jit:sse41 | data acdb | - |")
     assert table[-1] == "| all 3 kinds | | | | | 1.25 | 2 | |"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--jit=yes"], "--jit must be off, on or off,on; got 'yes'"),
+    (["--output=/nonexistent/folder/speed.json"], "the folder /nonexistent/folder does not exist"),
+    (["--output=/tmp"], "--output /tmp is a folder"),
+], ids=["unknown jit", "missing output folder", "output a folder"])
+def test_bad_arguments_are_refused_before_any_measurement(args, message):
+    """Issue 50: --jit=yes ran as off, and --output was checked only after the measurements."""
+    result = subprocess.run([sys.executable, "benchmarks/speed.py", "--configs=mog25", *args], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
+    assert "done " not in result.stderr  # nothing was measured
