@@ -109,6 +109,7 @@ def check_writable_directory(flag_values, name: str):
         if os.path.lexists(parent):  # a dangling link or a file on the way
             usage_error(f"--{name} {path} cannot be created (Not a directory: {parent}); choose another path.")
         parent = os.path.dirname(parent)
+    check_path_length(name, path, parent)
     try:
         os.rmdir(tempfile.mkdtemp(dir=parent, prefix=".age_tf-probe-"))
     except OSError as error:
@@ -134,6 +135,29 @@ def refuse_beyond_memory(needed_bytes: dict):
     named = [what for what in largest if needed_bytes[what] >= 0.1 * total]
     usage_error(f"{' and '.join(named)} need{'' if len(named) > 1 else 's'} at least {total / GIB:,.1f} GiB of memory, and this machine has "
                 f"{free / GIB:,.1f} GiB free; lower {'them' if len(named) > 1 else 'it'}.")
+
+
+# Room kept under the file system's path limit for what a run writes below its directory
+# ("checkpoint/steps/ckpt-1234567_temp/part-00000-of-00001.data-00000-of-00001.tempstate<19 digits>").
+PATH_ROOM = 160
+
+
+def check_path_length(name: str, path: str, parent: str):
+    """Exit 2 when ``path`` has a component longer than the file system allows, or leaves less than
+    ``PATH_ROOM`` characters for the files written below it: the probe in ``parent`` would pass and
+    the first save fail after training."""
+    try:
+        name_max, path_max = os.pathconf(parent, "PC_NAME_MAX"), os.pathconf(parent, "PC_PATH_MAX")
+    except (OSError, ValueError):  # not POSIX: nothing to compare against
+        return
+    longest = max(os.path.relpath(path, parent).split(os.sep), key=len)
+    if len(longest.encode()) > name_max:
+        usage_error(f"--{name} has a folder name of {len(longest.encode())} bytes ({longest[:20]}...), longer "
+                    f"than the {name_max} this file system allows; choose a shorter path.")
+    if len(path.encode()) + PATH_ROOM > path_max:
+        usage_error(f"--{name} is {len(path.encode())} bytes long, and the files written below it need "
+                    f"{len(path.encode()) + PATH_ROOM - path_max} more than the {path_max} this file system "
+                    "allows; choose a shorter path.")
 
 
 def check_adam_betas(flag_values):

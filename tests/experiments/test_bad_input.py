@@ -206,6 +206,11 @@ CASES = [
     ("batch beyond memory", MOG, ["--batch_size=5200000000", "--steps_per_epoch=3"], "--batch_size=5200000000 needs"),
     ("training set beyond memory", STACKED, ["--num_train_examples=100000000"],
      "--num_train_examples=100000000 needs at least"),
+    # Issue 50: a 4,000-character --output_dir passed the writability check and failed at the first save.
+    ("output_dir too long", MOG, [lambda t: f"--output_dir={t / '/'.join(['a' * 200] * 20)}"],
+     "bytes long, and the files written below it need"),
+    ("output_dir folder name too long", MOG, [lambda t: f"--output_dir={t / ('b' * 300)}"],
+     "has a folder name of 300 bytes"),
     ("missing run to summarise", SUMMARIZE, [lambda t: f"--runs={t / 'never_ran'}"], "metrics.json does not exist; did the run"),
 ]
 
