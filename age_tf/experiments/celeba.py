@@ -240,6 +240,27 @@ def load_images(split: str, shuffle_seed=None):
     return dataset
 
 
+def view_images(dataset):
+    """The first --num_view_images of the validation split, read before anything is written: a
+    split too small for the views, or damaged records among them, stops the run now (exit 2)
+    rather than at the end of epoch 1."""
+    import tensorflow as tf
+
+    from age_tf import callbacks
+
+    where = f"--dataset={FLAGS.dataset} --validation_split={FLAGS.validation_split}"
+    try:
+        found = callbacks.first_images(dataset, FLAGS.num_view_images)
+    except (tf.errors.DataLossError, tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as error:
+        cli.usage_error(f"{where} cannot be read ({cli.first_line(error)}); prepare that dataset again.")
+    except ValueError as error:  # np.stack of no images: an empty split
+        cli.usage_error(f"{where} yields no images ({error}); choose another --validation_split.")
+    if len(found) < 16:
+        cli.usage_error(f"{where} holds {len(found)} images; the views need at least 16 (8 interpolation pairs); "
+                        "choose a larger --validation_split.")
+    return found
+
+
 def steps_per_epoch(train_images, batch_size: int) -> int:
     """--steps_per_epoch, or the split's size // batch_size (exit 2 if tfds does not know it)."""
     if FLAGS.steps_per_epoch:
@@ -337,7 +358,7 @@ def main(argv):
         train_images, validation_images = folder_images.training_dataset(), folder_images.images("validation")
     else:
         train_images = load_images(FLAGS.split, shuffle_seed=FLAGS.seed)
-        validation_images = load_images(FLAGS.validation_split)
+        validation_images = view_images(load_images(FLAGS.validation_split))
     steps_per_epoch(train_images, resolved("batch_size"))
     strategy = hardware.make_strategy(FLAGS.strategy)
     cli.check_divisible_batch(resolved("batch_size"), strategy, FLAGS.strategy)

@@ -339,21 +339,33 @@ def run_main(main):
             sys.stderr.write(f"Interrupted. The newest checkpoint{where} is kept; rerun the same command to "
                              "resume from it.\n")
             return 130
-        except Exception as error:  # noqa: BLE001 - only TensorFlow's disk-full, memory and permission errors are ours
+        except Exception as error:  # noqa: BLE001 - only TensorFlow's data, memory and file errors are ours
             import tensorflow as tf  # loaded by then: the error came from it
 
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            line = first_line(error)
+            output_dir = os.path.abspath(getattr(flags.FLAGS, "output_dir", None) or os.sep + "\0")
+            if isinstance(error, tf.errors.NotFoundError) and output_dir in str(error):
+                sys.stderr.write(f"Stopped by a file error: {line}. Check that {output_dir} is still there, then "
+                                 "rerun the same command (a training run resumes from its last checkpoint).\n")
+                return 4
+            if isinstance(error, (tf.errors.DataLossError, tf.errors.NotFoundError)):  # data read mid-training
+                source = getattr(flags.FLAGS, "data_dir", None) or getattr(flags.FLAGS, "data", None)
+                where = f" in {os.path.abspath(os.path.expanduser(source))}" if source else ""
+                sys.stderr.write(f"Stopped by damaged or missing data{where}: {line}. Prepare the data again (a "
+                                 "tensorflow-datasets folder: remove it and rerun tfds build), then rerun the same "
+                                 "command (a training run resumes from its last checkpoint).\n")
+                return 2
             if isinstance(error, tf.errors.ResourceExhaustedError) and ("OOM" in str(error) or
                                                                         "alloc" in str(error).lower()):
-                return out_of_memory(f" ({first_line})")
+                return out_of_memory(f" ({line})")
             if isinstance(error, tf.errors.PermissionDeniedError):  # a checkpoint save, e.g. a read-only folder
-                sys.stderr.write(f"Stopped by a file error: {first_line}. Fix the permissions, then rerun the "
+                sys.stderr.write(f"Stopped by a file error: {line}. Fix the permissions, then rerun the "
                                  "same command (a training run resumes from its last checkpoint).\n")
                 return 4
             if not isinstance(error, tf.errors.ResourceExhaustedError):
                 raise
             sys.stderr.write(
-                f"Stopped by a file error: {first_line}. Free some space, then rerun "
+                f"Stopped by a file error: {line}. Free some space, then rerun "
                 "the same command (a training run resumes from its last checkpoint).\n"
             )
             return 4
@@ -363,6 +375,20 @@ def run_main(main):
             run_lock.release_all()
 
     app.run(guarded, flags_parser=parse_flags)
+
+
+def first_line(error: BaseException) -> str:
+    """The line of an error's message that says what went wrong, or its type. TensorFlow's errors
+    from a graph open with "Graph execution error:" and the Python stack of the op: their reason
+    is the last line that is neither indented nor that heading."""
+    text = str(error).strip()
+    lines = text.splitlines()
+    if lines and lines[0].startswith("Graph execution error"):
+        reasons = [line for line in lines[1:] if line.strip() and not line[0].isspace()
+                   and not line.startswith("Detected at node")]
+        if reasons:
+            return reasons[-1].strip()
+    return lines[0] if lines else type(error).__name__
 
 
 def out_of_memory(detail: str) -> int:

@@ -92,3 +92,16 @@ def test_bad_flags_exit_2_before_anything_is_written(tmp_path, run_cli, args, me
     assert result.returncode == 2, result.stderr[-2000:]
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_validation_split_too_small_for_the_views_stops_before_anything_is_written(tmp_path, run_in_process):
+    """Issue 50: found only at the end of epoch 1, before the checkpoint, so every rerun failed again."""
+    import tensorflow_datasets as tfds
+
+    out = tmp_path / "run"
+    with tfds.testing.mock_data(num_examples=10):
+        result = run_in_process(CELEBA, [*TINY, "--epochs=1", "--steps_per_epoch=1", f"--output_dir={out}",
+                                         f"--data_dir={tmp_path / 'data'}"])
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "--validation_split=validation holds 10 images; the views need at least 16" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()

@@ -79,3 +79,27 @@ def test_a_full_disk_during_a_checkpoint_save_is_still_a_file_error(tmp_path, ru
     monkeypatch.setattr(checkpointing.TrainingCheckpoint, "save", disk_full)
     result = run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={tmp_path / 'run'}"])
     assert result.returncode == 4 and "No space left on device. Free some space" in result.stderr
+
+
+def test_damaged_data_met_during_training_is_named_with_exit_2(tmp_path, run_in_process, monkeypatch):
+    """Issue 50: a damaged record read mid-training (a tfds copy with a bad shard) ended in a raw
+    traceback and exit 1. Here the training batches come from a real TFRecord file with a torn
+    record, so TensorFlow's own DataLossError reaches the entry point from inside fit."""
+    import age_tf
+
+    shard = tmp_path / "celeb_a-train.tfrecord-00000-of-00001"
+    real = age_tf.data.iteration_batches
+
+    def damaged(*args, **kwargs):
+        spec = real(*args, **kwargs).element_spec  # the batches the run expects, read from a torn file
+        with tf.io.TFRecordWriter(str(shard)) as writer:
+            writer.write(tf.io.serialize_tensor(tf.zeros(spec.shape, spec.dtype)).numpy())
+        shard.write_bytes(shard.read_bytes()[:-7])  # the record's end is lost
+        return tf.data.TFRecordDataset(str(shard)).map(
+            lambda record: tf.ensure_shape(tf.io.parse_tensor(record, spec.dtype), spec.shape)).repeat()
+
+    monkeypatch.setattr(age_tf.data, "iteration_batches", damaged)
+    result = run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={tmp_path / 'run'}"])
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Stopped by damaged or missing data: truncated record at 0" in result.stderr
+    assert "Traceback" not in result.stderr
