@@ -2,7 +2,7 @@
 
 Bad input stops the program before any work with exit code 2 and one sentence
 saying what was wrong and how to fix it (``usage_error``); ``run_main`` maps a
-diverged run to exit code 3 and a failed write to 4 (README, Exit codes).
+diverged run to exit code 3 and a failed write to 4 (docs/running.md, Exit codes).
 """
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ def check_strategy(flag_values, convnets: bool = False):
 def check_tf_config(text: str):
     """Exit 2 unless ``text`` (the TF_CONFIG environment variable) is a JSON object with a
     ``cluster`` of named lists of addresses and a ``task`` with a ``type`` and ``index`` in it."""
-    where = "see the README section on several machines"
+    where = "see docs/running.md, Several machines"
     if not text.strip():
         usage_error(f"--strategy=multi_worker needs the TF_CONFIG environment variable (cluster and task); {where}.")
     try:
