@@ -13,7 +13,7 @@ import sys
 
 from absl import flags
 
-from age_tf.experiments import cli, hardware, run_directory
+from age_tf.experiments import checks, cli, hardware, run_directory
 from experiments.tables import markdown_header, markdown_row, mean_and_stderr
 
 FLAGS = flags.FLAGS
@@ -81,12 +81,12 @@ def _fmt(value):
 def main(argv):
     del argv
     if not FLAGS.runs:
-        cli.usage_error("--runs is empty; give the run directories to summarise.")
+        checks.usage_error("--runs is empty; give the run directories to summarise.")
     rows = []
     for run in FLAGS.runs:
         path = os.path.join(run, "metrics.json")
         if not os.path.isfile(path):
-            cli.usage_error(f"{path} does not exist; did the run in {run} finish?")
+            checks.usage_error(f"{path} does not exist; did the run in {run} finish?")
         what = f"rerun the command that made {run} (it resumes from its newest checkpoint)."
         row = run_directory.read_json_object(path, what)
         info = os.path.join(run, "run_info.json")  # wall time lives apart from the metrics

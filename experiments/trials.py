@@ -37,7 +37,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 from absl import flags
 
-from age_tf.experiments import cli, hardware, run_directory
+from age_tf.experiments import checks, hardware, run_directory
 from experiments import tables
 
 FLAGS = flags.FLAGS
@@ -138,7 +138,7 @@ def load_results(path: str) -> dict:
     trials = found.get("trials", {})
     if not isinstance(trials, dict) or not all(
             isinstance(r, dict) and isinstance(r.get("seed"), int) for r in trials.values()):
-        cli.usage_error(f"{path} has no trials in the form this runner writes (label/seed: metrics with a "
+        checks.usage_error(f"{path} has no trials in the form this runner writes (label/seed: metrics with a "
                         f"seed); {what}")
     _check_types(path, _typed_fields(found), what)
     return found
@@ -150,7 +150,7 @@ def _check_types(path: str, fields, what: str):
     for field, value in fields:
         text = field.rpartition(".")[2] in TEXT_FIELDS
         if value is not None and not (isinstance(value, str) if text else _is_number(value)):
-            cli.usage_error(f"{path} holds {value!r} at {field}, where this runner writes "
+            checks.usage_error(f"{path} holds {value!r} at {field}, where this runner writes "
                             f"{'text' if text else 'a number'}; {what}")
 
 
@@ -401,33 +401,33 @@ def _validate(table: Table):
     """Exit 2 for unknown rows, --trials outside [1, MAX_TRIALS], negative --parallel, a
     missing flagfile, or --extra_flags that are not flags or that change what a row trains."""
     if not FLAGS.rows:
-        cli.usage_error(f"--rows is empty; name one or more of: {', '.join(table.labels)}.")
+        checks.usage_error(f"--rows is empty; name one or more of: {', '.join(table.labels)}.")
     unknown = [r for r in FLAGS.rows if r not in table.labels]
     if unknown:
-        cli.usage_error(f"Unknown rows {unknown}. Available: {', '.join(table.labels)}.")
+        checks.usage_error(f"Unknown rows {unknown}. Available: {', '.join(table.labels)}.")
     if not 1 <= FLAGS.trials <= MAX_TRIALS:
-        cli.usage_error(f"--trials={FLAGS.trials}: give the number of seeds per row, 1 to {MAX_TRIALS} "
+        checks.usage_error(f"--trials={FLAGS.trials}: give the number of seeds per row, 1 to {MAX_TRIALS} "
                         "(the paper: 10).")
     not_flags = [arg for arg in FLAGS.extra_flags if not arg.startswith("-")]
     if not_flags:
-        cli.usage_error(f"--extra_flags={','.join(not_flags)} is not a flag; give flags such as "
+        checks.usage_error(f"--extra_flags={','.join(not_flags)} is not a flag; give flags such as "
                         "--extra_flags=--epochs=1,--num_eval_samples=1000.")
     stopping = [arg for arg in FLAGS.extra_flags
                 if arg.lstrip("-").split("=", 1)[0] in ("dry_run", "help", "helpfull", "helpshort", "helpxml")]
     if stopping:
-        cli.usage_error(f"--extra_flags={stopping[0]} would make every trial stop before training, leaving no "
+        checks.usage_error(f"--extra_flags={stopping[0]} would make every trial stop before training, leaving no "
                         "metrics; for the runner's own plan pass --dry_run to it, not in --extra_flags.")
     conflicts = extra_flag_conflicts(table, FLAGS.extra_flags, FLAGS.rows)
     if conflicts:
         arg, owner = conflicts[0]
-        cli.usage_error(f"--extra_flags={arg} changes a flag that {owner} sets, so the trial would not be "
+        checks.usage_error(f"--extra_flags={arg} changes a flag that {owner} sets, so the trial would not be "
                         "what the table records; leave that row out with --rows, or run the entry point "
                         "itself for other settings.")
     if FLAGS.parallel < 0:
-        cli.usage_error(f"--parallel={FLAGS.parallel}: give the trials to run at once, 1 or more, "
+        checks.usage_error(f"--parallel={FLAGS.parallel}: give the trials to run at once, 1 or more, "
                         "or 0 for one per 2 CPU cores.")
     if not os.path.isfile(FLAGS.flagfile_path):
-        cli.usage_error(f"--flagfile_path {FLAGS.flagfile_path} does not exist.")
+        checks.usage_error(f"--flagfile_path {FLAGS.flagfile_path} does not exist.")
 
 
 def asked_epochs(flagfile_path: str, row_flags, extra_flags):
@@ -487,10 +487,10 @@ def main(table: Table, argv, after: Optional[Callable[[str, dict], None]] = None
     ``after(results_dir, trials)`` writes anything more (e.g. a figure).
     """
     if len(argv) > 1:
-        cli.usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
+        checks.usage_error(f"Unexpected arguments: {' '.join(argv[1:])}.")
     _validate(table)
     for name in ("results_dir", "runs_dir"):
-        cli.check_writable_directory(FLAGS, name)
+        checks.check_writable_directory(FLAGS, name)
     json_path = os.path.join(os.path.abspath(os.path.expanduser(FLAGS.results_dir)), f"{table.name}.json")
     previous = load_results(json_path)
     trials = previous.get("trials", {})

@@ -36,7 +36,7 @@ import time
 from absl import flags
 
 from age_tf import divergences, methods
-from age_tf.experiments import cli, hardware, resume, run_directory, run_flags, training
+from age_tf.experiments import checks, cli, hardware, resume, run_directory, run_flags, training
 
 FLAGS = flags.FLAGS
 _MODULE = "age_tf.experiments.celeba"
@@ -125,31 +125,31 @@ def resolved(name: str) -> int:
 
 def validate_flags():
     """Every check that can fail runs here, before anything is built or written."""
-    cli.check_method_flags(FLAGS, METHODS)
-    cli.check_non_negative(
+    checks.check_method_flags(FLAGS, METHODS)
+    checks.check_non_negative(
         FLAGS, ("latent_dim", "ch", "mlp_units", "batch_size", "steps_per_epoch", "views_every", "num_threads",
                 "checkpoint_every_steps")
     )
-    cli.check_positive(
+    checks.check_positive(
         FLAGS, ("epochs", "checkpoint_every", "fid_samples", "d_learning_rate", "eg_learning_rate",
                 "precision_recall_k", "density_coverage_k")
     )
     if FLAGS.num_view_images < 16:
-        cli.usage_error(
+        checks.usage_error(
             f"--num_view_images must be at least 16 (8 interpolation pairs; 8 queries and their "
             f"neighbours), got {FLAGS.num_view_images}."
         )
-    cli.check_adam_betas(FLAGS)
-    cli.check_strategy(FLAGS, convnets=True)
+    checks.check_adam_betas(FLAGS)
+    checks.check_strategy(FLAGS, convnets=True)
     if not 0.0 < FLAGS.validation_share < 1.0:
-        cli.usage_error(f"--validation_share must lie strictly between 0 and 1, got {FLAGS.validation_share}.")
+        checks.usage_error(f"--validation_share must lie strictly between 0 and 1, got {FLAGS.validation_share}.")
     if image_size() == 32 and not methods.get(FLAGS.method).bidirectional:
-        cli.usage_error(f"--method={FLAGS.method} trains D(x) alone, which only the 64x64 networks offer; pass "
+        checks.usage_error(f"--method={FLAGS.method} trains D(x) alone, which only the 64x64 networks offer; pass "
                         "--image_size=64.")
     if FLAGS.dataset == "folder" and not FLAGS.data_dir:
-        cli.usage_error("--dataset=folder needs --data_dir, the folder of your PNG or JPEG images.")
+        checks.usage_error("--dataset=folder needs --data_dir, the folder of your PNG or JPEG images.")
     if FLAGS.inception_weights and FLAGS.fid_inception_graph:
-        cli.usage_error("Give --fid_inception_graph (comparable FIDs) or --inception_weights (Keras' InceptionV3), "
+        checks.usage_error("Give --fid_inception_graph (comparable FIDs) or --inception_weights (Keras' InceptionV3), "
                         "not both.")
     for name in ("fid_inception_graph", "inception_weights"):
         if getattr(FLAGS, name):
@@ -158,7 +158,7 @@ def validate_flags():
             try:
                 inception.load_feature_network(getattr(FLAGS, name))
             except inception.InceptionWeightsError as error:
-                cli.usage_error(f"--{name}: {error}")
+                checks.usage_error(f"--{name}: {error}")
 
 
 def build_networks(seed: int, bidirectional: bool):
@@ -204,16 +204,16 @@ def load_folder():
     try:
         images = folder.load_image_folder(FLAGS.data_dir, image_size(), FLAGS.validation_share)
     except folder.FolderError as error:
-        cli.usage_error(str(error))
+        checks.usage_error(str(error))
     batch_size = resolved("batch_size")
     if len(images.train) < batch_size:
-        cli.usage_error(
+        checks.usage_error(
             f"The image folder {FLAGS.data_dir} holds {len(images.train) + len(images.validation)} images, of which "
             f"{len(images.train)} train after holding out {len(images.validation)}: fewer than one batch of "
             f"{batch_size}; add images or pass a smaller --batch_size."
         )
     if len(images.validation) < 16:
-        cli.usage_error(
+        checks.usage_error(
             f"--validation_share={FLAGS.validation_share} holds out {len(images.validation)} of the "
             f"{len(images.train) + len(images.validation)} images in {FLAGS.data_dir}; the views need at least 16 "
             "(8 interpolation pairs); raise --validation_share or add images."
@@ -229,11 +229,11 @@ def load_images(split: str, shuffle_seed=None):
         dataset = loader(split, data_dir=FLAGS.data_dir, shuffle_seed=shuffle_seed, image_size=image_size())
         spec = images.check_image_spec(dataset, f"--dataset={FLAGS.dataset} --split={split}")
     except (images.DatasetNotPreparedError, images.ImageDataError) as error:
-        cli.usage_error(str(error))
+        checks.usage_error(str(error))
     except ValueError as error:  # e.g. tfds: unknown split name
-        cli.usage_error(f"--dataset={FLAGS.dataset} --split={split}: {error}")
+        checks.usage_error(f"--dataset={FLAGS.dataset} --split={split}: {error}")
     if tuple(spec.shape) != (image_size(), image_size(), 3):
-        cli.usage_error(
+        checks.usage_error(
             f"--dataset={FLAGS.dataset} --split={split} yields images of shape {tuple(spec.shape)}; "
             f"the networks of --image_size={image_size()} take single {image_size()}x{image_size()}x3 images."
         )
@@ -252,11 +252,11 @@ def view_images(dataset):
     try:
         found = callbacks.first_images(dataset, FLAGS.num_view_images)
     except (tf.errors.DataLossError, tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as error:
-        cli.usage_error(f"{where} cannot be read ({cli.first_line(error)}); prepare that dataset again.")
+        checks.usage_error(f"{where} cannot be read ({cli.first_line(error)}); prepare that dataset again.")
     except ValueError as error:  # np.stack of no images: an empty split
-        cli.usage_error(f"{where} yields no images ({error}); choose another --validation_split.")
+        checks.usage_error(f"{where} yields no images ({error}); choose another --validation_split.")
     if len(found) < 16:
-        cli.usage_error(f"{where} holds {len(found)} images; the views need at least 16 (8 interpolation pairs); "
+        checks.usage_error(f"{where} holds {len(found)} images; the views need at least 16 (8 interpolation pairs); "
                         "choose a larger --validation_split.")
     return found
 
@@ -267,7 +267,7 @@ def steps_per_epoch(train_images, batch_size: int) -> int:
         return FLAGS.steps_per_epoch
     size = int(train_images.cardinality())
     if size <= 0:
-        cli.usage_error(f"The size of split {FLAGS.split!r} is unknown; give --steps_per_epoch.")
+        checks.usage_error(f"The size of split {FLAGS.split!r} is unknown; give --steps_per_epoch.")
     return max(size // batch_size, 1)
 
 
@@ -361,7 +361,7 @@ def main(argv):
         validation_images = view_images(load_images(FLAGS.validation_split))
     steps_per_epoch(train_images, resolved("batch_size"))
     strategy = hardware.make_strategy(FLAGS.strategy)
-    cli.check_divisible_batch(resolved("batch_size"), strategy, FLAGS.strategy)
+    checks.check_divisible_batch(resolved("batch_size"), strategy, FLAGS.strategy)
     output_dir = resume.open_run_directory(_MODULE)
     results = run(output_dir, strategy, train_images, validation_images, folder_images)
     shown = ("fid", "kid", "kid_std", "fid_keras", "kid_keras", "kid_keras_std", "precision", "recall", "density",

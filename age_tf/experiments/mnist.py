@@ -27,7 +27,7 @@ import numpy as np
 from absl import flags
 
 from age_tf import divergences, methods
-from age_tf.experiments import cli, hardware, resume, run_directory, run_flags, training
+from age_tf.experiments import checks, cli, hardware, resume, run_directory, run_flags, training
 
 FLAGS = flags.FLAGS
 _MODULE = "age_tf.experiments.mnist"
@@ -65,22 +65,22 @@ flags.adopt_module_key_flags(run_flags)
 
 def validate_flags():
     """Every check on the flags alone, before anything is read, built or written."""
-    cli.check_method_flags(FLAGS, METHODS)
-    cli.check_non_negative(FLAGS, ("num_train", "max_train_points", "eval_every", "num_threads",
+    checks.check_method_flags(FLAGS, METHODS)
+    checks.check_non_negative(FLAGS, ("num_train", "max_train_points", "eval_every", "num_threads",
                                    "checkpoint_every_steps"))
-    cli.check_positive(FLAGS, ("latent_dim", "hidden_units", "d_steps", "batch_size", "epochs", "checkpoint_every",
+    checks.check_positive(FLAGS, ("latent_dim", "hidden_units", "d_steps", "batch_size", "epochs", "checkpoint_every",
                                "d_learning_rate", "eg_learning_rate"))
-    cli.check_adam_betas(FLAGS)
-    cli.check_strategy(FLAGS)
+    checks.check_adam_betas(FLAGS)
+    checks.check_strategy(FLAGS)
     method = methods.get(FLAGS.method)
     if not method.adversarial:
         if FLAGS.prior != "normal":
-            cli.usage_error(f"--method={method.name} has the prior N(0, I) (its KL term is in closed form); "
+            checks.usage_error(f"--method={method.name} has the prior N(0, I) (its KL term is in closed form); "
                             "pass --prior=normal.")
         if (FLAGS.encoder_kind, FLAGS.generator_kind) != ("gaussian", "gaussian"):
-            cli.usage_error(f"--method={method.name} needs --encoder_kind=gaussian and --generator_kind=gaussian.")
+            checks.usage_error(f"--method={method.name} needs --encoder_kind=gaussian and --generator_kind=gaussian.")
         if FLAGS.precision != "float32":
-            cli.usage_error(f"--method={method.name} does not train in {FLAGS.precision} yet; pass "
+            checks.usage_error(f"--method={method.name} does not train in {FLAGS.precision} yet; pass "
                             "--precision=float32.")
 
 
@@ -95,9 +95,9 @@ def load_data():
     try:
         data = mnist.flat_mnist(FLAGS.mnist_dir, FLAGS.num_train)
     except mnist.MnistError as error:
-        cli.usage_error(f"--mnist_dir: {error}")
+        checks.usage_error(f"--mnist_dir: {error}")
     if len(data.train_x) < FLAGS.batch_size * (FLAGS.d_steps + 1):
-        cli.usage_error(f"--mnist_dir holds {len(data.train_x):,} training digits, fewer than one iteration's "
+        checks.usage_error(f"--mnist_dir holds {len(data.train_x):,} training digits, fewer than one iteration's "
                         f"{FLAGS.d_steps + 1} minibatches of --batch_size={FLAGS.batch_size}.")
     return data
 
@@ -186,7 +186,7 @@ def main(argv):
         return 0
     data = load_data()  # checks --mnist_dir before anything is written
     strategy = hardware.make_strategy(FLAGS.strategy)
-    cli.check_divisible_batch(FLAGS.batch_size, strategy, FLAGS.strategy)
+    checks.check_divisible_batch(FLAGS.batch_size, strategy, FLAGS.strategy)
     output_dir = resume.open_run_directory(_MODULE)
     results = run(output_dir, strategy, data)
     shown = ("knn_accuracy", "probe_accuracy", "probe_penalty", "reconstruction_distance", "random_pair_distance",

@@ -31,7 +31,7 @@ import age_tf
 from age_tf import divergences, methods
 from age_tf.data.mog import heldout_draw, points_per_mode
 from age_tf.metrics.modes import returned_home
-from age_tf.experiments import cli, hardware, precision, resume, run_directory, run_flags, training
+from age_tf.experiments import checks, cli, hardware, precision, resume, run_directory, run_flags, training
 from age_tf.networks import KINDS, mlp
 
 FLAGS = flags.FLAGS
@@ -111,49 +111,49 @@ flags.adopt_module_key_flags(run_flags)
 
 def validate_flags():
     """Every check that can fail runs here, before anything is built."""
-    cli.check_method_flags(FLAGS, METHODS)
+    checks.check_method_flags(FLAGS, METHODS)
     if int(round(FLAGS.num_modes ** 0.5)) ** 2 != FLAGS.num_modes or FLAGS.num_modes < 1:
-        cli.usage_error(f"--num_modes must be a square number (9, 25), got {FLAGS.num_modes}.")
-    cli.check_non_negative(FLAGS, ("eval_every", "num_threads", "steps_per_epoch", "checkpoint_every_steps"))
-    cli.check_positive(
+        checks.usage_error(f"--num_modes must be a square number (9, 25), got {FLAGS.num_modes}.")
+    checks.check_non_negative(FLAGS, ("eval_every", "num_threads", "steps_per_epoch", "checkpoint_every_steps"))
+    checks.check_positive(
         FLAGS, ("d_steps", "batch_size", "epochs", "latent_dim", "hidden_units", "generator_layers", "d_hidden_units",
                 "num_eval_samples", "checkpoint_every",
                 "d_learning_rate", "eg_learning_rate", "mc_samples", "ais_steps", "ais_chains",
                 "ais_examples", "ais_step_size", "is_samples", "precision_recall_k", "density_coverage_k"),
     )
-    cli.check_adam_betas(FLAGS)
-    cli.check_strategy(FLAGS)
+    checks.check_adam_betas(FLAGS)
+    checks.check_strategy(FLAGS)
     if not math.isfinite(FLAGS.d_negative_slope):
-        cli.usage_error(f"--d_negative_slope must be a finite number of at least 0, got {FLAGS.d_negative_slope}.")
+        checks.usage_error(f"--d_negative_slope must be a finite number of at least 0, got {FLAGS.d_negative_slope}.")
     if "prdc" in [*FLAGS.metrics, *(VECTOR_ALWAYS_METRICS if FLAGS.data else ())]:
         needed = max(FLAGS.precision_recall_k, FLAGS.density_coverage_k) + 1
         if FLAGS.num_eval_samples < needed:
-            cli.usage_error(f"--num_eval_samples={FLAGS.num_eval_samples} is too few for precision, recall, density "
+            checks.usage_error(f"--num_eval_samples={FLAGS.num_eval_samples} is too few for precision, recall, density "
                             f"and coverage with k = {needed - 1}: they need at least {needed} samples.")
     gaussian_only = {"objective", "cycle_consistency", "nll", "nll_is"} & set(chosen_metrics())
     method = methods.get(FLAGS.method)
     if not method.adversarial and FLAGS.precision != "float32":
-        cli.usage_error(f"--method={method.name} does not train in {FLAGS.precision} yet; pass --precision=float32.")
+        checks.usage_error(f"--method={method.name} does not train in {FLAGS.precision} yet; pass --precision=float32.")
     needs_gaussian = method.gaussian_networks or gaussian_only
     if needs_gaussian and (FLAGS.encoder_kind, FLAGS.generator_kind) != ("gaussian", "gaussian"):
         what = f"--method={method.name}" if method.gaussian_networks else f"--metrics={','.join(sorted(gaussian_only))}"
-        cli.usage_error(
+        checks.usage_error(
             f"{what} needs --encoder_kind=gaussian and --generator_kind=gaussian."
         )
     for name in ("encoder_kind", "generator_kind"):
         if getattr(FLAGS, name) not in KINDS:
-            cli.usage_error(
+            checks.usage_error(
                 f"Unknown --{name} {getattr(FLAGS, name)!r}. Available: {', '.join(KINDS)}."
             )
     if FLAGS.data:
         validate_data_flags()
     else:
         validate_mixture_flags()
-    cli.refuse_beyond_memory(memory_needed(data_dim()))
+    checks.refuse_beyond_memory(memory_needed(data_dim()))
 
 
 def memory_needed(dim: int) -> dict:
-    """Lower bounds on the bytes the sizes set by flags take (``cli.refuse_beyond_memory``): the
+    """Lower bounds on the bytes the sizes set by flags take (``checks.refuse_beyond_memory``): the
     weights of E, G and D with Adam's two moments, one step's activations, and the evaluation
     samples with their codes (float32)."""
     h, dh, layers = FLAGS.hidden_units, FLAGS.d_hidden_units, FLAGS.generator_layers
@@ -170,17 +170,17 @@ def validate_mixture_flags():
     """The checks of a run on the generated mixture (no --data)."""
     points = int(points_per_mode(FLAGS.num_modes, FLAGS.imbalanced).sum())
     if not FLAGS.steps_per_epoch and FLAGS.batch_size > points:
-        cli.usage_error(
+        checks.usage_error(
             f"--batch_size={FLAGS.batch_size} is larger than the {points:,} points of --num_modes="
             f"{FLAGS.num_modes}, so an epoch would have no step; use a smaller batch or set --steps_per_epoch."
         )
     if FLAGS.ais_examples > HELDOUT_POINTS:
-        cli.usage_error(
+        checks.usage_error(
             f"--ais_examples must be at most the {HELDOUT_POINTS:,} held-out points, got {FLAGS.ais_examples}."
         )
     unknown = [m for m in FLAGS.metrics if m not in MIXTURE_METRICS]
     if unknown:  # checked before training: an image metric would fail only after it
-        cli.usage_error(
+        checks.usage_error(
             f"Unknown metrics {', '.join(unknown)} for a mixture run. Available: {', '.join(MIXTURE_METRICS)}."
         )
 
@@ -213,25 +213,25 @@ def validate_data_flags():
     from age_tf.data import vectors
 
     if not 0.0 < FLAGS.validation_share < 1.0:
-        cli.usage_error(f"--validation_share must lie strictly between 0 and 1, got {FLAGS.validation_share}.")
+        checks.usage_error(f"--validation_share must lie strictly between 0 and 1, got {FLAGS.validation_share}.")
     unknown = [m for m in chosen_metrics() if m not in VECTOR_METRICS]
     if unknown:
-        cli.usage_error(f"--metrics {', '.join(unknown)} need the mixture's modes or density; with --data choose "
+        checks.usage_error(f"--metrics {', '.join(unknown)} need the mixture's modes or density; with --data choose "
                         f"from {', '.join(VECTOR_METRICS)}.")
     try:
         data = vector_data()
     except vectors.VectorDataError as error:
-        cli.usage_error(str(error))
+        checks.usage_error(str(error))
     if "prdc" in chosen_metrics() + list(VECTOR_ALWAYS_METRICS):
         needed = max(FLAGS.precision_recall_k, FLAGS.density_coverage_k) + 1
         if len(data.heldout) < needed:
-            cli.usage_error(
+            checks.usage_error(
                 f"--validation_share={FLAGS.validation_share} holds out {len(data.heldout)} of the "
                 f"{len(data.points) + len(data.heldout)} rows of {FLAGS.data}; precision, recall, density and "
                 f"coverage need at least {needed} (k + 1); raise --validation_share or add rows."
             )
     if not FLAGS.steps_per_epoch and FLAGS.batch_size > len(data.points):
-        cli.usage_error(
+        checks.usage_error(
             f"--batch_size={FLAGS.batch_size} is larger than the {len(data.points):,} training rows of {FLAGS.data} "
             f"({len(data.heldout):,} more are held out), so an epoch would have no step; use a smaller batch or "
             "set --steps_per_epoch."
@@ -417,7 +417,7 @@ def main(argv):
     if not cli.begin(argv, _MODULE, validate_flags):
         return 0
     strategy = hardware.make_strategy(FLAGS.strategy)
-    cli.check_divisible_batch(FLAGS.batch_size, strategy, FLAGS.strategy)
+    checks.check_divisible_batch(FLAGS.batch_size, strategy, FLAGS.strategy)
     output_dir = resume.open_run_directory(_MODULE)
     results = run(output_dir, strategy)
     hidden = ("figure", "checkpoint", "export", "seed", "data_seed")

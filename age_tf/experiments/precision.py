@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 
-from age_tf.experiments import hardware, run_directory
+from age_tf.experiments import hardware, resume, run_directory
 from age_tf.experiments.run_flags import AUTO_PRECISION as AUTO
 from age_tf.experiments.run_flags import PRECISION_BEFORE_AUTO
 from age_tf.experiments.run_flags import PRECISIONS as CHOICES
@@ -44,7 +44,7 @@ def choose(bf16_units, has_gpu: bool, resumed_precision=None, jit_compile: bool 
     on a CPU with native bfloat16 units (``bf16_units``, ``hardware.bf16_units()``: AMX or
     AVX-512 BF16) and no GPU for the adversarial methods (those of ``AGE.train_step``, whose
     step the bfloat16 evidence exercised), unless XLA was asked for (slower in bfloat16 on a
-    CPU, ``cli.XLA_SLOWER_ON_CPU``); else float32."""
+    CPU, ``checks.XLA_SLOWER_ON_CPU``); else float32."""
     if resumed_precision in CHOICES:
         return resumed_precision, "the precision of the run it resumes"
     if adversarial is None:
@@ -63,8 +63,6 @@ def choose(bf16_units, has_gpu: bool, resumed_precision=None, jit_compile: bool 
 def resumed_precision(flag_values):
     """The ``--precision`` in ``flags.txt`` of the run that ``--output_dir`` holds when this
     invocation would resume it (``--resume`` and a checkpoint there); else None."""
-    from age_tf.experiments import resume  # imports cli, which imports this module lazily
-
     output_dir = os.path.expanduser(flag_values.output_dir or "")
     if not resume.would_resume(output_dir, flag_values.resume):
         return None

@@ -14,7 +14,7 @@ import stat
 
 from absl import flags
 
-from age_tf.experiments import cli, run_directory, run_flags
+from age_tf.experiments import checks, run_directory, run_flags, run_lock
 
 
 def changed_on_resume(saved_lines, current: dict, free=frozenset(), defaults=None) -> list:
@@ -56,12 +56,12 @@ def refuse_changed_resume(output_dir: str, module_name: str) -> bool:
     path = os.path.join(output_dir, "flags.txt")
     current = run_directory.resolved_flag_lines(module_name)
     if not any(run_directory.flag_name(line, current) in current for line in saved):
-        cli.usage_error(
+        checks.usage_error(
             f"--output_dir {output_dir} holds a checkpoint but no readable {os.path.basename(path)} saying how it "
             "was trained, so a resume could mix two trainings; pass --noresume to train from scratch there "
             "(the old checkpoints are removed) or choose another --output_dir."
         )
-    free = {flag.name for flag in cli.module_flags(module_name) if run_flags.is_free_on_resume(flag)}
+    free = {flag.name for flag in checks.module_flags(module_name) if run_flags.is_free_on_resume(flag)}
     defaults = run_directory.default_flag_lines(module_name)
     if defaults.get("precision") == f"--precision={run_flags.AUTO_PRECISION}":
         defaults["precision"] = f"--precision={run_flags.PRECISION_BEFORE_AUTO}"
@@ -69,7 +69,7 @@ def refuse_changed_resume(output_dir: str, module_name: str) -> bool:
     if changes:
         shown = lambda line: line.removeprefix("# ")  # noqa: E731  ("# --scale_clip unset")
         listed = "; ".join(f"{shown(then)} there, {shown(now)} now" for then, now in changes)
-        cli.usage_error(
+        checks.usage_error(
             f"--output_dir {output_dir} holds a checkpoint trained with other settings ({listed}); "
             f"resuming would mix the two. Rerun with that run's settings (--flagfile={path}, changing "
             "only --epochs or evaluation flags), choose another --output_dir, or pass --noresume to "
@@ -89,7 +89,7 @@ def refuse_fewer_epochs(output_dir: str):
     newest = checkpointing.checkpoint_paths(os.path.join(output_dir, run_directory.CHECKPOINT_DIR))
     finished = int(os.path.basename(newest[0]).rpartition("-")[2]) if newest else 0
     if epochs is not None and epochs < finished:
-        cli.usage_error(
+        checks.usage_error(
             f"--output_dir {output_dir} has already trained {finished} epochs (its newest checkpoint, "
             f"{newest[0]}), more than --epochs={epochs}; pass --epochs={finished} or more to evaluate or "
             "continue that run, or --noresume to train from scratch there (its checkpoints are removed)."
@@ -103,8 +103,6 @@ def refuse_foreign_directory(output_dir: str, module_name: str):
     another entry point (whose run a resume would take over). Its lock file and ``*.log`` files
     do not count: a training never removes or writes a log, and the table runners open a trial's
     ``stdout.log`` before they start it."""
-    from age_tf.experiments import run_lock
-
     entries = sorted(name for name in os.listdir(output_dir)
                      if name != run_lock.LOCK_FILE and not (name.endswith(".log") and
                                                             os.path.isfile(os.path.join(output_dir, name))))
@@ -117,17 +115,17 @@ def refuse_foreign_directory(output_dir: str, module_name: str):
         except OSError:  # missing, or a dangling link
             continue
         if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
-            cli.usage_error(f"{path} is a named pipe or a socket, not a file, and reading or writing it would wait "
+            checks.usage_error(f"{path} is a named pipe or a socket, not a file, and reading or writing it would wait "
                             "forever; remove it and rerun.")
     if not os.path.lexists(os.path.join(output_dir, "flags.txt")):
         shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
-        cli.usage_error(
+        checks.usage_error(
             f"--output_dir {output_dir} already holds files ({shown}) but no flags.txt, so no run of this "
             "program made it, and training there would replace some of them; choose a new or empty folder."
         )
     owner = run_directory.writer(output_dir)
     if owner is not None and owner != module_name:
-        cli.usage_error(
+        checks.usage_error(
             f"--output_dir {output_dir} is a run directory of python -m {owner} (its flags.txt says so); "
             f"python -m {module_name} will not resume or replace it; choose another --output_dir."
         )
@@ -137,7 +135,7 @@ def refuse_unwritable_parts(output_dir: str):
     """Stops (exit 2) before training when a folder the run writes into already exists in
     ``output_dir`` and cannot be written (a read-only ``checkpoint/`` under a writable run
     directory): found at the first save, it would cost an epoch. Probed as
-    ``cli.check_writable_directory`` does, so that a read-only mount counts too."""
+    ``checks.check_writable_directory`` does, so that a read-only mount counts too."""
     import tempfile
 
     for name in (*run_directory.TRAINING_DIRS, os.path.join(run_directory.CHECKPOINT_DIR, "steps")):
@@ -147,7 +145,7 @@ def refuse_unwritable_parts(output_dir: str):
         try:
             os.rmdir(tempfile.mkdtemp(dir=path, prefix=".age_tf-probe-"))
         except OSError as error:
-            cli.usage_error(f"{path} cannot be written ({error.strerror or error}), and the run writes there; fix "
+            checks.usage_error(f"{path} cannot be written ({error.strerror or error}), and the run writes there; fix "
                             "its permissions (chmod -R u+w) or choose another --output_dir.")
 
 
@@ -157,19 +155,17 @@ def open_run_directory(module_name: str) -> str:
     an earlier training's files when the run starts over (--noresume, or no checkpoint
     to resume: no old checkpoint or history is left to mix with the new run's) and
     writes the resolved flags."""
-    from age_tf.experiments import run_lock
-
     output_dir = run_directory.prepare_output_dir(flags.FLAGS.output_dir)
     refuse_foreign_directory(output_dir, module_name)
     checkpoints = os.path.join(output_dir, run_directory.CHECKPOINT_DIR)
     if os.path.lexists(checkpoints) and not os.path.isdir(checkpoints):
-        cli.usage_error(f"{checkpoints} is not a directory, and the run's checkpoints go there; move it "
+        checks.usage_error(f"{checkpoints} is not a directory, and the run's checkpoints go there; move it "
                         "away or choose another --output_dir.")
     refuse_unwritable_parts(output_dir)
     try:
         run_lock.acquire(output_dir)  # held until cli.run_main returns
     except run_lock.RunDirectoryBusy as error:
-        cli.usage_error(str(error))
+        checks.usage_error(str(error))
     if not refuse_changed_resume(output_dir, module_name):
         removed = run_directory.clear_training(output_dir)
         if removed:

@@ -13,20 +13,20 @@ import os
 import sys
 import tempfile
 
-from age_tf.experiments import cli, hardware
+from age_tf.experiments import checks, hardware
 
 
 def prepare_output_dir(path: str) -> str:
     """Creates the run directory, or stops with a clear message if it cannot."""
     path = os.path.abspath(os.path.expanduser(path))
     if os.path.exists(path) and not os.path.isdir(path):
-        cli.usage_error(f"--output_dir {path} is a file, not a directory; choose another path.")
+        checks.usage_error(f"--output_dir {path} is a file, not a directory; choose another path.")
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as error:
-        cli.usage_error(f"--output_dir {path} cannot be created ({error.strerror}).")
+        checks.usage_error(f"--output_dir {path} cannot be created ({error.strerror}).")
     if not os.access(path, os.W_OK):
-        cli.usage_error(f"--output_dir {path} is not writable; choose another path.")
+        checks.usage_error(f"--output_dir {path} is not writable; choose another path.")
     return path
 
 
@@ -69,9 +69,9 @@ def read_json_object(path: str, what: str) -> dict:
         with open(path) as f:
             found = json.load(f)
     except (ValueError, UnicodeDecodeError) as error:
-        cli.usage_error(f"{path} is not valid JSON ({error}); {what}")
+        checks.usage_error(f"{path} is not valid JSON ({error}); {what}")
     if not isinstance(found, dict):
-        cli.usage_error(f"{path} holds a JSON {type(found).__name__}, not an object; {what}")
+        checks.usage_error(f"{path} holds a JSON {type(found).__name__}, not an object; {what}")
     return found
 
 
@@ -158,7 +158,7 @@ def resolved_flag_lines(module_name: str) -> dict:
     one without (e.g. --scale_clip unset) gives the comment ``# --name unset``, so
     that a resume that sets it is seen to change it."""
     return {flag.name: flag.serialize() if flag.value is not None else f"# --{flag.name}{UNSET}"
-            for flag in cli.module_flags(module_name)}
+            for flag in checks.module_flags(module_name)}
 
 
 def default_flag_lines(module_name: str) -> dict:
@@ -166,7 +166,7 @@ def default_flag_lines(module_name: str) -> dict:
     import copy
 
     lines = {}
-    for flag in cli.module_flags(module_name):
+    for flag in checks.module_flags(module_name):
         at_default = copy.deepcopy(flag)
         at_default.value = flag.default
         lines[flag.name] = at_default.serialize() if flag.default is not None else f"# --{flag.name}{UNSET}"

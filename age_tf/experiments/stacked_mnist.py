@@ -33,7 +33,7 @@ import time
 from absl import flags
 
 from age_tf import methods
-from age_tf.experiments import cli, hardware, resume, run_directory, run_flags, training
+from age_tf.experiments import checks, cli, hardware, resume, run_directory, run_flags, training
 
 FLAGS = flags.FLAGS
 _MODULE = "age_tf.experiments.stacked_mnist"
@@ -79,32 +79,32 @@ flags.adopt_module_key_flags(run_flags)
 
 def validate_flags():
     """Every check on the flags alone, before anything is read, built or written."""
-    cli.check_method_flags(FLAGS, METHODS)
-    cli.check_non_negative(FLAGS, ("steps_per_epoch", "eval_every", "views_every", "num_threads", "checkpoint_every_steps",
+    checks.check_method_flags(FLAGS, METHODS)
+    checks.check_non_negative(FLAGS, ("steps_per_epoch", "eval_every", "views_every", "num_threads", "checkpoint_every_steps",
                                    "representation_train_points"))
-    cli.check_positive(
+    checks.check_positive(
         FLAGS, ("latent_dim", "d_steps", "batch_size", "epochs", "num_train_examples", "num_eval_samples",
                 "checkpoint_every", "d_learning_rate", "eg_learning_rate", "precision_recall_k", "density_coverage_k"),
     )
-    cli.check_adam_betas(FLAGS)
-    cli.check_strategy(FLAGS, convnets=True)
+    checks.check_adam_betas(FLAGS)
+    checks.check_strategy(FLAGS, convnets=True)
     if not 0 < FLAGS.classifier_min_accuracy <= 1:
-        cli.usage_error(f"--classifier_min_accuracy must lie in (0, 1], got {FLAGS.classifier_min_accuracy}.")
+        checks.usage_error(f"--classifier_min_accuracy must lie in (0, 1], got {FLAGS.classifier_min_accuracy}.")
     if FLAGS.num_train_examples < FLAGS.batch_size:
-        cli.usage_error(
+        checks.usage_error(
             f"--num_train_examples={FLAGS.num_train_examples} is smaller than one minibatch "
             f"(--batch_size={FLAGS.batch_size})."
         )
     if FLAGS.num_eval_samples < 16:
-        cli.usage_error(
+        checks.usage_error(
             f"--num_eval_samples must be at least 16 (the views interpolate 8 pairs of evaluation "
             f"images), got {FLAGS.num_eval_samples}."
         )
     classifier_dir = os.path.expanduser(FLAGS.classifier_dir)
     if os.path.exists(classifier_dir) and not os.path.isdir(classifier_dir):
-        cli.usage_error(f"--classifier_dir {classifier_dir} is a file, not a directory; choose another path.")
+        checks.usage_error(f"--classifier_dir {classifier_dir} is a file, not a directory; choose another path.")
     image = 28 * 28 * 3  # bytes of one stacked uint8 image
-    cli.refuse_beyond_memory({  # lower bounds: the uint8 images in numpy, as tensor slices and in the shuffle
+    checks.refuse_beyond_memory({  # lower bounds: the uint8 images in numpy, as tensor slices and in the shuffle
         # buffer; the evaluation images and their float32 samples; one step's float32 batch, as read and generated
         f"--num_train_examples={FLAGS.num_train_examples}": 3 * image * FLAGS.num_train_examples,
         f"--num_eval_samples={FLAGS.num_eval_samples}": 5 * image * FLAGS.num_eval_samples,
@@ -125,7 +125,7 @@ def load_data():
         return mnist.stacked_mnist(FLAGS.mnist_dir, FLAGS.num_train_examples, FLAGS.num_eval_samples,
                                    seed=FLAGS.data_seed)
     except mnist.MnistError as error:
-        cli.usage_error(f"--mnist_dir: {error}")
+        checks.usage_error(f"--mnist_dir: {error}")
 
 
 def build_model(seed: int):
@@ -175,10 +175,10 @@ def mode_classifier_or_stop():
                                                    min_accuracy=FLAGS.classifier_min_accuracy)
     except mode_classifier.ClassifierAccuracyError as error:
         most = math.floor(error.measured * 1000) / 1000
-        cli.usage_error(f"{str(error).split('; ')[0]}; pass --classifier_min_accuracy={most} or lower to use it, "
+        checks.usage_error(f"{str(error).split('; ')[0]}; pass --classifier_min_accuracy={most} or lower to use it, "
                         "or a --classifier_dir of a classifier trained longer.")
     except mode_classifier.CacheError as error:
-        cli.usage_error(f"Mode classifier: {error}; pass another --classifier_dir.")
+        checks.usage_error(f"Mode classifier: {error}; pass another --classifier_dir.")
     return classifier, time.time() - start
 
 
@@ -242,7 +242,7 @@ def main(argv):
     hardware.set_threads(FLAGS.num_threads)
     data = load_data()  # checks --mnist_dir before anything is written
     strategy = hardware.make_strategy(FLAGS.strategy)
-    cli.check_divisible_batch(FLAGS.batch_size, strategy, FLAGS.strategy)
+    checks.check_divisible_batch(FLAGS.batch_size, strategy, FLAGS.strategy)
     classifier, classifier_seconds = mode_classifier_or_stop()
     output_dir = resume.open_run_directory(_MODULE)
     results = run(output_dir, strategy, data, classifier, classifier_seconds)

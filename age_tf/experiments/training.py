@@ -13,7 +13,7 @@ import time
 import keras
 from absl import flags
 
-from age_tf.experiments import cli, hardware, run_directory
+from age_tf.experiments import checks, hardware, run_directory
 from age_tf.experiments.run_directory import CHECKPOINT_DIR, HISTORY_FILE, TENSORBOARD_DIR
 
 
@@ -35,6 +35,11 @@ class JsonLinesLogger(keras.callbacks.Callback):
                 f.write(json.dumps(record) + "\n")
         except OSError as error:
             raise run_directory.with_filename(error, self.path) from error
+
+
+def fit_verbosity() -> int:
+    """A progress bar on a terminal, one line per epoch in a log file."""
+    return 1 if sys.stdout.isatty() else 2
 
 
 def training_callbacks(output_dir: str, guard, saver, epochs: int, checkpoint_every: int,
@@ -72,7 +77,7 @@ def restore_training(model, output_dir: str, resume: bool):
     try:
         initial_epoch = saver.restore_latest()
     except checkpointing.CheckpointError as error:
-        cli.usage_error(str(error))
+        checks.usage_error(str(error))
     for path, reason in saver.skipped:
         print(f"Checkpoint {path} cannot be read ({reason}); passing over it.")
     if initial_epoch or saver.restored_step:
@@ -125,7 +130,7 @@ class Training:
             shuffle=False,  # the dataset shuffles itself (Keras warns that it ignores shuffle=True)
             epochs=epochs,
             steps_per_epoch=steps_per_epoch,
-            verbose=cli.fit_verbosity(),
+            verbose=fit_verbosity(),
             callbacks=callbacks,
         )
 

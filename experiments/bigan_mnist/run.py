@@ -26,7 +26,7 @@ import time
 
 from absl import flags
 
-from age_tf.experiments import cli, hardware, run_directory
+from age_tf.experiments import checks, cli, hardware, run_directory
 from experiments import trials
 
 FLAGS = flags.FLAGS
@@ -93,7 +93,7 @@ def pixel_row(results_dir: str) -> dict:
     try:
         data = mnist.flat_mnist(FLAGS.mnist_dir)
     except mnist.MnistError as error:
-        cli.usage_error(f"--mnist_dir: {error}")
+        checks.usage_error(f"--mnist_dir: {error}")
     start = time.time()
     row = representation.nearest_neighbour_accuracy(data.train_x, data.train_labels, data.test_x, data.test_labels)
     row.update(representation.linear_probe_accuracy(data.train_x, data.train_labels, data.test_x, data.test_labels))
