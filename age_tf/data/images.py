@@ -100,6 +100,8 @@ def load_split(
         ) from None
     if download:
         builder.download_and_prepare()
+    elif os.path.isdir(str(builder.data_dir)):
+        check_split_files(builder, split, _prepare_hint(name, _data_root(builder, data_dir)))
     read_config = tfds.ReadConfig(
         shuffle_seed=shuffle_seed,
         interleave_cycle_length=4,
@@ -122,6 +124,35 @@ def load_split(
             f"{builder.data_dir} (data_dir={data_dir or 'the tfds default, ' + root}). "
             f"Nothing was downloaded. {_prepare_hint(name, root)}"
         ) from error
+
+
+TFRECORD_FRAMING = 16  # bytes a TFRecord file adds to each record: a length, its CRC and the data's CRC
+
+
+def check_split_files(builder, split: str, hint: str = "") -> None:
+    """Raises ``DatasetNotPreparedError`` when a shard file of ``split`` that the prepared dataset's
+    ``dataset_info.json`` lists is missing, or when its TFRecord shards do not hold the bytes recorded
+    there (a build or a copy that stopped: found now, not when training reaches the shard). Record
+    contents damaged at the same length are found only when read. A split the info does not list
+    is left to tfds to refuse."""
+    try:
+        info = builder.info.splits[split.split("[")[0]]
+        paths = [str(path) for path in info.filepaths]
+    except Exception:  # noqa: BLE001 - unknown split, or info without files (mock data): tfds decides
+        return
+    for path in paths:
+        if not os.path.isfile(path):
+            raise DatasetNotPreparedError(
+                f"{path}, a shard of split {split!r} that {builder.data_dir}/dataset_info.json lists, is missing "
+                f"(a build or copy that stopped); remove {builder.data_dir} and prepare it again. {hint}".rstrip())
+    if paths and all(".tfrecord" in os.path.basename(path) for path in paths):
+        expected = int(info.num_bytes) + TFRECORD_FRAMING * int(info.num_examples)
+        found = sum(os.path.getsize(path) for path in paths)
+        if found != expected:
+            raise DatasetNotPreparedError(
+                f"The shards of split {split!r} in {builder.data_dir} hold {found:,} bytes where its "
+                f"dataset_info.json records {expected:,} (a shard cut short or replaced); remove "
+                f"{builder.data_dir} and prepare it again. {hint}".rstrip())
 
 
 def _data_root(builder, data_dir) -> str:

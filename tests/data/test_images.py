@@ -1,5 +1,6 @@
 """CelebA / ImageNet pipelines on tfds mock data; crop geometry by hand; missing data fails fast."""
 
+import os
 import time
 
 import numpy as np
@@ -108,3 +109,41 @@ def test_dataset_checks_refuse_uint8_and_dicts():
     dicts = tf.data.Dataset.from_tensor_slices({"image": np.zeros((2, 4, 4, 3), np.float32)})
     with pytest.raises(images.ImageDataError, match="must yield image tensors"):
         images.check_image_spec(dicts)
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """A really prepared tfds dataset (tfds' own 20-example dummy, generated, nothing downloaded)."""
+    builder = tfds.testing.DummyMnist(data_dir=str(tmp_path_factory.mktemp("tfds")))
+    builder.download_and_prepare()
+    return builder
+
+
+def _copy_of(builder, tmp_path):
+    import shutil
+
+    root = tmp_path / "tfds"
+    shutil.copytree(os.path.dirname(os.path.dirname(builder.data_dir)), root)
+    return tfds.testing.DummyMnist(data_dir=str(root))
+
+
+def test_a_complete_prepared_split_passes_the_file_check(prepared):
+    images.check_split_files(prepared, "train")
+    images.check_split_files(prepared, "train[:50%]")
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda shard: shard.unlink(), r"is missing \(a build or copy that stopped\)"),
+    (lambda shard: shard.write_bytes(shard.read_bytes()[:-100]), "hold 2,460 bytes where its dataset_info.json records 2,560"),
+], ids=["missing shard", "shard cut short"])
+def test_a_half_written_split_is_refused_before_training_reads_it(prepared, tmp_path, damage, message):
+    """Issue 50: a half-written tfds folder passed the "prepared" check and failed mid-training."""
+    import pathlib
+
+    builder = _copy_of(prepared, tmp_path)
+    damage(pathlib.Path(str(builder.info.splits["train"].filepaths[0])))
+    with pytest.raises(images.DatasetNotPreparedError, match=message):
+        images.check_split_files(builder, "train")
+    images.check_split_files(builder, "test")  # the other split is whole
+    with pytest.raises(images.DatasetNotPreparedError, match=message):  # as the loaders open a split
+        images.load_split("dummy_mnist", "train", data_dir=str(tmp_path / "tfds"))
