@@ -120,6 +120,7 @@ def test_a_run_without_a_checkpoint_starts_over_clean(tmp_path, run_in_process):
     history holds only its own epochs."""
     out = tmp_path / "run"
     out.mkdir()
+    (out / "flags.txt").write_text("# Resolved flags of python -m age_tf.experiments.mog\n--epochs=2\n")
     (out / "history.jsonl").write_text('{"epoch": 1, "wall_s": 5.0}\n{"epoch": 2, "wall_s": 9.0}\n')
     result = run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"])
     assert result.returncode == 0, result.stderr[-2000:]
