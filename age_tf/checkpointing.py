@@ -68,6 +68,11 @@ def checkpoint_paths(directory: str) -> list:
     return [path for _, path in sorted(numbered, reverse=True)]
 
 
+def checkpoint_number(path: str) -> int:
+    """N of a checkpoint ``.../ckpt-N``: for an epoch-end one, the epochs it finished."""
+    return int(os.path.basename(path).rpartition("-")[2])
+
+
 def has_checkpoint(directory: str) -> bool:
     """Whether ``directory`` holds a checkpoint to resume: an epoch-end one or a mid-epoch one
     (``<directory>/steps``)."""
@@ -169,7 +174,7 @@ class TrainingCheckpoint:
         """
         self.skipped, self.restored_from, self.restored_step = [], None, 0
         epoch_ends = checkpoint_paths(self.directory)
-        newest_end = int(os.path.basename(epoch_ends[0]).rpartition("-")[2]) if epoch_ends else 0
+        newest_end = checkpoint_number(epoch_ends[0]) if epoch_ends else 0
         for path in checkpoint_paths(self.steps_directory):
             if self._restore(path) and int(self.epoch.numpy()) >= newest_end:
                 self.restored_step = int(self.step.numpy())

@@ -89,9 +89,7 @@ def check_writable_directory(flag_values, name: str):
     """Exit 2, before any work, when the directory flag ``name`` names a path that
     cannot be created and written (a file, under /proc, a read-only mount): found
     after training, it would throw the run's result away. A probe directory is
-    made in the nearest existing ancestor and removed; nothing is left behind."""
-    import tempfile
-
+    made in the nearest existing ancestor and removed (``cannot_write``)."""
     value = getattr(flag_values, name, None)
     if not value:
         return
@@ -104,11 +102,21 @@ def check_writable_directory(flag_values, name: str):
             usage_error(f"--{name} {path} cannot be created (Not a directory: {parent}); choose another path.")
         parent = os.path.dirname(parent)
     check_path_length(name, path, parent)
+    reason = cannot_write(parent)
+    if reason:
+        usage_error(f"--{name} {path} cannot be created ({reason} in {parent}); choose a writable path.")
+
+
+def cannot_write(directory: str):
+    """Why nothing can be created in ``directory`` (``"Permission denied"``, a read-only mount), or
+    None when it can: a probe directory is made there and removed, so nothing is left behind."""
+    import tempfile
+
     try:
-        os.rmdir(tempfile.mkdtemp(dir=parent, prefix=".age_tf-probe-"))
+        os.rmdir(tempfile.mkdtemp(dir=directory, prefix=".age_tf-probe-"))
     except OSError as error:
-        usage_error(f"--{name} {path} cannot be created ({error.strerror or error} in {parent}); "
-                    "choose a writable path.")
+        return error.strerror or str(error)
+    return None
 
 
 GIB = 2**30

@@ -121,14 +121,10 @@ def run_main(main):
             return error.exitcode if error.exitcode is not None else 2
         except OSError as error:
             where = f" at {error.filename}" if error.filename else ""
-            sys.stderr.write(
-                f"Stopped by a file error{where}: {error.strerror or error}. Free some space or fix "
-                "the permissions, then rerun the same command (a training run resumes from its last "
-                "checkpoint).\n"
-            )
-            return 4
+            return stop(4, f"Stopped by a file error{where}: {error.strerror or error}. Free some space or fix "
+                           "the permissions")
         except MemoryError:
-            return out_of_memory("")
+            return stop(5, OUT_OF_MEMORY)
         except KeyboardInterrupt:
             output_dir = getattr(flags.FLAGS, "output_dir", None)
             where = f" in {output_dir}" if output_dir else ""
@@ -136,39 +132,54 @@ def run_main(main):
                              "resume from it.\n")
             return 130
         except Exception as error:  # noqa: BLE001 - only TensorFlow's data, memory and file errors are ours
-            import tensorflow as tf  # loaded by then: the error came from it
-
-            line = first_line(error)
-            output_dir = os.path.abspath(getattr(flags.FLAGS, "output_dir", None) or os.sep + "\0")
-            if isinstance(error, tf.errors.NotFoundError) and output_dir in str(error):
-                sys.stderr.write(f"Stopped by a file error: {line}. Check that {output_dir} is still there, then "
-                                 "rerun the same command (a training run resumes from its last checkpoint).\n")
-                return 4
-            if isinstance(error, (tf.errors.DataLossError, tf.errors.NotFoundError)):  # data read mid-training
-                source = getattr(flags.FLAGS, "data_dir", None) or getattr(flags.FLAGS, "data", None)
-                where = f" in {os.path.abspath(os.path.expanduser(source))}" if source else ""
-                sys.stderr.write(f"Stopped by damaged or missing data{where}: {line}. Prepare the data again (a "
-                                 "tensorflow-datasets folder: remove it and rerun tfds build), then rerun the same "
-                                 "command (a training run resumes from its last checkpoint).\n")
-                return 2
-            if isinstance(error, tf.errors.ResourceExhaustedError) and ("OOM" in str(error) or
-                                                                        "alloc" in str(error).lower()):
-                return out_of_memory(f" ({line})")
-            if isinstance(error, tf.errors.PermissionDeniedError):  # a checkpoint save, e.g. a read-only folder
-                sys.stderr.write(f"Stopped by a file error: {line}. Fix the permissions, then rerun the "
-                                 "same command (a training run resumes from its last checkpoint).\n")
-                return 4
-            if not isinstance(error, tf.errors.ResourceExhaustedError):
+            reported = tensorflow_error(error)
+            if reported is None:
                 raise
-            sys.stderr.write(
-                f"Stopped by a file error: {line}. Free some space, then rerun "
-                "the same command (a training run resumes from its last checkpoint).\n"
-            )
-            return 4
+            return stop(*reported)
         finally:
             run_lock.release_all()
 
     app.run(guarded, flags_parser=parse_flags)
+
+
+RESUMES = "then rerun the same command (a training run resumes from its last checkpoint)"
+OUT_OF_MEMORY = ("Stopped: out of memory. Lower the sizes that set it (--batch_size, the layer widths, "
+                 "--num_eval_samples, --num_train_examples) or free memory")
+
+
+def stop(code: int, sentence: str) -> int:
+    """Writes ``sentence`` with how to go on (``RESUMES``) to stderr; returns the exit ``code``."""
+    sys.stderr.write(f"{sentence}, {RESUMES}.\n")
+    return code
+
+
+def tensorflow_error(error: Exception):
+    """(exit code, sentence) for the TensorFlow errors a run meets through no fault of the code, or
+    None for any other error (a bug: its traceback is shown):
+
+    - a file of ``--output_dir`` not found (removed under the run), permission denied (a
+      checkpoint save into a read-only folder), a full disk (ResourceExhausted from a save): 4;
+    - damaged or missing data read mid-training (DataLossError, NotFoundError elsewhere): 2;
+    - out of memory (ResourceExhausted that says OOM or alloc): 5.
+    """
+    import tensorflow as tf  # loaded by then: the error came from it
+
+    line = first_line(error)
+    output_dir = os.path.abspath(getattr(flags.FLAGS, "output_dir", None) or os.sep + "\0")
+    if isinstance(error, tf.errors.NotFoundError) and output_dir in str(error):
+        return 4, f"Stopped by a file error: {line}. Check that {output_dir} is still there"
+    if isinstance(error, (tf.errors.DataLossError, tf.errors.NotFoundError)):
+        source = getattr(flags.FLAGS, "data_dir", None) or getattr(flags.FLAGS, "data", None)
+        where = f" in {os.path.abspath(os.path.expanduser(source))}" if source else ""
+        return 2, (f"Stopped by damaged or missing data{where}: {line}. Prepare the data again (a "
+                   "tensorflow-datasets folder: remove it and rerun tfds build)")
+    if isinstance(error, tf.errors.PermissionDeniedError):
+        return 4, f"Stopped by a file error: {line}. Fix the permissions"
+    if isinstance(error, tf.errors.ResourceExhaustedError):
+        if "OOM" in str(error) or "alloc" in str(error).lower():
+            return 5, OUT_OF_MEMORY.replace("out of memory.", f"out of memory ({line}).")
+        return 4, f"Stopped by a file error: {line}. Free some space"
+    return None
 
 
 def first_line(error: BaseException) -> str:
@@ -183,15 +194,6 @@ def first_line(error: BaseException) -> str:
         if reasons:
             return reasons[-1].strip()
     return lines[0] if lines else type(error).__name__
-
-
-def out_of_memory(detail: str) -> int:
-    """Exit 5: the run needed more memory than the machine had (a MemoryError, or TensorFlow's
-    out-of-memory error), said as such rather than as a file error."""
-    sys.stderr.write(f"Stopped: out of memory{detail}. Lower the sizes that set it (--batch_size, the layer "
-                     "widths, --num_eval_samples, --num_train_examples) or free memory; a training run resumes "
-                     "from its last checkpoint.\n")
-    return 5
 
 
 def print_resolved_flags(module_name: str):

@@ -87,7 +87,7 @@ def refuse_fewer_epochs(output_dir: str):
 
     epochs = getattr(flags.FLAGS, "epochs", None)
     newest = checkpointing.checkpoint_paths(os.path.join(output_dir, run_directory.CHECKPOINT_DIR))
-    finished = int(os.path.basename(newest[0]).rpartition("-")[2]) if newest else 0
+    finished = checkpointing.checkpoint_number(newest[0]) if newest else 0
     if epochs is not None and epochs < finished:
         checks.usage_error(
             f"--output_dir {output_dir} has already trained {finished} epochs (its newest checkpoint, "
@@ -134,19 +134,14 @@ def refuse_foreign_directory(output_dir: str, module_name: str):
 def refuse_unwritable_parts(output_dir: str):
     """Stops (exit 2) before training when a folder the run writes into already exists in
     ``output_dir`` and cannot be written (a read-only ``checkpoint/`` under a writable run
-    directory): found at the first save, it would cost an epoch. Probed as
-    ``checks.check_writable_directory`` does, so that a read-only mount counts too."""
-    import tempfile
-
+    directory): found at the first save, it would cost an epoch. Probed with
+    ``checks.cannot_write``, so that a read-only mount counts too."""
     for name in (*run_directory.TRAINING_DIRS, os.path.join(run_directory.CHECKPOINT_DIR, "steps")):
         path = os.path.join(output_dir, name)
-        if not os.path.isdir(path):
-            continue
-        try:
-            os.rmdir(tempfile.mkdtemp(dir=path, prefix=".age_tf-probe-"))
-        except OSError as error:
-            checks.usage_error(f"{path} cannot be written ({error.strerror or error}), and the run writes there; fix "
-                            "its permissions (chmod -R u+w) or choose another --output_dir.")
+        reason = checks.cannot_write(path) if os.path.isdir(path) else None
+        if reason:
+            checks.usage_error(f"{path} cannot be written ({reason}), and the run writes there; fix "
+                               "its permissions (chmod -R u+w) or choose another --output_dir.")
 
 
 def open_run_directory(module_name: str) -> str:
