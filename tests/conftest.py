@@ -15,6 +15,15 @@ import sys
 
 import pytest
 
+# Under pytest-xdist each worker is a process with TensorFlow's thread pools: by default each pool
+# takes every core, and two workers on two cores then fight over them. Each worker takes its share
+# instead (set before TensorFlow is imported; a value the user exported is kept).
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    _SHARE = str(max(1, (os.cpu_count() or 1) // _WORKERS))
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", _SHARE)
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", _SHARE)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The first 6,000 training and 1,000 test digits of MNIST, as IDX files (tests/data/mnist_sample/README.md).
 MNIST_SAMPLE_DIR = os.path.join(ROOT, "tests", "data", "mnist_sample")
