@@ -8,6 +8,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from age_tf import files  # noqa: E402
+
 
 def mixture_panels(path, real, real_labels, samples, reconstructions, latents, title="", centers=None, home=None):
     """Real data, samples, reconstructions and latent codes side by side (Fig. 9).
@@ -54,9 +56,7 @@ def mixture_panels(path, real, real_labels, samples, reconstructions, latents, t
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=90)
 
 
 def mixture_samples_grid(path, panels, columns=4, limit=6.0, centers=None, minority=None):
@@ -86,6 +86,14 @@ def mixture_samples_grid(path, panels, columns=4, limit=6.0, centers=None, minor
         fig.suptitle("+ majority mode centre, x minority mode centre" if minority is not None
                      else "+ mode centre")
     fig.tight_layout()
-    fig.savefig(path, dpi=80, bbox_inches="tight")
-    plt.close(fig)
+    return _save(fig, path, dpi=80, bbox_inches="tight")
+
+
+def _save(fig, path, **options):
+    """Saves ``fig`` as a PNG at ``path``, written whole (``files.written_whole``), and closes it."""
+    try:
+        with files.written_whole(str(path), ".png") as tmp:
+            fig.savefig(tmp, format="png", **options)
+    finally:
+        plt.close(fig)
     return path

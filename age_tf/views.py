@@ -24,6 +24,7 @@ from typing import Dict, Optional
 import numpy as np
 from PIL import Image
 
+from age_tf import files
 from age_tf.data.images import check_images
 
 BACKGROUND = (255, 255, 255)
@@ -65,17 +66,11 @@ def tile(images, columns: int, padding: int = 2, frames: Optional[Dict[int, tupl
 
 
 def _write(path, canvas) -> str:
-    """Saves the PNG beside ``path`` under a temporary name, then renames it onto ``path``: a kill or a full
-    disk leaves the old grid or none, never a truncated one."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    partial = os.path.join(directory, f".{os.path.basename(path)}.partial")
-    try:
-        Image.fromarray(canvas).save(partial, format="PNG")
-        os.replace(partial, path)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
+    """Saves the PNG at ``path`` (its folder made if needed), written whole (``files.written_whole``): a kill
+    or a full disk leaves the old grid or none, never a truncated one."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with files.written_whole(str(path), ".png") as tmp:
+        Image.fromarray(canvas).save(tmp, format="PNG")
     return path
 
 

@@ -37,6 +37,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 from absl import flags
 
+from age_tf import files
 from age_tf.experiments import checks, hardware, run_directory
 from experiments import tables
 
@@ -353,7 +354,7 @@ def write_results(table: Table, results_dir: str, trials: dict, record: dict, wa
     counts other trials than the table: ``discussion_lag_note``) and runs ``after``;
     returns the Markdown. ``record``: the invocation's command, machine,
     parallel and threads."""
-    run_directory.write_json(os.path.join(results_dir, f"{table.name}.json"),
+    files.write_json(os.path.join(results_dir, f"{table.name}.json"),
                              {"trials": trials, **record, "wall_seconds": wall_seconds, "ran": ran})
     text = render_table(table, trials, wall_seconds, record["command"], ran=ran,
                         parallel=record.get("parallel", 0), threads=record.get("threads", 0),

@@ -35,8 +35,8 @@ import time
 
 from absl import flags
 
-from age_tf import divergences, methods
-from age_tf.experiments import checks, cli, hardware, resume, run_directory, run_flags, training
+from age_tf import divergences, files, methods
+from age_tf.experiments import checks, cli, hardware, resume, run_flags, training
 
 FLAGS = flags.FLAGS
 _MODULE = "age_tf.experiments.celeba"
@@ -336,7 +336,7 @@ def run(output_dir: str, strategy, train_images, validation_images, folder_image
             precision_recall_k=FLAGS.precision_recall_k, density_coverage_k=FLAGS.density_coverage_k,
         ))
     results.update(generator_steps=int(model.g_optimizer.iterations.numpy()), seed=FLAGS.seed)
-    run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
+    files.write_json(os.path.join(output_dir, "metrics.json"), results)
     results.update(state.write_run_info(train_seconds))
     if FLAGS.export_dir:
         from age_tf import export

@@ -26,8 +26,8 @@ import time
 import numpy as np
 from absl import flags
 
-from age_tf import divergences, methods
-from age_tf.experiments import checks, cli, hardware, resume, run_directory, run_flags, training
+from age_tf import divergences, files, methods
+from age_tf.experiments import checks, cli, hardware, resume, run_flags, training
 
 FLAGS = flags.FLAGS
 _MODULE = "age_tf.experiments.mnist"
@@ -174,7 +174,7 @@ def run(output_dir: str, strategy, data) -> dict:
     eval_seconds = time.time() - eval_start
     optimizer = getattr(model, "g_optimizer", None) or model.optimizer
     results.update(label=run_label(), encoder_generator_steps=int(optimizer.iterations.numpy()), seed=FLAGS.seed)
-    run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
+    files.write_json(os.path.join(output_dir, "metrics.json"), results)
     results.update(state.write_run_info(train_seconds, eval_seconds=eval_seconds))
     results["figure"] = digit_sheet(model, data.test_x, os.path.join(output_dir, "samples.png"), FLAGS.seed)
     results["checkpoint"] = state.saver.latest

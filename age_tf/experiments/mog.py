@@ -28,7 +28,7 @@ import numpy as np
 from absl import flags
 
 import age_tf
-from age_tf import divergences, methods
+from age_tf import divergences, files, methods
 from age_tf.data.mog import heldout_draw, points_per_mode
 from age_tf.metrics.modes import returned_home
 from age_tf.experiments import checks, cli, hardware, precision, resume, run_directory, run_flags, training
@@ -388,21 +388,15 @@ def run(output_dir: str, strategy) -> dict:
         seed=FLAGS.seed,
         data_seed=FLAGS.data_seed,
     )
-    run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
+    files.write_json(os.path.join(output_dir, "metrics.json"), results)
     results.update(state.write_run_info(train_seconds, eval_seconds=eval_seconds))
 
     samples = np.asarray(model.generate(5000))
     saved = samples if vectors is None else vectors.to_data_units(samples)
-    run_directory.write_text_atomically(os.path.join(output_dir, "samples.npy"), lambda f: np.save(f, saved), ".npy",
-                                        binary=True)
-    figure = None
-    if heldout.shape[1] == 2:  # drawn into a temporary file and renamed, as every file of the run
-        figure = run_directory.write_text_atomically(os.path.join(output_dir, "mog.png"), lambda f: render(
-            model, f,
-            title=f"{run_label()}  seed {FLAGS.seed}: "
-            + ", ".join(f"{k} {results[k]:.3g}" for k in results if k in _FIGURE_METRICS),
-            samples=samples,
-        ), ".png", binary=True)
+    files.write(os.path.join(output_dir, "samples.npy"), lambda f: np.save(f, saved), ".npy", binary=True)
+    figure = render(model, os.path.join(output_dir, "mog.png"), samples=samples,
+                    title=f"{run_label()}  seed {FLAGS.seed}: "
+                    + ", ".join(f"{k} {results[k]:.3g}" for k in results if k in _FIGURE_METRICS))
     if FLAGS.export_dir:
         from age_tf import export
 

@@ -1,7 +1,7 @@
 """A run directory's files: ``flags.txt``, ``history.jsonl``, ``run_info.json`` and results.
 
-The directory is created or refused with a clear message, JSON is written
-atomically, ``run_info.json`` counts every stretch of a resumed run, and a
+The directory is created or refused with a clear message, every file is written
+whole (``age_tf.files``), ``run_info.json`` counts every stretch of a resumed run, and a
 finished run's flags can be read without parsing them (``saved_flag``).
 Whether a run may resume lives in ``resume``; training in it, in ``training``.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 
+from age_tf import files
 from age_tf.experiments import checks, hardware
 
 
@@ -30,37 +30,6 @@ def prepare_output_dir(path: str) -> str:
     return path
 
 
-def write_text_atomically(path: str, write, suffix: str = "", binary: bool = False) -> str:
-    """``write(f)`` into a temporary file beside ``path``, then renamed onto it: a reader
-    never sees a half-written file, and a kill or a full disk leaves the old file or none.
-    The file gets the umask's permissions (mkstemp's are 0600), and a failure names
-    ``path``. ``binary`` opens it for bytes (``np.save``, a figure's PNG)."""
-    directory = os.path.dirname(path) or "."
-    tmp = None
-    try:
-        handle, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # results are shared like any file
-        with os.fdopen(handle, "wb" if binary else "w") as f:
-            write(f)
-        os.replace(tmp, path)
-    except OSError as error:
-        raise with_filename(error, path) from error
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.remove(tmp)
-    return path
-
-
-def write_json(path: str, payload) -> str:
-    """Writes JSON atomically (``write_text_atomically``)."""
-
-    def write(f):
-        json.dump(payload, f, indent=2, sort_keys=True)
-        f.write("\n")
-
-    return write_text_atomically(path, write, ".json")
-
-
 def read_json_object(path: str, what: str) -> dict:
     """The JSON object in ``path`` (a run's metrics.json or run_info.json, a table's
     results); exit 2 naming the file when it is not one (truncated, edited by hand,
@@ -73,21 +42,6 @@ def read_json_object(path: str, what: str) -> dict:
     if not isinstance(found, dict):
         checks.usage_error(f"{path} holds a JSON {type(found).__name__}, not an object; {what}")
     return found
-
-
-def _umask() -> int:
-    """The process's umask (reading it means setting it; done before any thread starts)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _umask()
-
-
-def with_filename(error: OSError, path: str) -> OSError:
-    """The same error, naming the file we meant to write (write() errors name none)."""
-    return type(error)(error.errno, error.strerror or str(error), path)
 
 
 def command_line() -> str:
@@ -120,7 +74,7 @@ def write_run_info(output_dir: str, train_seconds: float, resumed_after_epoch: i
         hardware.ONEDNN_VARIABLE: os.environ.get(hardware.ONEDNN_VARIABLE),  # oneDNN kernels change the round-off
         **{name: round(float(value), 1) for name, value in seconds.items()},
     }
-    write_json(os.path.join(output_dir, "run_info.json"), info)
+    files.write_json(os.path.join(output_dir, "run_info.json"), info)
     return info
 
 
@@ -129,10 +83,9 @@ FLAGS_HEADER = "# Resolved flags of python -m "  # flags.txt's first line, then 
 
 def save_resolved_flags(output_dir: str, module_name: str) -> str:
     """Writes the resolved flags of this module as a reusable flagfile, whole or not at all
-    (``write_text_atomically``); its first line names the entry point (``writer``)."""
+    (``age_tf.files``); its first line names the entry point (``writer``)."""
     lines = [f"{FLAGS_HEADER}{module_name}", *resolved_flag_lines(module_name).values()]
-    return write_text_atomically(os.path.join(output_dir, "flags.txt"), lambda f: f.write("\n".join(lines) + "\n"),
-                                 ".txt")
+    return files.write(os.path.join(output_dir, "flags.txt"), lambda f: f.write("\n".join(lines) + "\n"), ".txt")
 
 
 def writer(run_dir: str):
@@ -242,7 +195,7 @@ def clear_training(output_dir: str) -> list:
             else:
                 continue
         except OSError as error:
-            raise with_filename(error, path) from error
+            raise files.with_filename(error, path) from error
         removed.append(name)
     return removed
 
@@ -272,7 +225,7 @@ def drop_history_after(history_path: str, epoch: int) -> int:
     returns how many lines went. A resumed run retrains those epochs from the checkpoint
     of ``epoch`` and records them again: without this, the history would hold the lost
     stretch's epochs and the retrained ones, twice over (e.g. after a save failed on a
-    full disk). The file is replaced atomically (``write_text_atomically``)."""
+    full disk). The file is replaced whole (``age_tf.files``)."""
     if not os.path.isfile(history_path):
         return 0
     with open(history_path, "rb") as f:
@@ -281,7 +234,7 @@ def drop_history_after(history_path: str, epoch: int) -> int:
             if isinstance(record.get("epoch"), int) and record["epoch"] <= epoch]
     if len(kept) == len(lines):
         return 0
-    write_text_atomically(history_path, lambda f: f.writelines(kept), ".jsonl")
+    files.write(history_path, lambda f: f.writelines(kept), ".jsonl")
     return len(lines) - len(kept)
 
 

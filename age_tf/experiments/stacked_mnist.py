@@ -32,8 +32,8 @@ import time
 
 from absl import flags
 
-from age_tf import methods
-from age_tf.experiments import checks, cli, hardware, resume, run_directory, run_flags, training
+from age_tf import files, methods
+from age_tf.experiments import checks, cli, hardware, resume, run_flags, training
 
 FLAGS = flags.FLAGS
 _MODULE = "age_tf.experiments.stacked_mnist"
@@ -229,7 +229,7 @@ def run(output_dir: str, strategy, data, classifier, classifier_seconds: float) 
         seed=FLAGS.seed,
         data_seed=FLAGS.data_seed,
     )
-    run_directory.write_json(os.path.join(output_dir, "metrics.json"), results)
+    files.write_json(os.path.join(output_dir, "metrics.json"), results)
     results.update(state.write_run_info(train_seconds, eval_seconds=eval_seconds,
                                            classifier_seconds=classifier_seconds))
     results.update(views=view_paths, checkpoint=state.saver.latest)

@@ -13,6 +13,7 @@ import time
 import keras
 from absl import flags
 
+from age_tf import files
 from age_tf.experiments import checks, hardware, run_directory
 from age_tf.experiments.run_directory import CHECKPOINT_DIR, HISTORY_FILE, TENSORBOARD_DIR
 
@@ -34,7 +35,7 @@ class JsonLinesLogger(keras.callbacks.Callback):
             with open(self.path, "a") as f:
                 f.write(json.dumps(record) + "\n")
         except OSError as error:
-            raise run_directory.with_filename(error, self.path) from error
+            raise files.with_filename(error, self.path) from error
 
 
 def fit_verbosity() -> int:

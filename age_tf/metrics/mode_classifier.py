@@ -25,13 +25,13 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 import time
 from typing import Callable, Optional
 
 import keras
 import numpy as np
 
+from age_tf import files
 from age_tf.data import mnist
 from age_tf.networks import mnist_classifier
 
@@ -184,36 +184,18 @@ def load(cache_dir: str):
     return model, record
 
 
-def _atomic_write(path: str, write: Callable[[str], None], suffix: str):
-    """``write(tmp)`` then rename onto ``path``: a reader never sees half a file."""
-    handle, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=suffix)
-    os.close(handle)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the cache from other users
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def save(model: keras.Model, cache_dir: str, record: dict) -> dict:
-    """Writes the weights, then ``accuracy.json`` naming their SHA-256 (each atomically).
+    """Writes the weights, then ``accuracy.json`` naming their SHA-256, each written whole (``files``).
 
     ``accuracy.json`` is written last, so a run killed in between leaves a
     record that does not match the weights, which ``load`` reports.
     """
     os.makedirs(cache_dir, exist_ok=True)
     weights_path = os.path.join(cache_dir, WEIGHTS_FILE)
-    _atomic_write(weights_path, model.save_weights, ".weights.h5")
+    with files.written_whole(weights_path, ".weights.h5") as tmp:
+        model.save_weights(tmp)
     record = dict(record, weights_sha256=_sha256(weights_path), architecture=_architecture(model))
-
-    def dump(tmp):
-        with open(tmp, "w") as f:
-            json.dump(record, f, indent=2, sort_keys=True)
-            f.write("\n")
-
-    _atomic_write(os.path.join(cache_dir, RECORD_FILE), dump, ".json")
+    files.write_json(os.path.join(cache_dir, RECORD_FILE), record)
     return record
 
 

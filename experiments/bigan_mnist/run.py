@@ -26,6 +26,7 @@ import time
 
 from absl import flags
 
+from age_tf import files
 from age_tf.experiments import checks, cli, hardware, run_directory
 from experiments import trials
 
@@ -102,7 +103,7 @@ def pixel_row(results_dir: str) -> dict:
                date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                command=f"python -m {TABLE.runner} (the raw-pixel row)")
     os.makedirs(results_dir, exist_ok=True)
-    run_directory.write_json(path, row)
+    files.write_json(path, row)
     return row
 
 

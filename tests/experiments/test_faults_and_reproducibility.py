@@ -18,12 +18,13 @@ TINY = ["--num_modes=9", "--batch_size=20", "--d_steps=1", "--steps_per_epoch=3"
 # directory whose permissions changed under a running job.
 READ_ONLY_RESULTS = r"""
 import sys
-from age_tf.experiments import cli, mog, run_directory
+from age_tf import files
+from age_tf.experiments import cli, mog
 
 def refuse(path, payload):
     raise PermissionError(13, "Permission denied", path)
 
-run_directory.write_json = refuse
+files.write_json = refuse
 sys.argv = ["mog"] + sys.argv[1:]
 cli.run_main(mog.main)
 """

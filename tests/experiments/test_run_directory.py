@@ -37,15 +37,6 @@ def test_recorded_wall_seconds_takes_the_last_record_of_the_restored_epoch(tmp_p
     assert run_directory.earlier_train_seconds(str(tmp_path), 2) == 200.0
 
 
-def test_write_json_files_follow_the_umask_like_any_other_file(tmp_path):
-    run_directory.write_json(str(tmp_path / "metrics.json"), {"modes_covered": 25})
-    (tmp_path / "plain.txt").write_text("x")
-    assert json.loads((tmp_path / "metrics.json").read_text()) == {"modes_covered": 25}
-    mode = os.stat(tmp_path / "metrics.json").st_mode & 0o777
-    assert mode == os.stat(tmp_path / "plain.txt").st_mode & 0o777 != 0o600
-    assert set(os.listdir(tmp_path)) == {"metrics.json", "plain.txt"}  # no temporary file left
-
-
 def test_saved_flag_reads_values_and_booleans_of_a_runs_flags_file(tmp_path):
     assert run_directory.saved_flag(str(tmp_path), "epochs") is None  # no flags.txt
     (tmp_path / "flags.txt").write_text(
@@ -70,28 +61,6 @@ def test_a_resume_drops_the_history_of_the_epochs_it_trains_again(tmp_path):
     assert run_directory.drop_history_after(str(path), 2) == 0  # nothing more to drop: left as it is
     assert run_directory.drop_history_after(str(path), 0) == 2 and path.read_text() == ""
     assert run_directory.drop_history_after(str(tmp_path / "missing.jsonl"), 1) == 0
-
-
-def test_a_failed_write_keeps_the_old_file_whole_and_names_the_path(tmp_path):
-    """Issue: samples.npy, mog.png and flags.txt were written in place, so a kill or a full disk left a
-    0-byte file beside a complete metrics.json."""
-    import errno
-
-    import numpy as np
-
-    path = tmp_path / "samples.npy"
-    run_directory.write_text_atomically(str(path), lambda f: np.save(f, np.arange(3.0)), ".npy", binary=True)
-    np.testing.assert_array_equal(np.load(path), [0.0, 1.0, 2.0])
-
-    def disk_full(f):
-        f.write(b"\x93NUMPY half")
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    with pytest.raises(OSError) as raised:
-        run_directory.write_text_atomically(str(path), disk_full, ".npy", binary=True)
-    assert raised.value.filename == str(path)
-    np.testing.assert_array_equal(np.load(path), [0.0, 1.0, 2.0])
-    assert sorted(os.listdir(tmp_path)) == ["samples.npy"]
 
 
 def test_flags_txt_names_its_entry_point_on_the_first_line(tmp_path):
