@@ -68,19 +68,23 @@ flags.DEFINE_string(
 )
 flags.DEFINE_string("divergence", "all", f"f-divergence of AGE; one of {', '.join(divergences.names())}.")
 flags.DEFINE_float("scale_clip", None, "Scaling clipping r0 in (0, 1]; unset for none.")
-flags.DEFINE_integer("latent_dim", 0, "Size of z (0: the preset: 100 CelebA and folder, 140 ImageNet, 32 at 32x32).")
+flags.DEFINE_integer("latent_dim", 0, "Size of z (0: the preset: 100 CelebA and folder, 140 ImageNet, 32 at 32x32).",
+    lower_bound=0)
 flags.DEFINE_integer("ch", 0, "Channel width of the SAGAN or DCGAN networks (0: the preset: 32 CelebA and folder, "
-                     "64 ImageNet and at 32x32).")
-flags.DEFINE_integer("mlp_units", 0, "Width of the 64x64 encoder's MLP (0: the preset, 1024 or 2048).")
+                     "64 ImageNet and at 32x32).", lower_bound=0)
+flags.DEFINE_integer("mlp_units", 0, "Width of the 64x64 encoder's MLP (0: the preset, 1024 or 2048).", lower_bound=0)
 flags.DEFINE_enum("encoder_backbone", "resnet50", ["resnet50", "small"],
                   "Of the 64x64 encoder: resnet50 as the paper; small is a tiny conv stack for smoke tests only.")
 flags.DEFINE_enum("encoder_kind", "gaussian", ["gaussian", "deterministic"], "Encoder distribution.")
 flags.DEFINE_enum("generator_kind", "implicit", ["implicit", "deterministic"], "Generator distribution.")
-flags.DEFINE_integer("batch_size", 0, "Minibatch size (0: 256 for CelebA, 240 for ImageNet, 64 for a folder).")
-run_flags.free_on_resume(flags.DEFINE_integer("epochs", 50, "Epochs of len(split) // batch_size updates of each network."))
-flags.DEFINE_integer("steps_per_epoch", 0, "Updates per epoch (0: the training images // batch_size).")
+flags.DEFINE_integer("batch_size", 0, "Minibatch size (0: 256 for CelebA, 240 for ImageNet, 64 for a folder).",
+    lower_bound=0)
+run_flags.free_on_resume(flags.DEFINE_integer("epochs", 50, "Epochs of len(split) // batch_size updates of each network.",
+    lower_bound=1))
+flags.DEFINE_integer("steps_per_epoch", 0, "Updates per epoch (0: the training images // batch_size).", lower_bound=0)
 flags.DEFINE_integer("seed", 0, "Seed of the weights, the shuffling and all training noise.")
-run_flags.free_on_resume(flags.DEFINE_integer("views_every", 1, "Write the PNG views every this many epochs (0: only at the end)."))
+run_flags.free_on_resume(flags.DEFINE_integer("views_every", 1, "Write the PNG views every this many epochs (0: only at the end).",
+    lower_bound=0))
 run_flags.free_on_resume(flags.DEFINE_integer("num_view_images", 64, "Validation images used by the views."))
 run_flags.free_on_resume(flags.DEFINE_string(
     "fid_inception_graph", None, "The reference FID code's Inception graph (classify_image_graph_def.pb) for FID/KID "
@@ -90,7 +94,8 @@ run_flags.free_on_resume(flags.DEFINE_string(
     "kid_keras, rank models but are not comparable with published FIDs."))
 run_flags.free_on_resume(flags.DEFINE_string("inception_cache", None, "Where to cache the real data's Inception statistics "
                     "(default: <output_dir>/inception_reference.npz)."))
-run_flags.free_on_resume(flags.DEFINE_integer("fid_samples", 50_000, "Generated (and real) images for FID/KID (paper: 50,000)."))
+run_flags.free_on_resume(flags.DEFINE_integer("fid_samples", 50_000, "Generated (and real) images for FID/KID (paper: 50,000).",
+    lower_bound=1))
 run_flags.define_manifold_flags()
 run_flags.define_optimizer_flags(d_learning_rate=1e-4, eg_learning_rate=5e-5, source="Appendix E.3")
 run_flags.define_run_flags("runs/celeba")
@@ -126,20 +131,11 @@ def resolved(name: str) -> int:
 def validate_flags():
     """Every check that can fail runs here, before anything is built or written."""
     checks.check_method_flags(FLAGS, METHODS)
-    checks.check_non_negative(
-        FLAGS, ("latent_dim", "ch", "mlp_units", "batch_size", "steps_per_epoch", "views_every", "num_threads",
-                "checkpoint_every_steps")
-    )
-    checks.check_positive(
-        FLAGS, ("epochs", "checkpoint_every", "fid_samples", "d_learning_rate", "eg_learning_rate",
-                "precision_recall_k", "density_coverage_k")
-    )
     if FLAGS.num_view_images < 16:
         checks.usage_error(
             f"--num_view_images must be at least 16 (8 interpolation pairs; 8 queries and their "
             f"neighbours), got {FLAGS.num_view_images}."
         )
-    checks.check_adam_betas(FLAGS)
     checks.check_strategy(FLAGS, convnets=True)
     if not 0.0 < FLAGS.validation_share < 1.0:
         checks.usage_error(f"--validation_share must lie strictly between 0 and 1, got {FLAGS.validation_share}.")

@@ -8,7 +8,6 @@ The bottom of the entry points' layer: it imports only ``hardware``, so that ``r
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 
@@ -33,22 +32,6 @@ def module_flags(module_name: str):
 def resolved_flags(module_name: str) -> dict:
     """Name -> value of the entry point's flags after parsing."""
     return {f.name: f.value for f in module_flags(module_name)}
-
-
-def check_positive(flag_values, names):
-    """Exit 2 unless every named flag is > 0 (and finite: ``--d_learning_rate=inf`` too)."""
-    for name in names:
-        value = getattr(flag_values, name)
-        if not (value > 0 and math.isfinite(value)):
-            kind = "integer" if isinstance(value, int) else "number"
-            usage_error(f"--{name} must be a positive {kind}, got {value}.")
-
-
-def check_non_negative(flag_values, names):
-    """Exit 2 unless every named flag is >= 0."""
-    for name in names:
-        if getattr(flag_values, name) < 0:
-            usage_error(f"--{name} must be >= 0, got {getattr(flag_values, name)}.")
 
 
 MAX_SEED = 10 ** 9  # the networks are seeded with 3 * seed + 2, which numpy takes below 2**32
@@ -158,13 +141,6 @@ def check_path_length(name: str, path: str, parent: str):
         usage_error(f"--{name} is {len(path.encode())} bytes long, and the files written below it need "
                     f"{len(path.encode()) + PATH_ROOM - path_max} more than the {path_max} this file system "
                     "allows; choose a shorter path.")
-
-
-def check_adam_betas(flag_values):
-    """Exit 2 unless --adam_beta1 and --adam_beta2 lie in [0, 1)."""
-    for name in ("adam_beta1", "adam_beta2"):
-        if not 0 <= getattr(flag_values, name) < 1:
-            usage_error(f"--{name} must lie in [0, 1), got {getattr(flag_values, name)}.")
 
 
 # XLA measured against TensorFlow's own kernels on a CPU (benchmarks/README.md, XLA on a CPU), the

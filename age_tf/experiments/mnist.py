@@ -46,18 +46,20 @@ flags.DEFINE_enum("generator_kind", "deterministic", ["deterministic", "gaussian
 flags.DEFINE_enum("prior", "uniform", ["uniform", "normal"],
                   "p_z: uniform on [-1, 1]^latent_dim (BiGAN's released code, with the code squashed into it) "
                   "or N(0, I) (the AGE paper's, and the VAE's).")
-flags.DEFINE_integer("latent_dim", 50, "Size of z (BiGAN: 50).")
-flags.DEFINE_integer("hidden_units", 1024, "Units of every hidden layer of E, G and D (BiGAN: 1024).")
-flags.DEFINE_integer("d_steps", 1, "Discriminator updates per encoder/generator update (BiGAN: 1).")
-flags.DEFINE_integer("batch_size", 128, "Minibatch size of every update (BiGAN: 128).")
+flags.DEFINE_integer("latent_dim", 50, "Size of z (BiGAN: 50).", lower_bound=1)
+flags.DEFINE_integer("hidden_units", 1024, "Units of every hidden layer of E, G and D (BiGAN: 1024).", lower_bound=1)
+flags.DEFINE_integer("d_steps", 1, "Discriminator updates per encoder/generator update (BiGAN: 1).", lower_bound=1)
+flags.DEFINE_integer("batch_size", 128, "Minibatch size of every update (BiGAN: 128).", lower_bound=1)
 run_flags.free_on_resume(flags.DEFINE_integer("epochs", 20, "Epochs of num_train // batch_size updates "
-                                              "(BiGAN: 400, on a GPU)."))
-flags.DEFINE_integer("num_train", 0, "Training digits, the first of MNIST's training split (0: all 60,000).")
+                                              "(BiGAN: 400, on a GPU).", lower_bound=1))
+flags.DEFINE_integer("num_train", 0, "Training digits, the first of MNIST's training split (0: all 60,000).",
+    lower_bound=0)
 flags.DEFINE_integer("seed", 0, "Seed of the weights, the shuffling and all training noise.")
 run_flags.free_on_resume(flags.DEFINE_integer(
-    "max_train_points", 0, "Training codes the 1-NN searches and the probe fits (0: every training digit)."))
+    "max_train_points", 0, "Training codes the 1-NN searches and the probe fits (0: every training digit).",
+        lower_bound=0))
 run_flags.free_on_resume(flags.DEFINE_integer("eval_every", 0, "Log the encoder metrics every this many epochs "
-                                              "(0: only at the end)."))
+                                              "(0: only at the end).", lower_bound=0))
 run_flags.define_optimizer_flags(d_learning_rate=2e-4, eg_learning_rate=2e-4, source="BiGAN's released code")
 run_flags.define_run_flags("runs/mnist", export=False)
 flags.adopt_module_key_flags(run_flags)
@@ -66,11 +68,6 @@ flags.adopt_module_key_flags(run_flags)
 def validate_flags():
     """Every check on the flags alone, before anything is read, built or written."""
     checks.check_method_flags(FLAGS, METHODS)
-    checks.check_non_negative(FLAGS, ("num_train", "max_train_points", "eval_every", "num_threads",
-                                   "checkpoint_every_steps"))
-    checks.check_positive(FLAGS, ("latent_dim", "hidden_units", "d_steps", "batch_size", "epochs", "checkpoint_every",
-                               "d_learning_rate", "eg_learning_rate"))
-    checks.check_adam_betas(FLAGS)
     checks.check_strategy(FLAGS)
     method = methods.get(FLAGS.method)
     if not method.adversarial:

@@ -59,17 +59,18 @@ flags.DEFINE_string(
 flags.DEFINE_string("divergence", "kl", f"f-divergence; one of {', '.join(divergences.names())}.")
 flags.DEFINE_float("scale_clip", None, "Scaling clipping r0 in (0, 1]; unset for none.")
 flags.DEFINE_integer("d_steps", 5, "Discriminator updates per encoder/generator update (unused by "
-                     "--method=vae, which takes one minibatch per update).")
-flags.DEFINE_integer("batch_size", 500, "Minibatch size of every update.")
+                     "--method=vae, which takes one minibatch per update).", lower_bound=1)
+flags.DEFINE_integer("batch_size", 500, "Minibatch size of every update.", lower_bound=1)
 run_flags.free_on_resume(flags.DEFINE_integer(
-    "epochs", 30, "Epochs of len(data) // batch_size E/G updates each (Appendix E.1: 30)."))
-flags.DEFINE_integer("steps_per_epoch", 0, "E/G updates per epoch (0: len(data) // batch_size).")
+    "epochs", 30, "Epochs of len(data) // batch_size E/G updates each (Appendix E.1: 30).", lower_bound=1))
+flags.DEFINE_integer("steps_per_epoch", 0, "E/G updates per epoch (0: len(data) // batch_size).", lower_bound=0)
 flags.DEFINE_string("encoder_kind", "deterministic", f"One of {', '.join(KINDS)}.")
 flags.DEFINE_string("generator_kind", "deterministic", f"One of {', '.join(KINDS)}.")
-flags.DEFINE_integer("latent_dim", 2, "Size of z.")
-flags.DEFINE_integer("hidden_units", 500, "Units of each hidden layer of E and G (Appendix E.1: 500).")
-flags.DEFINE_integer("generator_layers", 2, "Hidden layers of G (Appendix E.1: 2; E has 3).")
-flags.DEFINE_integer("d_hidden_units", 400, "Units of each hidden layer of D's three modules (Appendix E.1: 400).")
+flags.DEFINE_integer("latent_dim", 2, "Size of z.", lower_bound=1)
+flags.DEFINE_integer("hidden_units", 500, "Units of each hidden layer of E and G (Appendix E.1: 500).", lower_bound=1)
+flags.DEFINE_integer("generator_layers", 2, "Hidden layers of G (Appendix E.1: 2; E has 3).", lower_bound=1)
+flags.DEFINE_integer("d_hidden_units", 400, "Units of each hidden layer of D's three modules (Appendix E.1: 400).",
+    lower_bound=1)
 flags.DEFINE_enum(
     "dense_init", "glorot", list(mlp.DENSE_INITS),
     "How every Dense layer starts: glorot (Keras' default, zero biases) or torch (PyTorch's "
@@ -85,7 +86,8 @@ flags.DEFINE_boolean(
 )
 flags.DEFINE_integer("seed", 0, "Seed of the weights and of all training noise.")
 flags.DEFINE_integer("data_seed", 0, "Seed of the training data draw.")
-run_flags.free_on_resume(flags.DEFINE_integer("num_eval_samples", 10_000, "Generated points for the mode metrics."))
+run_flags.free_on_resume(flags.DEFINE_integer("num_eval_samples", 10_000, "Generated points for the mode metrics.",
+    lower_bound=1))
 run_flags.free_on_resume(flags.DEFINE_list(
     "metrics", ["mode_coverage", "reconstruction_mse", "reconstruction_mode_accuracy"],
     "Registered metrics computed at the end; mode_coverage and reconstruction_mode_accuracy always are (prdc: precision, recall, density and coverage of the "
@@ -93,17 +95,23 @@ run_flags.free_on_resume(flags.DEFINE_list(
     "encoder and generator).",
 ))
 run_flags.define_manifold_flags()
-run_flags.free_on_resume(flags.DEFINE_integer("mc_samples", 10, "Draws of z per held-out point for objective and cycle_consistency."))
-run_flags.free_on_resume(flags.DEFINE_integer("ais_steps", 1000, "AIS intermediate distributions of the nll metric (paper: 1000)."))
-run_flags.free_on_resume(flags.DEFINE_integer("ais_chains", 30, "AIS chains per point of the nll metric (paper: 30)."))
+run_flags.free_on_resume(flags.DEFINE_integer("mc_samples", 10, "Draws of z per held-out point for objective and cycle_consistency.",
+    lower_bound=1))
+run_flags.free_on_resume(flags.DEFINE_integer("ais_steps", 1000, "AIS intermediate distributions of the nll metric (paper: 1000).",
+    lower_bound=1))
+run_flags.free_on_resume(flags.DEFINE_integer("ais_chains", 30, "AIS chains per point of the nll metric (paper: 30).",
+    lower_bound=1))
 run_flags.free_on_resume(flags.DEFINE_float("ais_step_size", 0.2, "HMC step size of the AIS transitions (5 leapfrog steps each)."))
+run_flags.require_positive("ais_step_size")
 run_flags.free_on_resume(flags.DEFINE_integer(
-    "ais_examples", 100, "Held-out points of the nll metric (paper: 10,000, hours on a CPU)."
+    "ais_examples", 100, "Held-out points of the nll metric (paper: 10,000, hours on a CPU).", lower_bound=1
 ))
 run_flags.free_on_resume(flags.DEFINE_integer(
-    "is_samples", 1000, "Encoder-proposal draws per point of the nll_is metric (on the nll metric's points)."
+    "is_samples", 1000, "Encoder-proposal draws per point of the nll_is metric (on the nll metric's points).",
+        lower_bound=1
 ))
-run_flags.free_on_resume(flags.DEFINE_integer("eval_every", 0, "Log the mode metrics every this many epochs (0: only at the end)."))
+run_flags.free_on_resume(flags.DEFINE_integer("eval_every", 0, "Log the mode metrics every this many epochs (0: only at the end).",
+    lower_bound=0))
 run_flags.define_optimizer_flags(d_learning_rate=1e-4, eg_learning_rate=5e-5, source="Appendix E.1")
 run_flags.define_run_flags("runs/mog", auto_precision=True)
 flags.adopt_module_key_flags(run_flags)
@@ -114,14 +122,6 @@ def validate_flags():
     checks.check_method_flags(FLAGS, METHODS)
     if int(round(FLAGS.num_modes ** 0.5)) ** 2 != FLAGS.num_modes or FLAGS.num_modes < 1:
         checks.usage_error(f"--num_modes must be a square number (9, 25), got {FLAGS.num_modes}.")
-    checks.check_non_negative(FLAGS, ("eval_every", "num_threads", "steps_per_epoch", "checkpoint_every_steps"))
-    checks.check_positive(
-        FLAGS, ("d_steps", "batch_size", "epochs", "latent_dim", "hidden_units", "generator_layers", "d_hidden_units",
-                "num_eval_samples", "checkpoint_every",
-                "d_learning_rate", "eg_learning_rate", "mc_samples", "ais_steps", "ais_chains",
-                "ais_examples", "ais_step_size", "is_samples", "precision_recall_k", "density_coverage_k"),
-    )
-    checks.check_adam_betas(FLAGS)
     checks.check_strategy(FLAGS)
     if not math.isfinite(FLAGS.d_negative_slope):
         checks.usage_error(f"--d_negative_slope must be a finite number of at least 0, got {FLAGS.d_negative_slope}.")

@@ -13,6 +13,7 @@ run's ``flags.txt`` list them with the entry point's own flags.
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 from absl import flags
@@ -42,8 +43,16 @@ AUTO_PRECISION = "auto"  # resolved before the run starts (age_tf.experiments.pr
 PRECISION_BEFORE_AUTO = "float32"  # the default, so the precision, of a run whose flags.txt predates auto
 
 
+def require_positive(name: str):
+    """absl refuses ``--name`` at parsing unless it is a positive, finite number: a ``lower_bound``
+    alone would let ``nan`` and ``inf`` through, and training would then diverge at once."""
+    flags.register_validator(name, lambda value: value > 0 and math.isfinite(value),
+                             message="must be a positive number")
+
+
 def define_optimizer_flags(d_learning_rate: float, eg_learning_rate: float, source: str):
-    """Adam's learning rates and betas; ``source`` names where the defaults come from."""
+    """Adam's learning rates (positive) and betas (in [0, 1)); ``source`` names where the defaults come
+    from. absl checks the values as it parses them."""
     flags.DEFINE_float("d_learning_rate", d_learning_rate,
                        f"Adam learning rate of the discriminator ({source}: {d_learning_rate:g}).")
     flags.DEFINE_float("eg_learning_rate", eg_learning_rate,
@@ -51,14 +60,19 @@ def define_optimizer_flags(d_learning_rate: float, eg_learning_rate: float, sour
     flags.DEFINE_float("adam_beta1", 0.0,
                        "Adam beta_1 of all three optimizers (Appendix E.3 and the authors' code: 0).")
     flags.DEFINE_float("adam_beta2", 0.999, "Adam beta_2 of all three optimizers.")
+    for name in ("d_learning_rate", "eg_learning_rate"):
+        require_positive(name)
+    for name in ("adam_beta1", "adam_beta2"):
+        flags.register_validator(name, lambda value: 0 <= value < 1, message="must lie in [0, 1)")
 
 
 def define_manifold_flags():
     """k of the ``prdc`` metrics (``age_tf.metrics.manifold``), at the papers' defaults."""
     free_on_resume(flags.DEFINE_integer(
-        "precision_recall_k", 3, "k of the k-NN balls of precision and recall (Kynkaanniemi et al., 2019: 3)."))
+        "precision_recall_k", 3, "k of the k-NN balls of precision and recall (Kynkaanniemi et al., 2019: 3).",
+            lower_bound=1))
     free_on_resume(flags.DEFINE_integer(
-        "density_coverage_k", 5, "k of the k-NN balls of density and coverage (Naeem et al., 2020: 5)."))
+        "density_coverage_k", 5, "k of the k-NN balls of density and coverage (Naeem et al., 2020: 5).", lower_bound=1))
 
 
 def define_run_flags(output_dir: str, export: bool = True, precision_note: Optional[str] = None,
@@ -69,7 +83,7 @@ def define_run_flags(output_dir: str, export: bool = True, precision_note: Optio
     defaults to ``auto`` (``age_tf.experiments.precision``: mixed_bfloat16 on CPUs with AMX or
     AVX-512 bfloat16 units, else float32), for entry points whose bfloat16 quality was checked."""
     free_on_resume(flags.DEFINE_integer(
-        "num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default)."))
+        "num_threads", 0, "CPU threads for TensorFlow ops (0: TensorFlow's default).", lower_bound=0))
     free_on_resume(flags.DEFINE_enum(
         "strategy", "default", list(STRATEGIES),
         "tf.distribute strategy: default (one device), mirrored (all local GPUs) or multi_worker "
@@ -92,10 +106,10 @@ def define_run_flags(output_dir: str, export: bool = True, precision_note: Optio
     free_on_resume(flags.DEFINE_string(
         "output_dir", output_dir, "Run directory: resolved flags, history, checkpoints, metrics, figures."))
     free_on_resume(flags.DEFINE_integer(
-        "checkpoint_every", 1, "Write a resumable checkpoint every this many epochs."))
+        "checkpoint_every", 1, "Write a resumable checkpoint every this many epochs.", lower_bound=1))
     free_on_resume(flags.DEFINE_integer(
         "checkpoint_every_steps", 0, "Also write one every this many steps within an epoch, for long epochs "
-        "(0: only at epochs' ends); a resume continues from the newest, mid-epoch or not."))
+        "(0: only at epochs' ends); a resume continues from the newest, mid-epoch or not.", lower_bound=0))
     free_on_resume(flags.DEFINE_boolean(
         "resume", True, "Continue from the newest checkpoint in --output_dir if there is one."))
     free_on_resume(flags.DEFINE_boolean(

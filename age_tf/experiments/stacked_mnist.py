@@ -54,24 +54,28 @@ flags.DEFINE_float("scale_clip", None, "Scaling clipping r0 in (0, 1] (Table 7: 
 flags.DEFINE_enum("encoder_kind", "gaussian", ["gaussian", "deterministic"], "Encoder distribution.")
 flags.DEFINE_enum("generator_kind", "implicit", ["implicit", "deterministic"],
                   "Generator distribution (implicit: per-layer noise maps, Appendix C).")
-flags.DEFINE_integer("latent_dim", 8, "Size of z (Table 8: 8).")
-flags.DEFINE_integer("d_steps", 1, "Discriminator updates per encoder/generator update (paper: 1).")
-flags.DEFINE_integer("batch_size", 64, "Minibatch size of every update (paper: 64).")
-run_flags.free_on_resume(flags.DEFINE_integer("epochs", 50, "Epochs of num_train_examples // batch_size updates (paper: 50)."))
-flags.DEFINE_integer("steps_per_epoch", 0, "Updates per epoch (0: num_train_examples // batch_size).")
-flags.DEFINE_integer("num_train_examples", 128_000, "Stacked training images (paper: 128,000).")
+flags.DEFINE_integer("latent_dim", 8, "Size of z (Table 8: 8).", lower_bound=1)
+flags.DEFINE_integer("d_steps", 1, "Discriminator updates per encoder/generator update (paper: 1).", lower_bound=1)
+flags.DEFINE_integer("batch_size", 64, "Minibatch size of every update (paper: 64).", lower_bound=1)
+run_flags.free_on_resume(flags.DEFINE_integer("epochs", 50, "Epochs of num_train_examples // batch_size updates (paper: 50).",
+    lower_bound=1))
+flags.DEFINE_integer("steps_per_epoch", 0, "Updates per epoch (0: num_train_examples // batch_size).", lower_bound=0)
+flags.DEFINE_integer("num_train_examples", 128_000, "Stacked training images (paper: 128,000).", lower_bound=1)
 run_flags.free_on_resume(flags.DEFINE_integer("num_eval_samples", 26_000,
-                     "Generated samples, and stacked evaluation images, for the metrics (paper: 26,000)."))
+                     "Generated samples, and stacked evaluation images, for the metrics (paper: 26,000).",
+                         lower_bound=1))
 run_flags.free_on_resume(flags.DEFINE_integer(
     "representation_train_points", 10_000,
     "Stacked training images whose codes E(x) the encoder metrics (1-NN and linear probe on each channel's digit, "
-    "reconstruction distance) search and fit, scored on the evaluation images (0: not computed)."))
+    "reconstruction distance) search and fit, scored on the evaluation images (0: not computed).", lower_bound=0))
 flags.DEFINE_integer("seed", 0, "Seed of the weights, the shuffling and all training noise.")
 flags.DEFINE_integer("data_seed", 0, "Seed of the stacked training (data_seed) and evaluation "
                      "(data_seed + 1) draws.")
-run_flags.free_on_resume(flags.DEFINE_integer("eval_every", 0, "Log the metrics every this many epochs (0: only at the end)."))
+run_flags.free_on_resume(flags.DEFINE_integer("eval_every", 0, "Log the metrics every this many epochs (0: only at the end).",
+    lower_bound=0))
 run_flags.define_manifold_flags()
-run_flags.free_on_resume(flags.DEFINE_integer("views_every", 1, "Write the PNG views every this many epochs (0: only at the end)."))
+run_flags.free_on_resume(flags.DEFINE_integer("views_every", 1, "Write the PNG views every this many epochs (0: only at the end).",
+    lower_bound=0))
 run_flags.define_optimizer_flags(d_learning_rate=1e-4, eg_learning_rate=1e-4, source="Appendix E.2")
 run_flags.define_run_flags("runs/stacked_mnist", export=False, precision_note="the mode classifier stays float32")
 flags.adopt_module_key_flags(run_flags)
@@ -80,13 +84,6 @@ flags.adopt_module_key_flags(run_flags)
 def validate_flags():
     """Every check on the flags alone, before anything is read, built or written."""
     checks.check_method_flags(FLAGS, METHODS)
-    checks.check_non_negative(FLAGS, ("steps_per_epoch", "eval_every", "views_every", "num_threads", "checkpoint_every_steps",
-                                   "representation_train_points"))
-    checks.check_positive(
-        FLAGS, ("latent_dim", "d_steps", "batch_size", "epochs", "num_train_examples", "num_eval_samples",
-                "checkpoint_every", "d_learning_rate", "eg_learning_rate", "precision_recall_k", "density_coverage_k"),
-    )
-    checks.check_adam_betas(FLAGS)
     checks.check_strategy(FLAGS, convnets=True)
     if not 0 < FLAGS.classifier_min_accuracy <= 1:
         checks.usage_error(f"--classifier_min_accuracy must lie in (0, 1], got {FLAGS.classifier_min_accuracy}.")

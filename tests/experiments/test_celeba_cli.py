@@ -79,7 +79,7 @@ def test_missing_data_stops_at_once_with_how_to_prepare_it(tmp_path, run_cli):
         (["--method=bigbigan"], "Unknown method 'bigbigan'. Available: age, fgan, gan, logd, hinge, ugm."),
         (["--divergence=js2"], "Unknown divergence 'js2'"),
         (["--scale_clip=0"], "scale_clip must lie in (0, 1]"),
-        (["--eg_learning_rate=0"], "--eg_learning_rate must be a positive number"),
+        (["--eg_learning_rate=0"], "flag --eg_learning_rate=0.0: must be a positive number"),
         (["--num_view_images=4"], "--num_view_images must be at least 16"),
         (["--image_size=32", "--method=ugm"], "--method=ugm trains D(x) alone, which only the 64x64 networks offer"),
         (["--image_size=48"], "--image_size"),

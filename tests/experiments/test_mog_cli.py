@@ -78,7 +78,7 @@ def test_dry_run_prints_resolved_flags_and_writes_nothing(tmp_path, run_cli):
     [
         (["--divergence=kll"], "Unknown divergence 'kll'. Available: kl, revkl, js, hellinger, pearson, all."),
         (["--scale_clip=1.5"], "scale_clip must lie in (0, 1]"),
-        (["--batch_size=0"], "--batch_size must be a positive integer"),
+        (["--batch_size=0"], "flag --batch_size=0: 0 is not a positive integer"),
         (["--method=bigan"], "Unknown method 'bigan'. Available: age, fgan, gan, logd, hinge, vae."),
         (["--num_modes=10"], "--num_modes must be a square number"),
         (["--metrics=mode_coverage,fid"], "Unknown metrics fid for a mixture run. Available: mode_coverage,"),

@@ -106,7 +106,7 @@ def test_the_paper_flagfile_has_the_paper_settings(run_cli):
         (["--method=bigan"], "Unknown method 'bigan'. Available: age, fgan, gan, logd, hinge."),
         (["--divergence=kll"], "Unknown divergence 'kll'. Available: kl, revkl, js, hellinger, pearson, all."),
         (["--scale_clip=2"], "scale_clip must lie in (0, 1]"),
-        (["--batch_size=0"], "--batch_size must be a positive integer"),
+        (["--batch_size=0"], "flag --batch_size=0: 0 is not a positive integer"),
         (["--num_eval_samples=8"], "--num_eval_samples must be at least 16"),
         (["--mnist_dir=/nonexistent/mnist"], "--mnist_dir: MNIST directory /nonexistent/mnist does not exist"),
     ],
