@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import keras
 import numpy as np
 
-from age_tf import metrics, views
+from age_tf import files, metrics, views
 
 
 class PeriodicEvaluation(keras.callbacks.Callback):
@@ -232,3 +233,23 @@ class RunProgress(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self._last = self.clock()
         self.write(self.line())
+
+
+class JsonLinesLogger(keras.callbacks.Callback):
+    """Appends one JSON line of logs per epoch to a file, with ``wall_s``: the
+    training wall time so far, counting ``earlier_seconds`` from the stretches
+    before a resume (a run directory's ``history.jsonl``). A failed write names the file."""
+
+    def __init__(self, path: str, earlier_seconds: float = 0.0):
+        super().__init__()
+        self.path = path
+        self._start = time.time() - earlier_seconds
+
+    def on_epoch_end(self, epoch, logs=None):
+        record = {"epoch": epoch + 1, "wall_s": round(time.time() - self._start, 2)}
+        record.update({k: float(v) for k, v in (logs or {}).items()})
+        try:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        except OSError as error:
+            raise files.with_filename(error, self.path) from error

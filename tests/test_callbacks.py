@@ -1,3 +1,5 @@
+import json
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -150,3 +152,12 @@ def test_after_a_mid_epoch_resume_the_guard_numbers_batches_from_the_epoch_start
     later.on_epoch_begin(3)  # the epochs after it count from 1 again
     later.on_train_batch_end(4, {"g_loss": np.inf})
     assert later.diverged.endswith("in epoch 4, batch 5")
+
+
+def test_history_wall_time_continues_from_the_earlier_stretches(tmp_path):
+    path = tmp_path / "history.jsonl"
+    logger = callbacks.JsonLinesLogger(str(path), earlier_seconds=500.0)
+    logger.on_epoch_end(4, {"g_loss": 1.5})
+    record = json.loads(path.read_text())
+    assert record["epoch"] == 5 and record["g_loss"] == 1.5
+    assert 500.0 <= record["wall_s"] < 560.0

@@ -5,37 +5,14 @@ across resumed stretches, and loading a finished run back."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import sys
-import time
 
 import keras
 from absl import flags
 
-from age_tf import files
 from age_tf.experiments import checks, hardware, run_directory
 from age_tf.experiments.run_directory import CHECKPOINT_DIR, HISTORY_FILE, TENSORBOARD_DIR
-
-
-class JsonLinesLogger(keras.callbacks.Callback):
-    """Appends one JSON line of logs per epoch to a file, with ``wall_s``: the
-    training wall time so far, counting ``earlier_seconds`` from the stretches
-    before a resume (``recorded_wall_seconds``)."""
-
-    def __init__(self, path: str, earlier_seconds: float = 0.0):
-        super().__init__()
-        self.path = path
-        self._start = time.time() - earlier_seconds
-
-    def on_epoch_end(self, epoch, logs=None):
-        record = {"epoch": epoch + 1, "wall_s": round(time.time() - self._start, 2)}
-        record.update({k: float(v) for k, v in (logs or {}).items()})
-        try:
-            with open(self.path, "a") as f:
-                f.write(json.dumps(record) + "\n")
-        except OSError as error:
-            raise files.with_filename(error, self.path) from error
 
 
 def fit_verbosity() -> int:
@@ -52,7 +29,7 @@ def training_callbacks(output_dir: str, guard, saver, epochs: int, checkpoint_ev
     epochs, and every ``checkpoint_every_steps`` steps within an epoch)."""
     from age_tf import callbacks, checkpointing
 
-    history = JsonLinesLogger(os.path.join(output_dir, HISTORY_FILE), earlier_seconds)
+    history = callbacks.JsonLinesLogger(os.path.join(output_dir, HISTORY_FILE), earlier_seconds)
     found = [guard, *extra, history]
     if tensorboard:
         found.append(keras.callbacks.TensorBoard(log_dir=os.path.join(output_dir, TENSORBOARD_DIR),

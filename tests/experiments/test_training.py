@@ -12,15 +12,6 @@ from age_tf import callbacks
 from age_tf.experiments import run_directory, training
 
 
-def test_history_wall_time_continues_from_the_earlier_stretches(tmp_path):
-    path = tmp_path / "history.jsonl"
-    logger = training.JsonLinesLogger(str(path), earlier_seconds=500.0)
-    logger.on_epoch_end(4, {"g_loss": 1.5})
-    record = json.loads(path.read_text())
-    assert record["epoch"] == 5 and record["g_loss"] == 1.5
-    assert 500.0 <= record["wall_s"] < 560.0
-
-
 def _tiny_regression(seed):
     keras.utils.set_random_seed(seed)
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
