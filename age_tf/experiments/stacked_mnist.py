@@ -172,7 +172,7 @@ def mode_classifier_or_stop():
                                                    min_accuracy=FLAGS.classifier_min_accuracy)
     except mode_classifier.ClassifierAccuracyError as error:
         most = math.floor(error.measured * 1000) / 1000
-        checks.usage_error(f"{str(error).split('; ')[0]}; pass --classifier_min_accuracy={most} or lower to use it, "
+        checks.usage_error(f"{error.finding}; pass --classifier_min_accuracy={most} or lower to use it, "
                         "or a --classifier_dir of a classifier trained longer.")
     except mode_classifier.CacheError as error:
         checks.usage_error(f"Mode classifier: {error}; pass another --classifier_dir.")

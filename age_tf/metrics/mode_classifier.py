@@ -49,11 +49,13 @@ _REPRODUCE_TOLERANCE = 0.002
 
 class ClassifierAccuracyError(RuntimeError):
     """The classifier is below the required test accuracy (``measured``): a newly trained one was
-    not cached; a cached one would train to the same again."""
+    not cached; a cached one would train to the same again. ``finding`` says what was found and
+    ``advice`` what to change in this function's arguments; a program with its own names for them
+    (an entry point's flags) words its advice from ``finding`` and ``measured``."""
 
-    def __init__(self, message: str, measured: float):
-        super().__init__(message)
-        self.measured = measured
+    def __init__(self, finding: str, advice: str, measured: float):
+        super().__init__(f"{finding}; {advice}")
+        self.finding, self.advice, self.measured = finding, advice, measured
 
 
 class CacheError(ValueError):
@@ -263,7 +265,7 @@ def load_or_train(
                     raise ClassifierAccuracyError(
                         f"The cached mode classifier in {cache_dir} reaches {measured:.2%} MNIST test accuracy, "
                         f"below the required {min_accuracy:.1%}, and retraining it with the same seed and "
-                        f"{_epochs(epochs)} would reach the same; require less or train longer (epochs=...).",
+                        f"{_epochs(epochs)} would reach the same", "require less or train longer (epochs=...).",
                         measured)
                 log(f"The cached mode classifier in {cache_dir} reaches {measured:.2%} test accuracy, "
                     f"below the required {min_accuracy:.1%}; retraining it.")
@@ -280,8 +282,7 @@ def load_or_train(
         if measured < min_accuracy:
             raise ClassifierAccuracyError(
                 f"The mode classifier reached {measured:.2%} MNIST test accuracy after {_epochs(epochs)}, "
-                f"below the required {min_accuracy:.1%}; it was not cached (train longer: epochs=...).",
-                measured)
+                f"below the required {min_accuracy:.1%}", "it was not cached (train longer: epochs=...).", measured)
         record = save(model, cache_dir, {
             "test_accuracy": measured,
             "min_accuracy": min_accuracy,
