@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 
 from absl import app, flags
@@ -185,15 +186,17 @@ def tensorflow_error(error: Exception):
 def first_line(error: BaseException) -> str:
     """The line of an error's message that says what went wrong, or its type. TensorFlow's errors
     from a graph open with "Graph execution error:" and the Python stack of the op: their reason
-    is the last line that is neither indented nor that heading."""
+    is the last line that is neither indented nor that heading. TensorFlow's wrapping of the op
+    (``{{function_node __wrapped__SaveV2_...}} `` before, `` [Op:SaveV2]`` after) is dropped."""
     text = str(error).strip()
     lines = text.splitlines()
+    line = lines[0] if lines else type(error).__name__
     if lines and lines[0].startswith("Graph execution error"):
         reasons = [line for line in lines[1:] if line.strip() and not line[0].isspace()
                    and not line.startswith("Detected at node")]
         if reasons:
-            return reasons[-1].strip()
-    return lines[0] if lines else type(error).__name__
+            line = reasons[-1]
+    return re.sub(r"^\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\]$", "", line.strip())
 
 
 def print_resolved_flags(module_name: str):
