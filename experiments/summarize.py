@@ -13,6 +13,7 @@ import sys
 
 from absl import flags
 
+from age_tf import files
 from age_tf.experiments import checks, cli, hardware, run_directory
 from experiments.tables import markdown_header, markdown_row, mean_and_stderr
 
@@ -96,8 +97,7 @@ def main(argv):
     text = render(rows, FLAGS.columns, FLAGS.title, FLAGS.command, FLAGS.row_label)
     if FLAGS.output:
         os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
-        with open(FLAGS.output, "w") as f:
-            f.write(text)
+        files.write(FLAGS.output, lambda f: f.write(text), ".md")
     sys.stdout.write(text)
 
 

@@ -367,8 +367,7 @@ def write_results(table: Table, results_dir: str, trials: dict, record: dict, wa
         if lag:
             print(f"{discussion}: {lag} Edit it after rereading them.", file=sys.stderr)
         text += "\n" + (f"*{lag}*\n\n" if lag else "") + written
-    with open(os.path.join(results_dir, f"{table.name}.md"), "w") as f:
-        f.write(text)
+    files.write(os.path.join(results_dir, f"{table.name}.md"), lambda f: f.write(text), ".md")
     if after:
         after(results_dir, trials)
     return text

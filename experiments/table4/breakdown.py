@@ -11,6 +11,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from age_tf import files
 from age_tf.experiments import run_directory
 from experiments import tables, trials
 from experiments.table4.comparisons import difference_cell
@@ -259,16 +260,5 @@ def breakdown_table(results_dir: str, recorded: dict) -> str:
         "",
         *coverage_section(per_trial),
     ]) + "\n"
-    with open(os.path.join(results_dir, "table4_breakdown.md"), "w") as f:
-        f.write(text)
+    files.write(os.path.join(results_dir, "table4_breakdown.md"), lambda f: f.write(text), ".md")
     return text
-
-
-def write_outputs(results_dir: str, recorded: dict):
-    """What the table adds to ``trials``' JSON and Markdown: the figure, the KL breakdown and
-    precision/recall and density/coverage (``experiments.table4.prdc``)."""
-    from experiments.table4 import prdc
-
-    samples_figure(results_dir, recorded)
-    breakdown_table(results_dir, recorded)
-    prdc.write_prdc_table(results_dir, recorded)

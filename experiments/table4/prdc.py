@@ -18,6 +18,7 @@ import sys
 import time
 
 
+from age_tf import files
 from experiments import tables, trials
 from experiments.table4 import breakdown
 
@@ -90,8 +91,8 @@ def write_prdc_table(results_dir: str, recorded: dict, command: str = "python -m
     found = trial_scores(breakdown.kept_trials(results_dir, recorded))
     path = os.path.join(results_dir, "table4_prdc.md")
     if found:
-        with open(path, "w") as f:
-            f.write("\n".join(section(found, recorded, command, time.time() - start)) + "\n")
+        text = "\n".join(section(found, recorded, command, time.time() - start)) + "\n"
+        files.write(path, lambda f: f.write(text), ".md")
     return path
 
 

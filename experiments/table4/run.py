@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from age_tf.experiments import cli
 from experiments import trials
-from experiments.table4 import breakdown
+from experiments.table4 import breakdown, prdc
 from experiments.table4.comparisons import sections_after_table
 from experiments.table4.rows import PAPER, ROWS
 
@@ -69,8 +69,16 @@ TABLE = trials.Table(
 trials.define_flags(TABLE, flagfile="experiments/table4/mog25_age_kl.flags")
 
 
+def write_outputs(results_dir: str, recorded: dict):
+    """What the table adds to ``trials``' JSON and Markdown: the figure, the KL breakdown
+    (``breakdown``) and precision/recall and density/coverage (``prdc``)."""
+    breakdown.samples_figure(results_dir, recorded)
+    breakdown.breakdown_table(results_dir, recorded)
+    prdc.write_prdc_table(results_dir, recorded)
+
+
 def main(argv):
-    return trials.main(TABLE, argv, after=breakdown.write_outputs)
+    return trials.main(TABLE, argv, after=write_outputs)
 
 
 if __name__ == "__main__":
