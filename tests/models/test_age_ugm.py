@@ -46,7 +46,7 @@ def make_ugm(divergence="all", method="age", d_steps=1, jit_compile=False, seed=
     return model
 
 
-@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("jit_compile", [False, pytest.param(True, marks=pytest.mark.slow)])  # XLA compiles for seconds
 def test_fit_updates_generator_and_discriminator_only(jit_compile):
     model = make_ugm(d_steps=2, jit_compile=jit_compile)
     assert model.unidirectional and model.e_optimizer is None
