@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import tempfile
 import warnings
 import weakref
 import zipfile
@@ -42,6 +41,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from age_tf import files
 from age_tf.data.images import check_image_spec, check_images
 from age_tf.metrics import frechet, manifold
 from age_tf.metrics.reference_inception import GRAPH_HINT, ReferenceGraphError, ReferenceInception, is_reference_graph
@@ -248,17 +248,14 @@ class ReferenceStatistics:
                     image_shape=tuple(self.image_shape), dataset_id=self.dataset_id)
 
     def save(self, path: str) -> None:
-        """Writes the .npz atomically: an interrupted run leaves no half file."""
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=directory, suffix=".npz", delete=False) as f:
-            np.savez(
-                f, format=_CACHE_FORMAT, mu=self.mu, sigma=self.sigma, kid_activations=self.kid_activations,
-                num_examples=self.num_examples, examples_used=self.examples_used,
-                weights_sha256=self.weights_sha256, image_shape=np.asarray(self.image_shape),
-                dataset_id=self.dataset_id,
-            )
-        os.replace(f.name, path)
+        """Writes the .npz whole (``files``): an interrupted run leaves no half file."""
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        files.write(path, lambda f: np.savez(
+            f, format=_CACHE_FORMAT, mu=self.mu, sigma=self.sigma, kid_activations=self.kid_activations,
+            num_examples=self.num_examples, examples_used=self.examples_used,
+            weights_sha256=self.weights_sha256, image_shape=np.asarray(self.image_shape),
+            dataset_id=self.dataset_id,
+        ), ".npz", binary=True)
 
     @classmethod
     def load(cls, path: str) -> "ReferenceStatistics":
