@@ -3,9 +3,12 @@
 A rename within one directory is atomic on POSIX file systems, so a reader sees
 the old file or the new one, and a kill or a full disk mid-write leaves the old
 file or none, never a truncated one beside complete ones. Every file the library
-and its entry points write (figures, image grids, JSON results, a run's flags,
-the mode classifier's cache) goes through ``written_whole``; a SavedModel
-version, a directory, has its own ``.partial`` (``age_tf.export``).
+and its entry points write (figures, image grids, results tables, a run's flags
+and JSON, the mode classifier's and the Inception statistics' caches) goes
+through ``written_whole``. Apart from it: a SavedModel version, a directory, has
+its own ``.partial`` (``age_tf.export``); TensorFlow writes checkpoints through
+its own temporary names; logs that grow line by line (``history.jsonl``) are
+appended, and their readers skip a torn last line.
 """
 
 from __future__ import annotations
