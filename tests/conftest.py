@@ -167,3 +167,25 @@ def run_in_process(capsys, monkeypatch):
     yield run
     _forget_entry_points()
     keras.mixed_precision.set_global_policy("float32")  # an entry point sets its --precision
+
+
+# A mixture run of a few seconds: 9 modes, 3 steps an epoch of one D step each, no TensorBoard.
+MOG_TINY = ["--num_modes=9", "--batch_size=20", "--d_steps=1", "--steps_per_epoch=3", "--num_eval_samples=300",
+            "--notensorboard"]
+
+
+@pytest.fixture
+def one_epoch_mog_run(tmp_path, tmp_path_factory, run_in_process):
+    """``tmp_path / "run"`` holding a finished ``MOG_TINY`` run of one epoch. It is trained once per test
+    process and copied for each test, as ``experiments/continue_run.sh`` moves a run: a run directory is
+    whole in itself, and its --output_dir may change on resume."""
+    import shutil
+
+    template = tmp_path_factory.getbasetemp() / "one_epoch_mog_run"
+    if not (template / "metrics.json").exists():
+        shutil.rmtree(template, ignore_errors=True)
+        trained = run_in_process("age_tf.experiments.mog", [*MOG_TINY, "--epochs=1", f"--output_dir={template}"])
+        assert trained.returncode == 0, trained.stderr[-2000:]
+    out = tmp_path / "run"
+    shutil.copytree(template, out)
+    return out

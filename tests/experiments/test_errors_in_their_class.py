@@ -9,9 +9,10 @@ import os
 import pytest
 import tensorflow as tf
 
+from conftest import MOG_TINY
+
 MOG = "age_tf.experiments.mog"
-TINY = ["--num_modes=9", "--batch_size=20", "--d_steps=1", "--steps_per_epoch=3", "--num_eval_samples=300",
-        "--notensorboard"]
+TINY = MOG_TINY
 
 
 def test_a_permission_error_while_saving_a_checkpoint_is_a_file_error_naming_it(tmp_path, run_in_process,
@@ -31,11 +32,10 @@ def test_a_permission_error_while_saving_a_checkpoint_is_a_file_error_naming_it(
     assert "Traceback" not in result.stderr
 
 
-def test_a_read_only_checkpoint_folder_is_refused_before_training(tmp_path, run_in_process, monkeypatch):
+def test_a_read_only_checkpoint_folder_is_refused_before_training(one_epoch_mog_run, run_in_process, monkeypatch):
     import tempfile
 
-    out = tmp_path / "run"
-    assert run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={out}"]).returncode == 0
+    out = one_epoch_mog_run
     flags_file = (out / "flags.txt").read_text()
     real = tempfile.mkdtemp
 

@@ -99,6 +99,9 @@ def test_output_dir_that_is_a_file_is_refused(tmp_path, run_cli):
     assert result.returncode == 2 and "is a file, not a directory" in result.stderr
 
 
+# Its parts stand in the fast tier apart: a rerun resuming (test_resume's mid-epoch and fewer-epochs
+# tests), changed flags refused (test_resume), the wall time carried over (test_run_directory).
+@pytest.mark.slow  # three runs, two of them training
 def test_rerun_into_the_same_directory_resumes_to_the_same_step_count(tmp_path, run_cli):
     common = ["--num_modes=9", "--batch_size=20", "--d_steps=1", "--steps_per_epoch=3",
               "--num_eval_samples=300", f"--output_dir={tmp_path / 'run'}"]

@@ -3,12 +3,12 @@
 import json
 import os
 import re
-import shutil
 
 import pytest
 from absl import flags
 
 from age_tf.experiments import resume, run_flags, training
+from conftest import MOG_TINY
 
 
 def test_changed_on_resume_lists_training_settings_only():
@@ -47,33 +47,17 @@ def test_a_flag_declared_free_on_resume_says_so_and_others_do_not():
 
 
 MOG = "age_tf.experiments.mog"
-TINY = ["--num_modes=9", "--batch_size=20", "--d_steps=1", "--steps_per_epoch=3", "--num_eval_samples=300",
-        "--notensorboard"]
+TINY = MOG_TINY
 
 
 def _ckpt_indexes(out):
     return sorted(p for p in os.listdir(out / "checkpoint") if p.endswith(".index"))
 
 
-@pytest.fixture
-def one_epoch_run(tmp_path, tmp_path_factory, run_in_process):
-    """``tmp_path / "run"`` holding a finished TINY run of one epoch (``--epochs=1``). It is trained once per
-    test process and copied for each test, as ``experiments/continue_run.sh`` moves a run: a run directory
-    is whole in itself, and its --output_dir may change on resume."""
-    template = tmp_path_factory.getbasetemp() / "one_epoch_mog_run"
-    if not (template / "metrics.json").exists():
-        shutil.rmtree(template, ignore_errors=True)
-        trained = run_in_process(MOG, [*TINY, "--epochs=1", f"--output_dir={template}"])
-        assert trained.returncode == 0, trained.stderr[-2000:]
-    out = tmp_path / "run"
-    shutil.copytree(template, out)
-    return out
-
-
-def test_noresume_leaves_no_old_checkpoint_for_a_later_resume(one_epoch_run, run_in_process, monkeypatch):
+def test_noresume_leaves_no_old_checkpoint_for_a_later_resume(one_epoch_mog_run, run_in_process, monkeypatch):
     """The reported case: a KL run, then --noresume with JS killed before its first checkpoint, then a
     plain rerun with JS: it must train JS from scratch, not resume the KL weights."""
-    out = one_epoch_run
+    out = one_epoch_mog_run
     assert _ckpt_indexes(out) == ["ckpt-1.index"]
 
     def killed(*args, **kwargs):
@@ -93,8 +77,8 @@ def test_noresume_leaves_no_old_checkpoint_for_a_later_resume(one_epoch_run, run
     assert [json.loads(l)["epoch"] for l in (out / "history.jsonl").read_text().splitlines()] == [1, 2]
 
 
-def test_setting_an_unset_flag_on_resume_is_refused(one_epoch_run, run_in_process):
-    out = one_epoch_run
+def test_setting_an_unset_flag_on_resume_is_refused(one_epoch_mog_run, run_in_process):
+    out = one_epoch_mog_run
     assert "# --scale_clip unset" in (out / "flags.txt").read_text().splitlines()
     flags_file = (out / "flags.txt").read_text()
     result = run_in_process(MOG, [*TINY, "--epochs=2", "--scale_clip=0.5", f"--output_dir={out}"])
@@ -103,8 +87,8 @@ def test_setting_an_unset_flag_on_resume_is_refused(one_epoch_run, run_in_proces
     assert (out / "flags.txt").read_text() == flags_file and _ckpt_indexes(out) == ["ckpt-1.index"]
 
 
-def test_a_checkpoint_without_flags_is_not_resumed(one_epoch_run, run_in_process):
-    out = one_epoch_run
+def test_a_checkpoint_without_flags_is_not_resumed(one_epoch_mog_run, run_in_process):
+    out = one_epoch_mog_run
     (out / "flags.txt").unlink()
     for resume in ("--resume", "--noresume"):  # without flags.txt it is no run directory: nothing is removed
         result = run_in_process(MOG, [*TINY, "--epochs=2", "--divergence=js", resume, f"--output_dir={out}"])
@@ -119,8 +103,8 @@ def test_a_checkpoint_without_flags_is_not_resumed(one_epoch_run, run_in_process
         assert "Traceback" not in result.stderr and (out / "flags.txt").read_bytes() == damaged
 
 
-def test_a_flags_file_cut_down_to_one_line_still_guards_the_rest(one_epoch_run, run_in_process):
-    out = one_epoch_run
+def test_a_flags_file_cut_down_to_one_line_still_guards_the_rest(one_epoch_mog_run, run_in_process):
+    out = one_epoch_mog_run
     (out / "flags.txt").write_text("--num_modes=9\n")
     result = run_in_process(MOG, [*TINY, "--epochs=2", "--divergence=js", f"--output_dir={out}"])
     assert result.returncode == 2 and "no --divergence line there, --divergence=js now" in result.stderr
@@ -151,8 +135,8 @@ def test_a_file_where_the_checkpoints_go_is_refused_before_training(tmp_path, ru
 
 
 @pytest.mark.slow  # two or three tiny trainings in this process
-def test_ctrl_c_stops_with_one_line_and_the_run_resumes(one_epoch_run, run_in_process, monkeypatch):
-    out = one_epoch_run
+def test_ctrl_c_stops_with_one_line_and_the_run_resumes(one_epoch_mog_run, run_in_process, monkeypatch):
+    out = one_epoch_mog_run
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -198,7 +182,7 @@ def test_a_damaged_checkpoint_is_passed_over_and_none_readable_stops(tmp_path, r
 
 
 @pytest.mark.slow  # two tiny trainings in this process
-def test_a_save_that_fails_on_a_full_disk_leaves_nothing_for_the_rerun_to_repeat(one_epoch_run, run_in_process,
+def test_a_save_that_fails_on_a_full_disk_leaves_nothing_for_the_rerun_to_repeat(one_epoch_mog_run, run_in_process,
                                                                                 monkeypatch):
     """The failed save leaves ckpt-2_temp and epoch 2's history line; the rerun trains epoch 2
     again from ckpt-1, and its history holds every epoch once, its checkpoints no leftover."""
@@ -206,7 +190,7 @@ def test_a_save_that_fails_on_a_full_disk_leaves_nothing_for_the_rerun_to_repeat
 
     from age_tf import checkpointing
 
-    out = one_epoch_run
+    out = one_epoch_mog_run
     save = checkpointing.TrainingCheckpoint.save
 
     def disk_full_at_epoch_2(self, finished_epochs):
