@@ -9,7 +9,7 @@ import os
 import pytest
 import tensorflow as tf
 
-from conftest import MOG_TINY
+from conftest import MOG_TINY, ROOT
 
 MOG = "age_tf.experiments.mog"
 TINY = MOG_TINY
@@ -119,7 +119,6 @@ def test_damaged_data_met_during_training_is_named_with_exit_2(tmp_path, run_in_
 # Real permission bits, not injected errors. Root writes anywhere, so as root each process runs through
 # setpriv without the two capabilities that let it ignore permission bits (a user other than root obeys
 # them already).
-ROOT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # After its first checkpoint, the run's checkpoint folder becomes read-only, as when a job's permissions
 # change under it: the next save fails with TensorFlow's own permission error.
 READ_ONLY_AFTER_FIRST_SAVE = r"""
@@ -154,7 +153,7 @@ def _run(args, program=("-m", MOG)):
     import subprocess
     import sys
 
-    return subprocess.run([*_obeying_permissions(), sys.executable, *program, *args], cwd=ROOT_DIR,
+    return subprocess.run([*_obeying_permissions(), sys.executable, *program, *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -1,18 +1,17 @@
 """Disk-full and permission errors while writing results, and same-seed reproducibility."""
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 import tensorflow as tf
 
+from conftest import MOG_TINY, ROOT
+
 pytestmark = pytest.mark.slow  # starts processes
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TINY = ["--num_modes=9", "--batch_size=20", "--d_steps=1", "--steps_per_epoch=3",
-        "--num_eval_samples=300", "--notensorboard"]
+TINY = MOG_TINY
 
 # The run's files cannot be written: every write_json raises EACCES, as on a
 # directory whose permissions changed under a running job.

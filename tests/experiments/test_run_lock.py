@@ -9,10 +9,10 @@ import textwrap
 import pytest
 
 from age_tf.experiments import run_lock
+from conftest import MOG_TINY
 
 MOG = "age_tf.experiments.mog"
-TINY = ["--num_modes=9", "--batch_size=20", "--d_steps=1", "--steps_per_epoch=3", "--num_eval_samples=300",
-        "--hidden_units=16", "--d_hidden_units=16", "--notensorboard", "--epochs=1"]
+TINY = [*MOG_TINY, "--hidden_units=16", "--d_hidden_units=16", "--epochs=1"]
 
 # A light process that takes the lock as run_lock does (flock on .lock), says so, and holds it until killed.
 HOLDER = textwrap.dedent("""
